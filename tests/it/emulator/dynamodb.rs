@@ -1,0 +1,1 @@
+//! dynamodb conformance (see emulator/mod.rs).

@@ -1,0 +1,1 @@
+//! kinesis conformance (see emulator/mod.rs).

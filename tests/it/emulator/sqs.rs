@@ -1,0 +1,1 @@
+//! sqs conformance (see emulator/mod.rs).

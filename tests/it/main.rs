@@ -1,0 +1,6 @@
+//! The one integration-test binary: the emulator's conformance suites, the pipeline end to
+//! end, and the harness. Every test reaches AWS APIs through the official SDK clients.
+
+mod support;
+
+mod emulator;
