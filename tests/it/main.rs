@@ -4,3 +4,5 @@
 mod support;
 
 mod emulator;
+mod harness;
+mod pipeline;

@@ -1,0 +1,1 @@
+//! Event source mappings with Lambda's semantics.

@@ -1,0 +1,1 @@
+//! Fault injection through the SDK HttpClient layer.

@@ -1,0 +1,4 @@
+//! The harness: event source mappings and fault injection.
+
+mod esm;
+mod fault;

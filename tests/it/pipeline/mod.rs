@@ -1,0 +1,3 @@
+//! The pipeline's handlers and ingest API against scripted and emulated AWS.
+
+mod forward;
