@@ -1,8 +1,13 @@
 //! Runs the pipeline locally and proves it right.
 //!
 //! Layout:
+//! - [`backend`]: where AWS calls go (embedded emulator, LocalStack, any endpoint) and
+//!   provisioning of the pipeline's resources;
 //! - [`esm`]: Lambda-faithful event source mappings (Kinesis and SQS pollers);
-//! - [`fault`]: fault injection (an SDK `HttpClient` layer) and the journal of what fired.
+//! - [`fault`]: fault injection (an SDK `HttpClient` layer) and the journal of what fired;
+//! - [`cli`]: the `harness` command.
 
+pub mod backend;
+pub mod cli;
 pub mod esm;
 pub mod fault;

@@ -1,0 +1,211 @@
+//! Backends: where the pipeline's AWS calls go.
+//!
+//! A backend only produces SDK configuration (plus, for the embedded one, the emulator
+//! itself): pipeline code cannot tell the emulator from LocalStack or AWS. Which backend runs
+//! is chosen at run time (`HARNESS_BACKEND`), never with `cfg`.
+//!
+//! - `embedded` (default): the in-process emulator. The harness's own clients reach it through
+//!   the in-process `HttpClient` (no socket, paused-clock capable); an HTTP port can be served
+//!   for everyone else (the AWS CLI, boto3).
+//! - `localstack`: LocalStack in a container through testcontainers (needs Docker).
+//! - `endpoint`: any AWS-compatible endpoint from `AWS_ENDPOINT_URL` and the per-service
+//!   `AWS_ENDPOINT_URL_KINESIS` / `_SQS` / `_DYNAMODB` (the SDK's own convention), or real AWS
+//!   when none is set and credentials exist.
+
+mod capabilities;
+mod localstack;
+mod provision;
+mod settings;
+
+use std::net::SocketAddr;
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::Credentials;
+use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
+use emulator::server::ServerHandle;
+use emulator::{Emulator, EmulatorConfig};
+
+pub use capabilities::Capabilities;
+pub use provision::{Provisioned, Resources, provision};
+pub use settings::{BackendKind, BackendSettings};
+
+/// Errors starting or using a backend.
+#[derive(Debug, thiserror::Error)]
+pub enum BackendError {
+    #[error("HARNESS_BACKEND={0:?} is not a backend (expected embedded, localstack or endpoint)")]
+    UnknownKind(String),
+    #[error("could not serve the emulator on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("LocalStack is unavailable: {0}")]
+    LocalStackUnavailable(String),
+    #[error("provisioning {resource} failed: {message}")]
+    Provision { resource: String, message: String },
+}
+
+/// Static credentials for local backends (any value works; real AWS uses the default chain).
+fn test_credentials() -> SharedCredentialsProvider {
+    SharedCredentialsProvider::new(Credentials::new("test", "test", None, None, "harness"))
+}
+
+/// A running backend. Dropping it stops what it started (emulator server, container).
+pub struct Backend {
+    kind: BackendKind,
+    sdk: SdkConfig,
+    http_client: SharedHttpClient,
+    emulator: Option<Emulator>,
+    server: Option<ServerHandle>,
+    endpoint_url: Option<String>,
+    _container: Option<localstack::Container>,
+}
+
+impl Backend {
+    /// Starts the backend the settings name.
+    pub async fn start(settings: &BackendSettings) -> Result<Backend, BackendError> {
+        match settings.kind {
+            BackendKind::Embedded => {
+                Self::embedded(settings.emulator.clone(), settings.emulator_addr).await
+            }
+            BackendKind::LocalStack => Self::localstack(settings).await,
+            BackendKind::Endpoint => Ok(Self::endpoint(settings).await),
+        }
+    }
+
+    /// The embedded emulator; `addr` serves it over HTTP too (port 0 for an ephemeral one).
+    pub async fn embedded(
+        config: EmulatorConfig,
+        addr: Option<SocketAddr>,
+    ) -> Result<Backend, BackendError> {
+        let region = config.region.clone();
+        let emulator = Emulator::new(config);
+        let server = match addr {
+            Some(addr) => Some(
+                emulator::server::spawn(addr, emulator.clone())
+                    .await
+                    .map_err(|source| BackendError::Bind { addr, source })?,
+            ),
+            None => None,
+        };
+        let http_client =
+            SharedHttpClient::new(emulator::client::InProcessClient::new(emulator.clone()));
+        let sdk = SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(region))
+            .credentials_provider(test_credentials())
+            // The in-process client ignores the host; it only shapes SQS queue URLs.
+            .endpoint_url("http://emulator.local")
+            .http_client(http_client.clone())
+            .build();
+        Ok(Backend {
+            kind: BackendKind::Embedded,
+            endpoint_url: server.as_ref().map(|s| s.endpoint_url()),
+            sdk,
+            http_client,
+            emulator: Some(emulator),
+            server,
+            _container: None,
+        })
+    }
+
+    async fn localstack(settings: &BackendSettings) -> Result<Backend, BackendError> {
+        let container = localstack::start(settings.localstack_auth_token.clone()).await?;
+        let url = container.endpoint_url.clone();
+        let mut backend = Self::with_endpoint(BackendKind::LocalStack, Some(url), settings).await;
+        backend._container = Some(container);
+        Ok(backend)
+    }
+
+    async fn endpoint(settings: &BackendSettings) -> Backend {
+        Self::with_endpoint(
+            BackendKind::Endpoint,
+            settings.endpoint_url.clone(),
+            settings,
+        )
+        .await
+    }
+
+    async fn with_endpoint(
+        kind: BackendKind,
+        endpoint_url: Option<String>,
+        settings: &BackendSettings,
+    ) -> Backend {
+        let http_client = default_http_client();
+        // aws-config reads AWS_ENDPOINT_URL_<SERVICE> itself; the general URL is explicit so a
+        // LocalStack container's ephemeral port wins over the environment.
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new(settings.region.clone()))
+            .http_client(http_client.clone());
+        if let Some(url) = &endpoint_url {
+            loader = loader.endpoint_url(url);
+        }
+        if settings.is_local_endpoint() {
+            loader = loader.credentials_provider(test_credentials());
+        }
+        let sdk = loader.load().await;
+        Backend {
+            kind,
+            sdk,
+            http_client,
+            emulator: None,
+            server: None,
+            endpoint_url,
+            _container: None,
+        }
+    }
+
+    pub fn kind(&self) -> BackendKind {
+        self.kind
+    }
+
+    /// What this backend can do; tests skip (loudly) what it cannot.
+    pub fn capabilities(&self) -> Capabilities {
+        Capabilities::of(self.kind)
+    }
+
+    /// SDK configuration for clients of this backend.
+    pub fn sdk_config(&self) -> SdkConfig {
+        self.sdk.clone()
+    }
+
+    /// SDK configuration whose HTTP client is `wrap(inner)`: how fault injection gets under
+    /// every client the harness builds, on every backend.
+    pub fn sdk_config_with(
+        &self,
+        wrap: impl FnOnce(SharedHttpClient) -> SharedHttpClient,
+    ) -> SdkConfig {
+        self.sdk
+            .to_builder()
+            .http_client(wrap(self.http_client.clone()))
+            .build()
+    }
+
+    /// The embedded emulator, when this backend is the embedded one.
+    pub fn emulator(&self) -> Option<&Emulator> {
+        self.emulator.as_ref()
+    }
+
+    /// The HTTP endpoint other programs (AWS CLI, boto3) can use, if there is one.
+    pub fn endpoint_url(&self) -> Option<&str> {
+        self.endpoint_url.as_deref()
+    }
+
+    /// Stops the emulator's HTTP server (if any), letting in-flight requests finish.
+    pub async fn shutdown(mut self) {
+        if let Some(server) = self.server.take() {
+            let _ = server.shutdown().await;
+        }
+    }
+}
+
+/// The SDK's default HTTPS client, built explicitly so the fault layer can wrap it.
+fn default_http_client() -> SharedHttpClient {
+    use aws_smithy_http_client::tls;
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::AwsLc,
+        ))
+        .build_https()
+}
