@@ -62,7 +62,7 @@ impl HttpConnector for InProcessClient {
             let (parts, body) = request.into_parts();
             let bytes = body_bytes(body)
                 .await
-                .map_err(|e| ConnectorError::io(e.into()))?;
+                .map_err(ConnectorError::io)?;
             let response = emulator
                 .handle(http::Request::from_parts(parts, bytes))
                 .await;
