@@ -1,0 +1,30 @@
+# Recipes are one line each; the logic lives in Rust (`harness --help`).
+
+# Run the pipeline locally: emulator on :4566, ingest API on :3000.
+up *ARGS:
+    cargo run --release -p harness -- up {{ARGS}}
+
+# Serve the emulator alone on :4566 (for the AWS CLI, boto3, other programs).
+emulator *ARGS:
+    cargo run --release -p harness -- emulator {{ARGS}}
+
+# The whole test suite on the embedded backend (what CI runs).
+test:
+    cargo test --workspace
+
+# Run one scenario from scenarios/NAME.toml and print its report.
+scenario NAME:
+    cargo run --release -p harness -- scenario {{NAME}}
+
+# Load the ingest API of a running `just up` and report events/s and latency.
+load *ARGS:
+    cargo run --release -p harness -- load {{ARGS}}
+
+# Benchmarks (figures go to BENCHMARKS.md).
+bench *ARGS:
+    cargo run --release -p harness -- bench {{ARGS}}
+
+# Formatting and lints, as CI checks them.
+lint:
+    cargo fmt --all -- --check
+    cargo clippy --workspace --all-targets -- -D warnings
