@@ -60,9 +60,7 @@ impl HttpConnector for InProcessClient {
                 .try_into_http1x()
                 .map_err(|e| ConnectorError::other(e.into(), None))?;
             let (parts, body) = request.into_parts();
-            let bytes = body_bytes(body)
-                .await
-                .map_err(ConnectorError::io)?;
+            let bytes = body_bytes(body).await.map_err(ConnectorError::io)?;
             let response = emulator
                 .handle(http::Request::from_parts(parts, bytes))
                 .await;

@@ -11,3 +11,4 @@ pub mod backend;
 pub mod cli;
 pub mod esm;
 pub mod fault;
+pub mod load;

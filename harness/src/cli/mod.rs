@@ -4,6 +4,7 @@
 //! and turns errors into exit codes (`anyhow` lives here, at the edge).
 
 mod emulator_cmd;
+mod load_cmd;
 
 use std::process::ExitCode;
 
@@ -24,6 +25,8 @@ struct Cli {
 enum Command {
     /// Serve the embedded Kinesis/SQS/DynamoDB emulator alone, for the AWS CLI, boto3 or SDKs.
     Emulator(emulator_cmd::Args),
+    /// Load a running ingest API (`harness up`) and report events/s and latency percentiles.
+    Load(load_cmd::Args),
 }
 
 /// Entry point of the binary.
@@ -43,6 +46,7 @@ pub fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Emulator(args) => emulator_cmd::run(args).await,
+            Command::Load(args) => load_cmd::run(args).await,
         }
     });
     match result {
