@@ -12,3 +12,4 @@ pub mod cli;
 pub mod esm;
 pub mod fault;
 pub mod load;
+pub mod scenario;

@@ -1,0 +1,171 @@
+//! The scenario file format (TOML): a description, optional settings, and steps run in order.
+//!
+//! ```toml
+//! description = "SQS throttles SendMessage twice; everything still lands once"
+//! [[steps]]
+//! fault = { service = "sqs", operation = "SendMessage", action = "throttle", first = 2 }
+//! [[steps]]
+//! ingest = { fixture = "fixtures/energy.jsonl" }
+//! [[steps]]
+//! drain = {}
+//! [[steps]]
+//! expect = { table = 20, dlq = 0, lost = 0 }
+//! ```
+
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    pub description: String,
+    #[serde(default)]
+    pub settings: Settings,
+    pub steps: Vec<Step>,
+}
+
+/// Knobs a scenario may turn; everything defaults to production values.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Switch on the emulator's throughput limits (embedded backend only).
+    #[serde(default)]
+    pub throughput_limits: bool,
+    /// Seed for probabilistic faults and generated ids.
+    pub seed: Option<u64>,
+    /// Forward handler SendMessage attempts (default 3).
+    pub forward_max_attempts: Option<u32>,
+    /// Store handler PutItem attempts (default 3).
+    pub store_max_attempts: Option<u32>,
+    /// Kinesis mapping batch size (default 100).
+    pub kinesis_batch_size: Option<usize>,
+    /// SQS mapping batch size (default 10).
+    pub sqs_batch_size: Option<usize>,
+}
+
+/// One step. Exactly one key per `[[steps]]` table.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Step {
+    /// Install a fault rule (see the fault module for the fields).
+    Fault(toml::Table),
+    /// Remove every fault rule.
+    ClearFaults(Empty),
+    /// PUT events through the ingest API.
+    Ingest(Ingest),
+    /// Wait until the stream, the queues and in-flight batches are idle.
+    Drain(Drain),
+    /// Restart a consumer (its checkpoint survives).
+    Restart(Restart),
+    /// Re-read the stream from a point through the forward handler.
+    Replay(Replay),
+    /// Move the DLQ's messages back to the queue.
+    Redrive(Empty),
+    /// Check counts, ids and attempts.
+    Expect(Expect),
+    /// Record the table and the DLQ under a name (the test suite snapshots them).
+    Snapshot(Snapshot),
+}
+
+impl Step {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Step::Fault(_) => "fault",
+            Step::ClearFaults(_) => "clear_faults",
+            Step::Ingest(_) => "ingest",
+            Step::Drain(_) => "drain",
+            Step::Restart(_) => "restart",
+            Step::Replay(_) => "replay",
+            Step::Redrive(_) => "redrive",
+            Step::Expect(_) => "expect",
+            Step::Snapshot(_) => "snapshot",
+        }
+    }
+}
+
+/// `{}` (or `true`) for steps without parameters.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(untagged)]
+pub enum Empty {
+    #[default]
+    Table,
+    Flag(bool),
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ingest {
+    /// Generate this many events with ids `{prefix}{n}` (n from 1).
+    pub count: Option<u64>,
+    /// Id prefix for generated events (default "e-").
+    pub prefix: Option<String>,
+    /// A JSON-lines file of request bodies, relative to the workspace root.
+    pub fixture: Option<String>,
+    /// The configured stream name (default "default").
+    pub stream: Option<String>,
+    /// Expected HTTP status of every PUT (default 200).
+    pub status: Option<u16>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Drain {
+    /// Give up after this many seconds of (scenario) time (default 600).
+    pub deadline_s: Option<u64>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Restart {
+    /// `forward` (the Kinesis mapping) or `store` (the SQS mapping).
+    pub consumer: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Replay {
+    /// `trim-horizon`, an RFC 3339 time, or `scenario-start`.
+    pub from: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    /// Items in the table.
+    pub table: Option<u64>,
+    /// Messages in the DLQ.
+    pub dlq: Option<u64>,
+    /// Accepted events found neither in the table nor in the DLQ.
+    pub lost: Option<u64>,
+    /// Duplicate writes the store handler suppressed.
+    pub duplicates: Option<u64>,
+    pub table_ids: Option<Vec<String>>,
+    pub dlq_ids: Option<Vec<String>>,
+    /// HTTP attempts per operation (and event).
+    #[serde(default)]
+    pub attempts: Vec<ExpectAttempts>,
+    /// Faults fired, by rule name.
+    #[serde(default)]
+    pub fired: Vec<ExpectFired>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectAttempts {
+    pub service: String,
+    pub operation: String,
+    pub event: Option<String>,
+    pub count: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectFired {
+    pub rule: String,
+    pub count: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Snapshot {
+    pub name: String,
+}
