@@ -288,6 +288,57 @@ impl RuleDef {
     }
 }
 
+impl fmt::Display for RuleDef {
+    /// `sqs SendMessage throttle first(2) [event e-1, resource events] times 3`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut scope = Vec::new();
+        match &self.kind {
+            RuleKind::Request { matcher, action } => {
+                write!(
+                    f,
+                    "{} {} {}",
+                    matcher.service,
+                    matcher.operation,
+                    action.name()
+                )?;
+                match action {
+                    RequestAction::Throttle {
+                        code: Some(code), ..
+                    } => write!(f, " {code}")?,
+                    RequestAction::Error { status, code, .. } => write!(f, " {status} {code}")?,
+                    RequestAction::Latency(d) | RequestAction::Timeout(d) => write!(f, " {d:?}")?,
+                    _ => {}
+                }
+                scope.extend(matcher.event.as_ref().map(|e| format!("event {e}")));
+                scope.extend(matcher.resource.as_ref().map(|r| format!("resource {r}")));
+                scope.extend(
+                    matcher
+                        .body_contains
+                        .as_ref()
+                        .map(|b| format!("body contains {b:?}")),
+                );
+            }
+            RuleKind::Delivery { matcher, action } => {
+                write!(f, "{} delivery {}", matcher.mapping.name(), action.name())?;
+                scope.extend(matcher.event.as_ref().map(|e| format!("event {e}")));
+                let source = match matcher.mapping {
+                    Mapping::Kinesis => "shard",
+                    Mapping::Sqs => "queue",
+                };
+                scope.extend(matcher.source.as_ref().map(|s| format!("{source} {s}")));
+            }
+        }
+        write!(f, " {}", self.when)?;
+        if !scope.is_empty() {
+            write!(f, " [{}]", scope.join(", "))?;
+        }
+        if let Some(times) = self.times {
+            write!(f, " times {times}")?;
+        }
+        Ok(())
+    }
+}
+
 /// Per-rule state: how many calls the rule matched and fired on, and its random stream.
 #[derive(Debug, Clone)]
 pub struct Trigger {
@@ -469,6 +520,50 @@ mod tests {
         assert!(m.matches(&view("arn:aws:sqs:us-east-1:000000000000:events")));
         assert!(m.matches(&view("http://localhost:4566/000000000000/events")));
         assert!(!m.matches(&view("arn:aws:sqs:us-east-1:000000000000:events-dlq")));
+    }
+
+    #[test]
+    fn rules_display_as_one_readable_line() {
+        let rule = RuleDef {
+            kind: RuleKind::Request {
+                matcher: RequestMatcher {
+                    service: Service::Sqs,
+                    operation: "SendMessage".into(),
+                    event: Some("e-1".into()),
+                    body_contains: None,
+                    resource: Some("events".into()),
+                },
+                action: RequestAction::Error {
+                    status: 500,
+                    code: "InternalError".into(),
+                    message: None,
+                },
+            },
+            when: When::First(2),
+            times: Some(1),
+            name: None,
+        };
+        assert_eq!(
+            rule.to_string(),
+            "sqs SendMessage error 500 InternalError first(2) [event e-1, resource events] times 1"
+        );
+        let delivery = RuleDef {
+            kind: RuleKind::Delivery {
+                matcher: DeliveryMatcher {
+                    mapping: Mapping::Kinesis,
+                    event: None,
+                    source: Some("shardId-000000000000".into()),
+                },
+                action: DeliveryAction::CrashBeforeCheckpoint,
+            },
+            when: When::Nth(1),
+            times: None,
+            name: None,
+        };
+        assert_eq!(
+            delivery.to_string(),
+            "kinesis delivery crash_before_checkpoint nth(1) [shard shardId-000000000000]"
+        );
     }
 
     #[test]
