@@ -303,6 +303,6 @@ mod tests {
     fn timestamps_round_trip_at_millisecond_precision() {
         assert_eq!(epoch_seconds(1_764_115_200_123), 1_764_115_200.123);
         assert_eq!(epoch_millis(1_764_115_200.123), 1_764_115_200_123);
-        assert_eq!(epoch_millis(1_764_115_200.1229), 1_764_115_200_123);
+        assert_eq!(epoch_millis(1_764_115_200.122_9), 1_764_115_200_123);
     }
 }
