@@ -1,4 +1,8 @@
 //! DynamoDB (placeholder until the service core lands).
+pub mod expr;
+pub mod number;
+pub mod value;
+
 use serde_json::Value;
 
 use crate::error::AwsError;
