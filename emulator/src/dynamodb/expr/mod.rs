@@ -6,10 +6,8 @@
 //! [`Symbols`], which also records which ones were used so a request can be rejected for
 //! unused ones exactly as AWS does.
 //!
-//! - [`lexer`]: tokens;
-//! - [`parser`]: the grammar, producing the AST below;
-//! - [`eval`]: evaluating conditions on an item, document paths, projections;
-//! - [`update`]: applying update expressions.
+//! Modules: [`lexer`] (tokens), [`parser`] (the grammar, producing the AST below), [`eval`]
+//! (conditions on an item, document paths, projections), [`update`] (update expressions).
 
 pub mod eval;
 pub mod lexer;

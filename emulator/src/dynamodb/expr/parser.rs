@@ -193,14 +193,14 @@ impl<'a> Parser<'a> {
             for operand in [&left, &low, &high] {
                 check_comparable("BETWEEN", operand)?;
             }
-            if let (Operand::Value(lo), Operand::Value(hi)) = (&low, &high) {
-                if super::eval::compare(lo, hi) == Some(std::cmp::Ordering::Greater) {
-                    return Err(ExprError::Other(format!(
-                        "The BETWEEN operator requires upper bound to be greater than or equal to lower bound; lower bound operand: AttributeValue: {}, upper bound operand: AttributeValue: {}",
-                        show(lo),
-                        show(hi)
-                    )));
-                }
+            if let (Operand::Value(lo), Operand::Value(hi)) = (&low, &high)
+                && super::eval::compare(lo, hi) == Some(std::cmp::Ordering::Greater)
+            {
+                return Err(ExprError::Other(format!(
+                    "The BETWEEN operator requires upper bound to be greater than or equal to lower bound; lower bound operand: AttributeValue: {}, upper bound operand: AttributeValue: {}",
+                    show(lo),
+                    show(hi)
+                )));
             }
             return Ok(Condition::Between(left, low, high));
         }
@@ -392,16 +392,16 @@ impl<'a> Parser<'a> {
                         };
                         self.advance();
                         let value = self.symbols.value(&key)?;
-                        let fits = match (clause.as_str(), &value) {
-                            ("ADD", AttributeValue::N(_)) => true,
-                            (
-                                _,
-                                AttributeValue::Ss(_)
-                                | AttributeValue::Ns(_)
-                                | AttributeValue::Bs(_),
-                            ) => true,
-                            _ => false,
-                        };
+                        let fits = matches!(
+                            (clause.as_str(), &value),
+                            ("ADD", AttributeValue::N(_))
+                                | (
+                                    _,
+                                    AttributeValue::Ss(_)
+                                        | AttributeValue::Ns(_)
+                                        | AttributeValue::Bs(_)
+                                )
+                        );
                         if !fits {
                             return Err(ExprError::Other(format!(
                                 "Incorrect operand type for operator or function; operator: {clause}, operand type: {}",
