@@ -44,6 +44,11 @@ impl FaultSpec {
     pub fn into_rule(self) -> RuleDef {
         self.rule
     }
+
+    /// Validates a fault table a scenario loader kept as TOML (`fault = { ... }`).
+    pub fn from_table(table: toml::Table) -> Result<Self, toml::de::Error> {
+        toml::Value::Table(table).try_into()
+    }
 }
 
 /// What is wrong with a fault table.
@@ -133,13 +138,13 @@ impl TryFrom<RawSpec> for FaultSpec {
     type Error = SpecError;
 
     fn try_from(raw: RawSpec) -> Result<Self, SpecError> {
-        let when = when(&raw)?;
         let kind = match (&raw.service, &raw.delivery) {
             (Some(_), Some(_)) => return Err(SpecError::BothTargets),
             (None, None) => return Err(SpecError::NoTarget),
             (Some(service), None) => request_kind(&raw, service)?,
             (None, Some(delivery)) => delivery_kind(&raw, delivery)?,
         };
+        let when = when(&raw)?;
         if raw.times == Some(0) {
             return Err(SpecError::ZeroCount("times"));
         }

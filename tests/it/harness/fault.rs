@@ -19,6 +19,8 @@ use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_runtime_api::http::StatusCode;
 use aws_smithy_types::body::SdkBody;
+use emulator::client::InProcessClient;
+use emulator::{Emulator, EmulatorConfig};
 use harness::fault::{AttemptStatus, ConnectorErrorKind, FaultPlan, FaultyHttpClient, Journal};
 use md5::{Digest, Md5};
 use serde_json::{Value, json};
@@ -171,10 +173,21 @@ struct Clients {
 }
 
 impl Clients {
+    /// Clients of a canned backend (`c.backend` tells what reached it).
     fn new(backend: Canned) -> Self {
+        Self::over(backend.clone(), backend)
+    }
+
+    /// Clients of the in-process emulator (`c.backend` stays empty).
+    fn emulated() -> Self {
+        let emulator = Emulator::new(EmulatorConfig::default());
+        Self::over(InProcessClient::new(emulator), Canned::aws())
+    }
+
+    fn over(http: impl HttpClient + 'static, backend: Canned) -> Self {
         let plan = FaultPlan::new();
         let journal = plan.journal();
-        let http = FaultyHttpClient::new(backend.clone(), plan.clone(), journal.clone());
+        let http = FaultyHttpClient::new(http, plan.clone(), journal.clone());
         let sdk = SdkConfig::builder()
             .region(Region::new("us-east-1"))
             .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
@@ -727,4 +740,183 @@ async fn the_plan_changes_while_clients_run() {
     c.plan.clear();
     send("e-4").await.expect("cleared");
     assert_eq!(c.journal.calls("sqs", "SendMessage"), 6);
+}
+
+/// The same faults against the in-process emulator: what the backend holds afterwards.
+mod emulated {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    };
+    use aws_sdk_kinesis::types::ShardIteratorType;
+    use aws_sdk_sqs::types::QueueAttributeName;
+
+    use super::*;
+
+    async fn create_queue(c: &Clients) -> String {
+        c.sqs()
+            .create_queue()
+            .queue_name(unique("events"))
+            .send()
+            .await
+            .expect("create queue")
+            .queue_url
+            .expect("queue url")
+    }
+
+    async fn queue_depth(c: &Clients, url: &str) -> usize {
+        let attrs = c
+            .sqs()
+            .get_queue_attributes()
+            .queue_url(url)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+            .send()
+            .await
+            .expect("attributes")
+            .attributes
+            .unwrap_or_default();
+        attrs
+            .get(&QueueAttributeName::ApproximateNumberOfMessages)
+            .and_then(|n| n.parse().ok())
+            .expect("a message count")
+    }
+
+    async fn send_to(c: &Clients, url: &str, id: &str) -> bool {
+        c.sqs()
+            .send_message()
+            .queue_url(url)
+            .message_body(envelope(id))
+            .send()
+            .await
+            .is_ok()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_lost_send_message_response_leaves_two_copies_in_the_queue() {
+        let c = Clients::emulated();
+        let url = create_queue(&c).await;
+        c.plan.sqs("SendMessage").lose_response().nth(1);
+
+        assert!(
+            send_to(&c, &url, "e-1").await,
+            "the client sees success after a retry"
+        );
+
+        assert_eq!(queue_depth(&c, &url).await, 2, "a producer duplicate");
+        assert_eq!(c.journal.attempts("sqs", "SendMessage", "e-1"), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn throttled_sends_within_the_retry_budget_land_once() {
+        let c = Clients::emulated();
+        let url = create_queue(&c).await;
+        c.plan.sqs("SendMessage").throttle().first(2);
+
+        assert!(send_to(&c, &url, "e-1").await);
+
+        assert_eq!(queue_depth(&c, &url).await, 1);
+        assert_eq!(c.journal.attempts("sqs", "SendMessage", "e-1"), 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_lost_conditional_put_item_response_stores_the_item_once() {
+        let c = Clients::emulated();
+        let ddb = c.dynamodb();
+        ddb.create_table()
+            .table_name("events")
+            .billing_mode(BillingMode::PayPerRequest)
+            .attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name("id")
+                    .attribute_type(ScalarAttributeType::S)
+                    .build()
+                    .expect("definition"),
+            )
+            .key_schema(
+                KeySchemaElement::builder()
+                    .attribute_name("id")
+                    .key_type(KeyType::Hash)
+                    .build()
+                    .expect("key"),
+            )
+            .send()
+            .await
+            .expect("create table");
+        c.plan.dynamodb("PutItem").lose_response().nth(1);
+
+        let err = c
+            .put_item("e-1")
+            .await
+            .expect_err("the retry's condition fails");
+
+        assert!(
+            err.as_service_error()
+                .is_some_and(|e| e.is_conditional_check_failed_exception())
+        );
+        let scan = ddb.scan().table_name("events").send().await.expect("scan");
+        assert_eq!(scan.count, 1, "the table holds the event once");
+        assert_eq!(c.journal.attempts("dynamodb", "PutItem", "e-1"), 2);
+        let puts: Vec<AttemptStatus> = c
+            .journal
+            .attempt_log()
+            .into_iter()
+            .filter(|a| a.operation == "PutItem")
+            .map(|a| a.status)
+            .collect();
+        assert_eq!(
+            puts.last(),
+            Some(&aws_error(400, "ConditionalCheckFailedException")),
+            "the journal reads the backend's error code"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_lost_put_record_response_writes_the_record_twice() {
+        let c = Clients::emulated();
+        let kinesis = c.kinesis();
+        let stream = unique("events");
+        kinesis
+            .create_stream()
+            .stream_name(&stream)
+            .shard_count(1)
+            .send()
+            .await
+            .expect("create stream");
+        c.plan
+            .kinesis("PutRecord")
+            .lose_response()
+            .nth(1)
+            .named("lost-ack");
+
+        let put = kinesis
+            .put_record()
+            .stream_name(&stream)
+            .partition_key("e-1")
+            .data(aws_smithy_types::Blob::new(envelope("e-1")))
+            .send()
+            .await
+            .expect("the retry succeeds");
+
+        let iterator = kinesis
+            .get_shard_iterator()
+            .stream_name(&stream)
+            .shard_id(&put.shard_id)
+            .shard_iterator_type(ShardIteratorType::TrimHorizon)
+            .send()
+            .await
+            .expect("iterator")
+            .shard_iterator
+            .expect("an iterator");
+        let records = kinesis
+            .get_records()
+            .shard_iterator(iterator)
+            .send()
+            .await
+            .expect("records")
+            .records;
+        assert_eq!(records.len(), 2, "the producer retry wrote a duplicate");
+        assert_eq!(records[0].data, records[1].data);
+        assert_ne!(records[0].sequence_number, records[1].sequence_number);
+        assert_eq!(records[1].sequence_number, put.sequence_number);
+        assert_eq!(c.journal.fired("lost-ack"), 1);
+    }
 }

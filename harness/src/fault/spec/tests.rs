@@ -337,3 +337,22 @@ fn each_validation_error_names_the_problem() {
         );
     }
 }
+
+#[test]
+fn a_table_kept_by_the_loader_validates_the_same_way() {
+    let table: toml::Table = toml::from_str(
+        r#"service = "sqs"
+operation = "SendMessage"
+action = "throttle"
+first = 2"#,
+    )
+    .expect("toml");
+    assert!(FaultSpec::from_table(table).is_ok());
+    let bad: toml::Table = toml::from_str(
+        r#"service = "sns"
+action = "throttle""#,
+    )
+    .expect("toml");
+    let e = FaultSpec::from_table(bad).expect_err("unknown service");
+    assert!(e.to_string().contains("unknown service 'sns'"), "{e}");
+}
