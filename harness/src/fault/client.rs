@@ -14,6 +14,7 @@
 //! ```
 
 use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata;
 use aws_smithy_runtime_api::client::http::{
     HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient,
     SharedHttpConnector,
@@ -28,7 +29,7 @@ use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::byte_stream::ByteStream;
 use aws_smithy_types::config_bag::ConfigBag;
 
-use super::event_id::{request_event_ids, request_resource};
+use super::event_id::{RequestInfo, inspect_request};
 use super::journal::{Attempt, AttemptStatus, ConnectorErrorKind, FiredFault, Journal};
 use super::plan::{Decision, FaultPlan};
 use super::response::{
@@ -93,6 +94,10 @@ impl HttpClient for FaultyHttpClient {
     ) -> Result<(), BoxError> {
         self.inner.validate_final_config(runtime_components, cfg)
     }
+
+    fn connector_metadata(&self) -> Option<ConnectorMetadata> {
+        self.inner.connector_metadata()
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -121,8 +126,10 @@ impl FaultyConnector {
         };
         // SDK JSON bodies are in memory; a streaming body is passed on without inspection.
         let body = request.body().bytes().unwrap_or_default();
-        let event_ids = request_event_ids(service, &operation, body);
-        let resource = request_resource(service, body);
+        let RequestInfo {
+            event_ids,
+            resource,
+        } = inspect_request(service, &operation, body);
         let at = self.journal.elapsed();
         let decision = self.plan.decide_request(&RequestView {
             service,

@@ -21,11 +21,37 @@ pub fn envelope_id(data: &[u8]) -> Option<String> {
     serde_json::from_slice::<Envelope>(data).ok().map(|e| e.id)
 }
 
+/// What the fault layer reads from a request body: its event ids and its resource.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RequestInfo {
+    /// The event ids, in body order.
+    pub event_ids: Vec<String>,
+    /// The stream, queue or table name.
+    pub resource: Option<String>,
+}
+
+/// Reads a request body once for both its event ids and its resource.
+pub fn inspect_request(service: Service, operation: &str, body: &[u8]) -> RequestInfo {
+    let Ok(json) = serde_json::from_slice::<Value>(body) else {
+        return RequestInfo::default();
+    };
+    RequestInfo {
+        event_ids: event_ids(service, operation, &json),
+        resource: resource(service, &json),
+    }
+}
+
 /// The event ids a request body carries, in body order.
 pub fn request_event_ids(service: Service, operation: &str, body: &[u8]) -> Vec<String> {
-    let Ok(json) = serde_json::from_slice::<Value>(body) else {
-        return Vec::new();
-    };
+    inspect_request(service, operation, body).event_ids
+}
+
+/// The stream, queue or table a request addresses, by name.
+pub fn request_resource(service: Service, body: &[u8]) -> Option<String> {
+    inspect_request(service, "", body).resource
+}
+
+fn event_ids(service: Service, operation: &str, json: &Value) -> Vec<String> {
     let mut ids = Vec::new();
     match (service, operation) {
         (Service::Kinesis, "PutRecord") => ids.extend(kinesis_data_id(&json["Data"])),
@@ -57,9 +83,7 @@ pub fn request_event_ids(service: Service, operation: &str, body: &[u8]) -> Vec<
     ids
 }
 
-/// The stream, queue or table a request addresses, by name.
-pub fn request_resource(service: Service, body: &[u8]) -> Option<String> {
-    let json = serde_json::from_slice::<Value>(body).ok()?;
+fn resource(service: Service, json: &Value) -> Option<String> {
     let field = |name: &str| json[name].as_str().map(|s| last_segment(s).to_owned());
     match service {
         Service::Kinesis => field("StreamName").or_else(|| field("StreamARN")),

@@ -110,6 +110,15 @@ fn install_returns_an_id_that_remove_takes() {
 }
 
 #[test]
+fn a_rule_held_in_a_variable_is_installed_when_it_drops() {
+    let plan = FaultPlan::new();
+    let rule = plan.sqs("SendMessage").throttle().always();
+    assert_eq!(send(&plan, &[]), None, "not installed yet");
+    drop(rule);
+    assert!(send(&plan, &[]).is_some());
+}
+
+#[test]
 fn clear_removes_every_rule_and_clones_share_them() {
     let plan = FaultPlan::new();
     let clone = plan.clone();
