@@ -1,0 +1,643 @@
+//! Recursive-descent parser for DynamoDB expressions, with AWS's precedence:
+//! comparisons, IN, BETWEEN and functions bind tightest, then NOT, then AND, then OR.
+//!
+//! ```text
+//! condition  := and (OR and)*
+//! and        := not (AND not)*
+//! not        := NOT not | primary
+//! primary    := '(' condition ')' | bool_function '(' operands ')'
+//!             | operand (cmp operand | BETWEEN operand AND operand | IN '(' operand (',' operand)* ')')
+//! operand    := path | :value | size '(' path ')'
+//! path       := (name | #name) ('.' (name | #name) | '[' int ']')*
+//! update     := (SET set (',' set)* | REMOVE path (',' path)* | ADD path :value (',' ...)*
+//!                | DELETE path :value (',' ...)*)+
+//! set        := path '=' uoperand (('+' | '-') uoperand)?
+//! uoperand   := path | :value | if_not_exists '(' path ',' uoperand ')'
+//!             | list_append '(' uoperand ',' uoperand ')'
+//! projection := path (',' path)*
+//! ```
+
+use super::lexer::{Tok, Token, tokenize};
+use super::{
+    Cmp, Condition, ExprError, Operand, Path, PathElem, SetValue, Symbols, UpdateExpr,
+    UpdateOperand,
+};
+use crate::dynamodb::value::AttributeValue;
+
+const BOOL_FUNCTIONS: [&str; 5] = [
+    "attribute_exists",
+    "attribute_not_exists",
+    "attribute_type",
+    "begins_with",
+    "contains",
+];
+const VALID_TYPES: [&str; 10] = ["B", "NULL", "SS", "BOOL", "L", "BS", "N", "NS", "S", "M"];
+
+struct Parser<'a> {
+    source: &'a str,
+    tokens: Vec<Token>,
+    pos: usize,
+    symbols: &'a Symbols,
+}
+
+/// Parses a ConditionExpression, FilterExpression or KeyConditionExpression.
+pub fn parse_condition(source: &str, symbols: &Symbols) -> Result<Condition, ExprError> {
+    let mut p = Parser::new(source, symbols)?;
+    let condition = p.condition()?;
+    p.expect_end()?;
+    Ok(condition)
+}
+
+/// Parses an UpdateExpression.
+pub fn parse_update(source: &str, symbols: &Symbols) -> Result<UpdateExpr, ExprError> {
+    let mut p = Parser::new(source, symbols)?;
+    let update = p.update()?;
+    p.expect_end()?;
+    Ok(update)
+}
+
+/// Parses a ProjectionExpression.
+pub fn parse_projection(source: &str, symbols: &Symbols) -> Result<Vec<Path>, ExprError> {
+    let mut p = Parser::new(source, symbols)?;
+    let mut paths = vec![p.path()?];
+    while p.eat(&Tok::Comma) {
+        paths.push(p.path()?);
+    }
+    p.expect_end()?;
+    Ok(paths)
+}
+
+impl<'a> Parser<'a> {
+    fn new(source: &'a str, symbols: &'a Symbols) -> Result<Self, ExprError> {
+        if source.trim().is_empty() {
+            return Err(ExprError::Empty);
+        }
+        Ok(Self {
+            source,
+            tokens: tokenize(source)?,
+            pos: 0,
+            symbols,
+        })
+    }
+
+    fn peek(&self) -> &Tok {
+        &self.tokens[self.pos.min(self.tokens.len() - 1)].tok
+    }
+
+    fn peek_at(&self, ahead: usize) -> &Tok {
+        &self.tokens[(self.pos + ahead).min(self.tokens.len() - 1)].tok
+    }
+
+    fn advance(&mut self) -> Tok {
+        let tok = self.peek().clone();
+        if self.pos < self.tokens.len() - 1 {
+            self.pos += 1;
+        }
+        tok
+    }
+
+    fn eat(&mut self, tok: &Tok) -> bool {
+        if self.peek() == tok {
+            self.advance();
+            true
+        } else {
+            false
+        }
+    }
+
+    fn keyword(&self, word: &str) -> bool {
+        matches!(self.peek(), Tok::Ident(w) if w.eq_ignore_ascii_case(word))
+    }
+
+    fn eat_keyword(&mut self, word: &str) -> bool {
+        let found = self.keyword(word);
+        if found {
+            self.advance();
+        }
+        found
+    }
+
+    /// AWS's syntax error at the current token: the token and the text around it.
+    fn syntax_error(&self) -> ExprError {
+        let at = self.pos.min(self.tokens.len() - 1);
+        let token = &self.tokens[at];
+        let from = self.tokens[at.saturating_sub(1)].start;
+        let to = self.tokens[(at + 1).min(self.tokens.len() - 1)].end;
+        ExprError::Syntax {
+            token: token.text(self.source).to_owned(),
+            near: self.source[from.min(to)..to].to_owned(),
+        }
+    }
+
+    fn expect(&mut self, tok: &Tok) -> Result<(), ExprError> {
+        if self.eat(tok) {
+            Ok(())
+        } else {
+            Err(self.syntax_error())
+        }
+    }
+
+    fn expect_end(&self) -> Result<(), ExprError> {
+        match self.peek() {
+            Tok::Eof => Ok(()),
+            _ => Err(self.syntax_error()),
+        }
+    }
+
+    // ---- conditions ----
+
+    fn condition(&mut self) -> Result<Condition, ExprError> {
+        let mut left = self.and()?;
+        while self.eat_keyword("OR") {
+            let right = self.and()?;
+            left = Condition::Or(Box::new(left), Box::new(right));
+        }
+        Ok(left)
+    }
+
+    fn and(&mut self) -> Result<Condition, ExprError> {
+        let mut left = self.not()?;
+        while self.eat_keyword("AND") {
+            let right = self.not()?;
+            left = Condition::And(Box::new(left), Box::new(right));
+        }
+        Ok(left)
+    }
+
+    fn not(&mut self) -> Result<Condition, ExprError> {
+        if self.eat_keyword("NOT") {
+            return Ok(Condition::Not(Box::new(self.not()?)));
+        }
+        self.primary()
+    }
+
+    fn primary(&mut self) -> Result<Condition, ExprError> {
+        if self.eat(&Tok::LParen) {
+            let inner = self.condition()?;
+            self.expect(&Tok::RParen)?;
+            return Ok(inner);
+        }
+        if let (Tok::Ident(name), Tok::LParen) = (self.peek(), self.peek_at(1)) {
+            let name = name.clone();
+            if BOOL_FUNCTIONS.contains(&name.as_str()) {
+                return self.bool_function(name);
+            }
+        }
+        let left = self.operand()?;
+        if self.eat_keyword("BETWEEN") {
+            let low = self.operand()?;
+            if !self.eat_keyword("AND") {
+                return Err(self.syntax_error());
+            }
+            let high = self.operand()?;
+            for operand in [&left, &low, &high] {
+                check_comparable("BETWEEN", operand)?;
+            }
+            if let (Operand::Value(lo), Operand::Value(hi)) = (&low, &high)
+                && super::eval::compare(lo, hi) == Some(std::cmp::Ordering::Greater)
+            {
+                return Err(ExprError::Other(format!(
+                    "The BETWEEN operator requires upper bound to be greater than or equal to lower bound; lower bound operand: AttributeValue: {}, upper bound operand: AttributeValue: {}",
+                    show(lo),
+                    show(hi)
+                )));
+            }
+            return Ok(Condition::Between(left, low, high));
+        }
+        if self.eat_keyword("IN") {
+            self.expect(&Tok::LParen)?;
+            let mut list = vec![self.operand()?];
+            while self.eat(&Tok::Comma) {
+                list.push(self.operand()?);
+            }
+            self.expect(&Tok::RParen)?;
+            return Ok(Condition::In(left, list));
+        }
+        let cmp = match self.peek() {
+            Tok::Eq => Cmp::Eq,
+            Tok::Ne => Cmp::Ne,
+            Tok::Lt => Cmp::Lt,
+            Tok::Le => Cmp::Le,
+            Tok::Gt => Cmp::Gt,
+            Tok::Ge => Cmp::Ge,
+            _ => return Err(self.syntax_error()),
+        };
+        self.advance();
+        let right = self.operand()?;
+        if !matches!(cmp, Cmp::Eq | Cmp::Ne) {
+            check_comparable(cmp.symbol(), &left)?;
+            check_comparable(cmp.symbol(), &right)?;
+        }
+        Ok(Condition::Compare(left, cmp, right))
+    }
+
+    fn arguments(&mut self, name: &str) -> Result<Vec<Operand>, ExprError> {
+        self.expect(&Tok::LParen)?;
+        let mut args = Vec::new();
+        if !self.eat(&Tok::RParen) {
+            args.push(self.operand()?);
+            while self.eat(&Tok::Comma) {
+                args.push(self.operand()?);
+            }
+            self.expect(&Tok::RParen)?;
+        }
+        let expected = match name {
+            "attribute_exists" | "attribute_not_exists" | "size" => 1,
+            _ => 2,
+        };
+        if args.len() != expected {
+            return Err(ExprError::OperandCount(name.to_owned(), args.len()));
+        }
+        Ok(args)
+    }
+
+    fn bool_function(&mut self, name: String) -> Result<Condition, ExprError> {
+        self.advance();
+        let mut args = self.arguments(&name)?.into_iter();
+        let (Some(first), second) = (args.next(), args.next()) else {
+            return Err(ExprError::OperandCount(name, 0));
+        };
+        let path = |op: Operand| match op {
+            Operand::Path(p) => Ok(p),
+            _ => Err(ExprError::NeedsPath(name.clone())),
+        };
+        Ok(match (name.as_str(), second) {
+            ("attribute_exists", None) => Condition::AttributeExists(path(first)?),
+            ("attribute_not_exists", None) => Condition::AttributeNotExists(path(first)?),
+            ("attribute_type", Some(t)) => {
+                match &t {
+                    Operand::Value(AttributeValue::S(s)) if VALID_TYPES.contains(&s.as_str()) => {}
+                    Operand::Value(AttributeValue::S(s)) => {
+                        return Err(ExprError::Other(format!(
+                            "Invalid attribute type name found; type: {s}, valid types: {{ B, NULL, SS, BOOL, L, BS, N, NS, S, M }}"
+                        )));
+                    }
+                    Operand::Value(v) => {
+                        return Err(ExprError::OperandType(name, v.type_name().into()));
+                    }
+                    _ => return Err(ExprError::OperandType(name, "path".into())),
+                }
+                Condition::AttributeType(path(first)?, t)
+            }
+            ("begins_with", Some(prefix)) => {
+                for operand in [&first, &prefix] {
+                    match operand {
+                        Operand::Value(AttributeValue::S(_) | AttributeValue::B(_))
+                        | Operand::Path(_) => {}
+                        Operand::Value(v) => {
+                            return Err(ExprError::OperandType(name, v.type_name().into()));
+                        }
+                        Operand::Size(_) => return Err(ExprError::OperandType(name, "N".into())),
+                    }
+                }
+                Condition::BeginsWith(first, prefix)
+            }
+            ("contains", Some(needle)) => Condition::Contains(first, needle),
+            _ => return Err(ExprError::OperandCount(name, 1)),
+        })
+    }
+
+    fn operand(&mut self) -> Result<Operand, ExprError> {
+        match self.peek().clone() {
+            Tok::Value(key) => {
+                self.advance();
+                Ok(Operand::Value(self.symbols.value(&key)?))
+            }
+            Tok::Ident(name) if *self.peek_at(1) == Tok::LParen => {
+                if name != "size" {
+                    return Err(ExprError::InvalidFunction(name));
+                }
+                self.advance();
+                let mut args = self.arguments("size")?;
+                match args.pop() {
+                    Some(Operand::Path(p)) => Ok(Operand::Size(p)),
+                    Some(Operand::Value(v)) => {
+                        Err(ExprError::OperandType("size".into(), v.type_name().into()))
+                    }
+                    _ => Err(ExprError::NeedsPath("size".into())),
+                }
+            }
+            _ => Ok(Operand::Path(self.path()?)),
+        }
+    }
+
+    fn path(&mut self) -> Result<Path, ExprError> {
+        let mut elems = vec![PathElem::Attr(self.path_name()?)];
+        loop {
+            if self.eat(&Tok::Dot) {
+                elems.push(PathElem::Attr(self.path_name()?));
+            } else if self.eat(&Tok::LBracket) {
+                let Tok::Int(digits) = self.peek().clone() else {
+                    return Err(self.syntax_error());
+                };
+                let index = digits.parse::<usize>().map_err(|_| self.syntax_error())?;
+                self.advance();
+                self.expect(&Tok::RBracket)?;
+                elems.push(PathElem::Index(index));
+            } else {
+                return Ok(Path(elems));
+            }
+        }
+    }
+
+    fn path_name(&mut self) -> Result<String, ExprError> {
+        match self.peek().clone() {
+            Tok::Name(key) => {
+                self.advance();
+                self.symbols.name(&key)
+            }
+            Tok::Ident(name) if !is_keyword(&name) => {
+                self.advance();
+                Ok(name)
+            }
+            _ => Err(self.syntax_error()),
+        }
+    }
+
+    // ---- update expressions ----
+
+    fn update(&mut self) -> Result<UpdateExpr, ExprError> {
+        let mut update = UpdateExpr::default();
+        let mut seen: Vec<String> = Vec::new();
+        loop {
+            let Tok::Ident(word) = self.peek().clone() else {
+                if seen.is_empty() {
+                    return Err(self.syntax_error());
+                }
+                return Ok(update);
+            };
+            let clause = word.to_ascii_uppercase();
+            if !["SET", "REMOVE", "ADD", "DELETE"].contains(&clause.as_str()) {
+                return Err(self.syntax_error());
+            }
+            if seen.contains(&clause) {
+                return Err(ExprError::Other(format!(
+                    "The \"{clause}\" section can only be used once in an update expression;"
+                )));
+            }
+            self.advance();
+            loop {
+                match clause.as_str() {
+                    "SET" => {
+                        let path = self.path()?;
+                        self.expect(&Tok::Eq)?;
+                        let value = self.set_value()?;
+                        update.set.push((path, value));
+                    }
+                    "REMOVE" => update.remove.push(self.path()?),
+                    _ => {
+                        let path = self.path()?;
+                        let Tok::Value(key) = self.peek().clone() else {
+                            return Err(self.syntax_error());
+                        };
+                        self.advance();
+                        let value = self.symbols.value(&key)?;
+                        let fits = matches!(
+                            (clause.as_str(), &value),
+                            ("ADD", AttributeValue::N(_))
+                                | (
+                                    _,
+                                    AttributeValue::Ss(_)
+                                        | AttributeValue::Ns(_)
+                                        | AttributeValue::Bs(_)
+                                )
+                        );
+                        if !fits {
+                            return Err(ExprError::Other(format!(
+                                "Incorrect operand type for operator or function; operator: {clause}, operand type: {}",
+                                value.type_name()
+                            )));
+                        }
+                        if clause == "ADD" {
+                            update.add.push((path, value));
+                        } else {
+                            update.delete.push((path, value));
+                        }
+                    }
+                }
+                if !self.eat(&Tok::Comma) {
+                    break;
+                }
+            }
+            seen.push(clause);
+        }
+    }
+
+    fn set_value(&mut self) -> Result<SetValue, ExprError> {
+        let left = self.update_operand()?;
+        if self.eat(&Tok::Plus) {
+            return Ok(SetValue::Plus(left, self.update_operand()?));
+        }
+        if self.eat(&Tok::Minus) {
+            return Ok(SetValue::Minus(left, self.update_operand()?));
+        }
+        Ok(SetValue::Operand(left))
+    }
+
+    fn update_operand(&mut self) -> Result<UpdateOperand, ExprError> {
+        match self.peek().clone() {
+            Tok::Value(key) => {
+                self.advance();
+                Ok(UpdateOperand::Value(self.symbols.value(&key)?))
+            }
+            Tok::Ident(name) if *self.peek_at(1) == Tok::LParen => {
+                self.advance();
+                self.advance();
+                let result = match name.as_str() {
+                    "if_not_exists" => {
+                        let path = self.path()?;
+                        self.expect(&Tok::Comma)?;
+                        UpdateOperand::IfNotExists(path, Box::new(self.update_operand()?))
+                    }
+                    "list_append" => {
+                        let a = self.update_operand()?;
+                        self.expect(&Tok::Comma)?;
+                        let b = self.update_operand()?;
+                        UpdateOperand::ListAppend(Box::new(a), Box::new(b))
+                    }
+                    _ => return Err(ExprError::InvalidFunction(name)),
+                };
+                self.expect(&Tok::RParen)?;
+                Ok(result)
+            }
+            _ => Ok(UpdateOperand::Path(self.path()?)),
+        }
+    }
+}
+
+/// Words that cannot be bare attribute names because the grammar uses them.
+fn is_keyword(word: &str) -> bool {
+    [
+        "AND", "OR", "NOT", "BETWEEN", "IN", "SET", "REMOVE", "ADD", "DELETE",
+    ]
+    .iter()
+    .any(|k| k.eq_ignore_ascii_case(word))
+}
+
+/// `<`, `BETWEEN`, ... accept only scalar (S, N, B) constants.
+fn check_comparable(op: &str, operand: &Operand) -> Result<(), ExprError> {
+    match operand {
+        Operand::Value(AttributeValue::S(_) | AttributeValue::N(_) | AttributeValue::B(_))
+        | Operand::Path(_)
+        | Operand::Size(_) => Ok(()),
+        Operand::Value(v) => Err(ExprError::OperandType(op.into(), v.type_name().into())),
+    }
+}
+
+fn show(v: &AttributeValue) -> String {
+    match v.to_json() {
+        serde_json::Value::Object(m) => m
+            .iter()
+            .map(|(k, v)| {
+                format!(
+                    "{{{k}:{}}}",
+                    v.as_str()
+                        .map(str::to_owned)
+                        .unwrap_or_else(|| v.to_string())
+                )
+            })
+            .collect(),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use serde_json::json;
+
+    use super::*;
+
+    fn symbols() -> Symbols {
+        let names: HashMap<String, String> = [
+            ("#n".to_string(), "name".to_string()),
+            ("#s".into(), "status".into()),
+        ]
+        .into();
+        let values = json!({":a": {"N": "1"}, ":b": {"N": "5"}, ":s": {"S": "x"}, ":m": {"M": {}}, ":ss": {"SS": ["a"]}});
+        Symbols::new(Some(&names), values.as_object()).unwrap()
+    }
+
+    fn cond(s: &str) -> Condition {
+        parse_condition(s, &symbols()).unwrap()
+    }
+
+    fn err(s: &str) -> String {
+        parse_condition(s, &symbols()).unwrap_err().to_string()
+    }
+
+    fn path(names: &[&str]) -> Path {
+        Path(
+            names
+                .iter()
+                .map(|n| PathElem::Attr(n.to_string()))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn not_binds_tighter_than_and_which_binds_tighter_than_or() {
+        use Condition::*;
+        let a = || AttributeExists(path(&["a"]));
+        let b = || AttributeExists(path(&["b"]));
+        let c = || AttributeExists(path(&["c"]));
+        assert_eq!(
+            cond("attribute_exists(a) OR attribute_exists(b) AND attribute_exists(c)"),
+            Or(Box::new(a()), Box::new(And(Box::new(b()), Box::new(c()))))
+        );
+        assert_eq!(
+            cond("NOT attribute_exists(a) AND attribute_exists(b)"),
+            And(Box::new(Not(Box::new(a()))), Box::new(b()))
+        );
+        assert_eq!(
+            cond("(attribute_exists(a) OR attribute_exists(b)) and attribute_exists(c)"),
+            And(Box::new(Or(Box::new(a()), Box::new(b()))), Box::new(c()))
+        );
+    }
+
+    #[test]
+    fn parses_comparisons_between_in_and_nested_paths() {
+        let one = AttributeValue::N("1".parse().unwrap());
+        assert_eq!(
+            cond("#n.b[2].c <= :a"),
+            Condition::Compare(
+                Operand::Path(Path(vec![
+                    PathElem::Attr("name".into()),
+                    PathElem::Attr("b".into()),
+                    PathElem::Index(2),
+                    PathElem::Attr("c".into())
+                ])),
+                Cmp::Le,
+                Operand::Value(one.clone())
+            )
+        );
+        assert!(matches!(
+            cond("a BETWEEN :a AND :b"),
+            Condition::Between(..)
+        ));
+        assert!(matches!(cond("a IN (:a, :b, :s)"), Condition::In(_, l) if l.len() == 3));
+        assert!(matches!(
+            cond("size(a) > :a"),
+            Condition::Compare(Operand::Size(_), Cmp::Gt, _)
+        ));
+        assert!(matches!(
+            cond("a BETWEEN :a AND :b AND b = :s"),
+            Condition::And(..)
+        ));
+    }
+
+    #[test]
+    fn reports_aws_errors() {
+        assert_eq!(err("a = "), "Syntax error; token: \"<EOF>\", near: \"= \"");
+        assert!(err("a = :zz").contains("attribute value: :zz"));
+        assert!(err("#zz = :a").contains("attribute name: #zz"));
+        assert_eq!(err("nope(a)"), "Invalid function name; function: nope");
+        assert!(err("begins_with(a)").contains("number of operands: 1"));
+        assert!(err("attribute_exists(:a)").contains("requires a document path"));
+        assert!(err("a < :m").contains("operand type: M"));
+        assert!(err("begins_with(a, :a)").contains("operand type: N"));
+        assert!(err("a BETWEEN :b AND :a").contains("upper bound to be greater"));
+        assert!(err("attribute_type(a, :s)").contains("Invalid attribute type name"));
+        assert!(err("(a = :a").starts_with("Syntax error"));
+        assert!(err("a = :a b").starts_with("Syntax error"));
+        assert_eq!(parse_condition("  ", &symbols()), Err(ExprError::Empty));
+    }
+
+    #[test]
+    fn parses_update_clauses() {
+        let u = parse_update(
+            "SET a = :a, b = b + :b, c = if_not_exists(c, :a), d = list_append(d, :s) REMOVE e, f[1] ADD g :a DELETE h :ss",
+            &symbols(),
+        )
+        .unwrap();
+        assert_eq!(u.set.len(), 4);
+        assert!(matches!(u.set[1].1, SetValue::Plus(..)));
+        assert_eq!(u.remove.len(), 2);
+        assert_eq!(u.add.len(), 1);
+        assert_eq!(u.delete.len(), 1);
+        let e = |s: &str| parse_update(s, &symbols()).unwrap_err().to_string();
+        assert!(e("SET a = :a SET b = :a").contains("can only be used once"));
+        assert!(e("ADD a :s").contains("operator: ADD, operand type: S"));
+        assert!(e("DELETE a :a").contains("operator: DELETE, operand type: N"));
+        assert!(e("SET a = nope(b)").contains("Invalid function name"));
+        assert!(e("PUT a = :a").starts_with("Syntax error"));
+    }
+
+    #[test]
+    fn tracks_used_symbols() {
+        let s = symbols();
+        parse_condition("#n = :a", &s).unwrap();
+        let e = s.check_all_used().unwrap_err();
+        assert_eq!(
+            e.message,
+            "Value provided in ExpressionAttributeNames unused in expressions: keys: {#s}"
+        );
+        parse_projection("#s", &s).unwrap();
+        let e = s.check_all_used().unwrap_err();
+        assert_eq!(
+            e.message,
+            "Value provided in ExpressionAttributeValues unused in expressions: keys: {:b, :m, :s, :ss}"
+        );
+    }
+}

@@ -1,0 +1,474 @@
+//! PutItem, GetItem, DeleteItem and UpdateItem. Each request is `prepare`d without any lock
+//! (parsing, expression checks) and then `apply`d to the locked table, sans-io.
+
+use serde_json::{Map, Value, json};
+
+use super::DynamoDbConfig;
+use super::expr::eval::{evaluate, project};
+use super::expr::parser::{parse_condition, parse_projection, parse_update};
+use super::expr::{Condition, Path, PathElem, Symbols, UpdateExpr, invalid, update};
+use super::shapes::{DeleteItemInput, GetItemInput, PutItemInput, UpdateItemInput};
+use super::table::Table;
+use super::throughput::{Kind, read_half_units, write_units};
+use super::value::{Item, MAX_ITEM_SIZE, item_from_json, item_size, item_to_json};
+use crate::aws_error;
+use crate::clock::Millis;
+use crate::error::AwsError;
+
+/// Rejects the pre-expression ("legacy") parameters, which this emulator does not model.
+pub(crate) fn reject_legacy(params: &[(&str, bool)]) -> Result<(), AwsError> {
+    match params.iter().find(|(_, present)| *present) {
+        Some((name, _)) => Err(aws_error!(
+            400,
+            ValidationException,
+            "The legacy parameter {name} is not supported by this emulator; use the expression parameters instead"
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Checks an enum-valued parameter against the values the operation allows.
+pub(crate) fn enum_param(
+    field: &str,
+    value: Option<&str>,
+    all: &[&str],
+    allowed: &[&str],
+    not_allowed: &str,
+) -> Result<String, AwsError> {
+    let value = value.unwrap_or("NONE");
+    if !all.contains(&value) {
+        return Err(aws_error!(
+            400,
+            ValidationException,
+            "1 validation error detected: Value '{value}' at '{field}' failed to satisfy constraint: Member must satisfy enum value set: [{}]",
+            all.join(", ")
+        ));
+    }
+    if !allowed.contains(&value) {
+        return Err(aws_error!(400, ValidationException, "{not_allowed}"));
+    }
+    Ok(value.to_owned())
+}
+
+const RETURN_VALUES: [&str; 5] = ["NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW"];
+
+fn return_old_on_failure(value: Option<&str>) -> Result<bool, AwsError> {
+    let all = ["ALL_OLD", "NONE"];
+    let v = enum_param("returnValuesOnConditionCheckFailure", value, &all, &all, "")?;
+    Ok(v == "ALL_OLD")
+}
+
+/// ReturnConsumedCapacity: whether and how to report the units a request used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Capacity {
+    None,
+    Total,
+    Indexes,
+}
+
+impl Capacity {
+    pub(crate) fn parse(value: Option<&str>) -> Result<Self, AwsError> {
+        let all = ["INDEXES", "TOTAL", "NONE"];
+        Ok(
+            match enum_param("returnConsumedCapacity", value, &all, &all, "")?.as_str() {
+                "TOTAL" => Capacity::Total,
+                "INDEXES" => Capacity::Indexes,
+                _ => Capacity::None,
+            },
+        )
+    }
+
+    pub(crate) fn report(self, table: &str, units: f64) -> Option<Value> {
+        match self {
+            Capacity::None => None,
+            Capacity::Total => Some(json!({"TableName": table, "CapacityUnits": units})),
+            Capacity::Indexes => Some(json!({
+                "TableName": table, "CapacityUnits": units, "Table": {"CapacityUnits": units}
+            })),
+        }
+    }
+}
+
+/// Parses an optional expression of the given kind (for messages) with the request's symbols.
+pub(crate) fn condition(
+    kind: &str,
+    source: Option<&str>,
+    symbols: &Symbols,
+) -> Result<Option<Condition>, AwsError> {
+    source
+        .map(|s| parse_condition(s, symbols).map_err(|e| invalid(kind, e)))
+        .transpose()
+}
+
+/// A projection from ProjectionExpression or the legacy AttributesToGet (never both).
+pub(crate) fn projection(
+    expression: Option<&str>,
+    attributes_to_get: Option<&Vec<String>>,
+    symbols: &Symbols,
+) -> Result<Option<Vec<Path>>, AwsError> {
+    match (expression, attributes_to_get) {
+        (Some(_), Some(_)) => Err(aws_error!(
+            400,
+            ValidationException,
+            "Can not use both expression and non-expression parameters in the same request: Non-expression parameters: {{AttributesToGet}} Expression parameters: {{ProjectionExpression}}"
+        )),
+        (Some(e), None) => parse_projection(e, symbols)
+            .map(Some)
+            .map_err(|e| invalid("ProjectionExpression", e)),
+        (None, Some(names)) => Ok(Some(
+            names
+                .iter()
+                .map(|n| Path(vec![PathElem::Attr(n.clone())]))
+                .collect(),
+        )),
+        (None, None) => Ok(None),
+    }
+}
+
+/// AWS rejects names or values given without any expression to use them.
+pub(crate) fn check_symbols(symbols: &Symbols, any_expression: bool) -> Result<(), AwsError> {
+    if !any_expression {
+        if symbols.has_names() {
+            return Err(aws_error!(
+                400,
+                ValidationException,
+                "ExpressionAttributeNames can only be specified when using expressions"
+            ));
+        }
+        if symbols.has_values() {
+            return Err(aws_error!(
+                400,
+                ValidationException,
+                "ExpressionAttributeValues can only be specified when using expressions"
+            ));
+        }
+    }
+    symbols.check_all_used()
+}
+
+fn condition_failed(old: Option<&Item>, return_old: bool) -> AwsError {
+    let err = aws_error!(
+        400,
+        ConditionalCheckFailedException,
+        "The conditional request failed"
+    );
+    match old {
+        Some(old) if return_old => err.with_field("Item", Value::Object(item_to_json(old))),
+        _ => err,
+    }
+}
+
+fn output(attributes: Option<&Item>, consumed: Option<Value>) -> Value {
+    let mut out = Map::new();
+    if let Some(a) = attributes.filter(|a| !a.is_empty()) {
+        out.insert("Attributes".into(), Value::Object(item_to_json(a)));
+    }
+    if let Some(c) = consumed {
+        out.insert("ConsumedCapacity".into(), c);
+    }
+    Value::Object(out)
+}
+
+/// Charges the write units of a write whose larger side (before or after) is `size` bytes.
+fn charge_write(
+    table: &mut Table,
+    config: &DynamoDbConfig,
+    hash: &super::value::KeyValue,
+    size: usize,
+    now: Millis,
+) -> Result<u64, AwsError> {
+    let units = write_units(size);
+    table.charge(config, Kind::Write, Some(hash), units, now)?;
+    Ok(units)
+}
+
+pub struct Put {
+    item: Item,
+    condition: Option<Condition>,
+    return_old: bool,
+    old_on_failure: bool,
+    capacity: Capacity,
+}
+
+impl Put {
+    pub fn prepare(input: PutItemInput) -> Result<(String, Put), AwsError> {
+        reject_legacy(&[
+            ("Expected", input.expected.is_some()),
+            ("ConditionalOperator", input.conditional_operator.is_some()),
+        ])?;
+        let return_values = enum_param(
+            "returnValues",
+            input.return_values.as_deref(),
+            &RETURN_VALUES,
+            &["NONE", "ALL_OLD"],
+            "ReturnValues can only be ALL_OLD or NONE",
+        )?;
+        let old_on_failure =
+            return_old_on_failure(input.return_values_on_condition_check_failure.as_deref())?;
+        let capacity = Capacity::parse(input.return_consumed_capacity.as_deref())?;
+        let symbols = Symbols::new(
+            input.expression_attribute_names.as_ref(),
+            input.expression_attribute_values.as_ref(),
+        )?;
+        let condition = condition(
+            "ConditionExpression",
+            input.condition_expression.as_deref(),
+            &symbols,
+        )?;
+        check_symbols(&symbols, condition.is_some())?;
+        let item = item_from_json(&input.item)?;
+        check_item_size(&item, "Item size has exceeded the maximum allowed size")?;
+        let put = Put {
+            item,
+            condition,
+            return_old: return_values == "ALL_OLD",
+            old_on_failure,
+            capacity,
+        };
+        Ok((input.table_name, put))
+    }
+
+    pub fn apply(
+        self,
+        table: &mut Table,
+        config: &DynamoDbConfig,
+        now: Millis,
+    ) -> Result<Value, AwsError> {
+        let key = table.key_of_item(&self.item)?;
+        let old = table.get(&key);
+        let size = item_size(&self.item).max(old.map(item_size).unwrap_or(0));
+        let units = charge_write(table, config, &key.hash, size, now)?;
+        let old = table.get(&key);
+        if let Some(condition) = &self.condition
+            && !evaluate(condition, old.unwrap_or(&Item::new()))
+        {
+            return Err(condition_failed(old, self.old_on_failure));
+        }
+        let old = table.put(key, self.item);
+        let consumed = self.capacity.report(&table.name, units as f64);
+        Ok(output(old.as_ref().filter(|_| self.return_old), consumed))
+    }
+}
+
+fn check_item_size(item: &Item, message: &str) -> Result<(), AwsError> {
+    if item_size(item) > MAX_ITEM_SIZE {
+        return Err(aws_error!(400, ValidationException, "{message}"));
+    }
+    Ok(())
+}
+
+pub struct Get {
+    key: Item,
+    projection: Option<Vec<Path>>,
+    consistent: bool,
+    capacity: Capacity,
+}
+
+impl Get {
+    pub fn prepare(input: GetItemInput) -> Result<(String, Get), AwsError> {
+        let capacity = Capacity::parse(input.return_consumed_capacity.as_deref())?;
+        let symbols = Symbols::new(input.expression_attribute_names.as_ref(), None)?;
+        let projection = projection(
+            input.projection_expression.as_deref(),
+            input.attributes_to_get.as_ref(),
+            &symbols,
+        )?;
+        check_symbols(&symbols, input.projection_expression.is_some())?;
+        let get = Get {
+            key: item_from_json(&input.key)?,
+            projection,
+            consistent: input.consistent_read.unwrap_or(false),
+            capacity,
+        };
+        Ok((input.table_name, get))
+    }
+
+    pub fn apply(
+        self,
+        table: &mut Table,
+        config: &DynamoDbConfig,
+        now: Millis,
+    ) -> Result<Value, AwsError> {
+        let key = table.key_of(&self.key)?;
+        let size = table.get(&key).map(item_size).unwrap_or(0);
+        let half = read_half_units(size, self.consistent);
+        table.charge(config, Kind::Read, Some(&key.hash), half, now)?;
+        let mut out = Map::new();
+        if let Some(item) = table.get(&key) {
+            let item = match &self.projection {
+                Some(paths) => project(item, paths),
+                None => item.clone(),
+            };
+            out.insert("Item".into(), Value::Object(item_to_json(&item)));
+        }
+        if let Some(c) = self.capacity.report(&table.name, half as f64 / 2.0) {
+            out.insert("ConsumedCapacity".into(), c);
+        }
+        Ok(Value::Object(out))
+    }
+}
+
+pub struct Delete {
+    key: Item,
+    condition: Option<Condition>,
+    return_old: bool,
+    old_on_failure: bool,
+    capacity: Capacity,
+}
+
+impl Delete {
+    pub fn prepare(input: DeleteItemInput) -> Result<(String, Delete), AwsError> {
+        reject_legacy(&[
+            ("Expected", input.expected.is_some()),
+            ("ConditionalOperator", input.conditional_operator.is_some()),
+        ])?;
+        let return_values = enum_param(
+            "returnValues",
+            input.return_values.as_deref(),
+            &RETURN_VALUES,
+            &["NONE", "ALL_OLD"],
+            "ReturnValues can only be ALL_OLD or NONE",
+        )?;
+        let old_on_failure =
+            return_old_on_failure(input.return_values_on_condition_check_failure.as_deref())?;
+        let capacity = Capacity::parse(input.return_consumed_capacity.as_deref())?;
+        let symbols = Symbols::new(
+            input.expression_attribute_names.as_ref(),
+            input.expression_attribute_values.as_ref(),
+        )?;
+        let condition = condition(
+            "ConditionExpression",
+            input.condition_expression.as_deref(),
+            &symbols,
+        )?;
+        check_symbols(&symbols, condition.is_some())?;
+        let delete = Delete {
+            key: item_from_json(&input.key)?,
+            condition,
+            return_old: return_values == "ALL_OLD",
+            old_on_failure,
+            capacity,
+        };
+        Ok((input.table_name, delete))
+    }
+
+    pub fn apply(
+        self,
+        table: &mut Table,
+        config: &DynamoDbConfig,
+        now: Millis,
+    ) -> Result<Value, AwsError> {
+        let key = table.key_of(&self.key)?;
+        let size = table.get(&key).map(item_size).unwrap_or(0);
+        let units = charge_write(table, config, &key.hash, size, now)?;
+        let old = table.get(&key);
+        if let Some(condition) = &self.condition
+            && !evaluate(condition, old.unwrap_or(&Item::new()))
+        {
+            return Err(condition_failed(old, self.old_on_failure));
+        }
+        let old = table.remove(&key);
+        let consumed = self.capacity.report(&table.name, units as f64);
+        Ok(output(old.as_ref().filter(|_| self.return_old), consumed))
+    }
+}
+
+pub struct Update {
+    key: Item,
+    update: Option<UpdateExpr>,
+    condition: Option<Condition>,
+    return_values: String,
+    old_on_failure: bool,
+    capacity: Capacity,
+}
+
+impl Update {
+    pub fn prepare(input: UpdateItemInput) -> Result<(String, Update), AwsError> {
+        reject_legacy(&[
+            ("AttributeUpdates", input.attribute_updates.is_some()),
+            ("Expected", input.expected.is_some()),
+            ("ConditionalOperator", input.conditional_operator.is_some()),
+        ])?;
+        let return_values = enum_param(
+            "returnValues",
+            input.return_values.as_deref(),
+            &RETURN_VALUES,
+            &RETURN_VALUES,
+            "",
+        )?;
+        let old_on_failure =
+            return_old_on_failure(input.return_values_on_condition_check_failure.as_deref())?;
+        let capacity = Capacity::parse(input.return_consumed_capacity.as_deref())?;
+        let symbols = Symbols::new(
+            input.expression_attribute_names.as_ref(),
+            input.expression_attribute_values.as_ref(),
+        )?;
+        let update = input
+            .update_expression
+            .as_deref()
+            .map(|s| parse_update(s, &symbols).map_err(|e| invalid("UpdateExpression", e)))
+            .transpose()?;
+        let condition = condition(
+            "ConditionExpression",
+            input.condition_expression.as_deref(),
+            &symbols,
+        )?;
+        check_symbols(&symbols, update.is_some() || condition.is_some())?;
+        let prepared = Update {
+            key: item_from_json(&input.key)?,
+            update,
+            condition,
+            return_values,
+            old_on_failure,
+            capacity,
+        };
+        Ok((input.table_name, prepared))
+    }
+
+    pub fn apply(
+        self,
+        table: &mut Table,
+        config: &DynamoDbConfig,
+        now: Millis,
+    ) -> Result<Value, AwsError> {
+        let key = table.key_of(&self.key)?;
+        if let Some(u) = &self.update {
+            update::validate(u, &table.schema.names())?;
+        }
+        let old = table.get(&key).cloned();
+        let old_size = old.as_ref().map(item_size).unwrap_or(0);
+        if let Some(condition) = &self.condition
+            && !evaluate(condition, old.as_ref().unwrap_or(&Item::new()))
+        {
+            // A failed conditional write still consumes capacity.
+            charge_write(table, config, &key.hash, old_size, now)?;
+            return Err(condition_failed(old.as_ref(), self.old_on_failure));
+        }
+        // A missing item is updated as if it held only its key attributes.
+        let base = old.clone().unwrap_or_else(|| self.key.clone());
+        let new = match &self.update {
+            Some(u) => update::apply(u, &base)?,
+            None => base,
+        };
+        check_item_size(
+            &new,
+            "Item size to update has exceeded the maximum allowed size",
+        )?;
+        let units = charge_write(table, config, &key.hash, item_size(&new).max(old_size), now)?;
+        let targets: Vec<Path> = self
+            .update
+            .as_ref()
+            .map(|u| u.targets().into_iter().cloned().collect())
+            .unwrap_or_default();
+        let attributes = match self.return_values.as_str() {
+            "ALL_OLD" => old.clone(),
+            "ALL_NEW" => Some(new.clone()),
+            "UPDATED_OLD" => old.as_ref().map(|o| project(o, &targets)),
+            "UPDATED_NEW" => Some(project(&new, &targets)),
+            _ => None,
+        };
+        table.put(key, new);
+        let consumed = self.capacity.report(&table.name, units as f64);
+        Ok(output(attributes.as_ref(), consumed))
+    }
+}

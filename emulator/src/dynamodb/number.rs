@@ -1,0 +1,244 @@
+//! DynamoDB numbers: exact decimals of up to 38 significant digits with magnitudes from
+//! 1E-130 to 9.99..E+125, normalised the way DynamoDB reads them back ("1.50" -> "1.5",
+//! "1e2" -> "100"). Arithmetic is exact (no f64 round trip): 0.1 + 0.2 is 0.3.
+
+use std::cmp::Ordering;
+use std::fmt;
+use std::str::FromStr;
+
+use bigdecimal::BigDecimal;
+use bigdecimal::num_bigint::Sign;
+
+/// Most significant digits a DynamoDB number may have.
+pub const MAX_DIGITS: u64 = 38;
+/// Exponent bounds: positive magnitudes lie in [1E-130, 1E+126).
+const MIN_EXPONENT: i64 = -130;
+const MAX_EXPONENT: i64 = 125;
+
+/// Why a string or a result is not a DynamoDB number; `Display` is AWS's message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NumberError {
+    #[error("A value provided cannot be converted into a number")]
+    NotANumber,
+    #[error("Attempting to store more than 38 significant digits in a Number")]
+    TooPrecise,
+    #[error(
+        "Number overflow. Attempting to store a number with magnitude larger than supported range"
+    )]
+    Overflow,
+    #[error(
+        "Number underflow. Attempting to store a number with magnitude smaller than supported range"
+    )]
+    Underflow,
+}
+
+/// A validated, normalised DynamoDB number (trailing zeros stripped, so equal numbers are
+/// structurally equal and `Hash`/`Eq` agree with numeric equality).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Number(BigDecimal);
+
+impl Number {
+    pub fn zero() -> Self {
+        Number(BigDecimal::from(0))
+    }
+
+    fn checked(value: BigDecimal) -> Result<Self, NumberError> {
+        let value = value.normalized();
+        if value.sign() == Sign::NoSign {
+            return Ok(Number(value));
+        }
+        let digits = value.digits();
+        if digits > MAX_DIGITS {
+            return Err(NumberError::TooPrecise);
+        }
+        // value = int * 10^-scale; its decimal exponent (scientific notation) is:
+        let (_, scale) = value.as_bigint_and_exponent();
+        let exponent = digits as i64 - 1 - scale;
+        if exponent > MAX_EXPONENT {
+            return Err(NumberError::Overflow);
+        }
+        if exponent < MIN_EXPONENT {
+            return Err(NumberError::Underflow);
+        }
+        Ok(Number(value))
+    }
+
+    pub fn add(&self, other: &Number) -> Result<Number, NumberError> {
+        Self::checked(&self.0 + &other.0)
+    }
+
+    pub fn sub(&self, other: &Number) -> Result<Number, NumberError> {
+        Self::checked(&self.0 - &other.0)
+    }
+
+    /// Significant digits (for item size accounting).
+    pub fn significant_digits(&self) -> u64 {
+        if self.0.sign() == Sign::NoSign {
+            1
+        } else {
+            self.0.digits()
+        }
+    }
+}
+
+impl FromStr for Number {
+    type Err = NumberError;
+
+    /// Accepts what DynamoDB accepts: an optional sign, digits with an optional point, and an
+    /// optional exponent. Checked by hand first so that absurd exponents never reach the
+    /// decimal library.
+    fn from_str(s: &str) -> Result<Self, NumberError> {
+        let body = s.strip_prefix(['-', '+']).unwrap_or(s);
+        let (mantissa, exponent) = match body.find(['e', 'E']) {
+            Some(i) => (&body[..i], Some(&body[i + 1..])),
+            None => (body, None),
+        };
+        let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+        let all_digits = |p: &str| p.bytes().all(|b| b.is_ascii_digit());
+        if int.len() + frac.len() == 0 || !all_digits(int) || !all_digits(frac) {
+            return Err(NumberError::NotANumber);
+        }
+        if let Some(exp) = exponent {
+            let digits = exp.strip_prefix(['-', '+']).unwrap_or(exp);
+            if digits.is_empty() || !all_digits(digits) {
+                return Err(NumberError::NotANumber);
+            }
+            // Beyond this the number is out of range whatever its mantissa (which is bounded
+            // by the request size), so answer without computing.
+            let significant = digits.trim_start_matches('0');
+            if significant.len() > 6 {
+                let zero_mantissa = mantissa.bytes().all(|b| b == b'0' || b == b'.');
+                return match (zero_mantissa, exp.starts_with('-')) {
+                    (true, _) => Ok(Number::zero()),
+                    (false, true) => Err(NumberError::Underflow),
+                    (false, false) => Err(NumberError::Overflow),
+                };
+            }
+        }
+        let value = BigDecimal::from_str(s).map_err(|_| NumberError::NotANumber)?;
+        Self::checked(value)
+    }
+}
+
+impl fmt::Display for Number {
+    /// Plain notation, as DynamoDB answers: no exponent, no trailing fractional zeros.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (int, scale) = self.0.as_bigint_and_exponent();
+        let negative = int.sign() == Sign::Minus;
+        let digits = int.magnitude().to_string();
+        let sign = if negative { "-" } else { "" };
+        if scale <= 0 {
+            let zeros = if digits == "0" { 0 } else { (-scale) as usize };
+            write!(f, "{sign}{digits}{}", "0".repeat(zeros))
+        } else {
+            let scale = scale as usize;
+            if digits.len() > scale {
+                let (i, frac) = digits.split_at(digits.len() - scale);
+                write!(f, "{sign}{i}.{frac}")
+            } else {
+                let zeros = "0".repeat(scale - digits.len());
+                write!(f, "{sign}0.{zeros}{digits}")
+            }
+        }
+    }
+}
+
+impl PartialOrd for Number {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Number {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.0.cmp(&other.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn n(s: &str) -> Number {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn numbers_read_back_normalised() {
+        for (input, shown) in [
+            ("1.50", "1.5"),
+            ("100", "100"),
+            ("1e2", "100"),
+            ("1.0", "1"),
+            ("-0.0", "0"),
+            ("0", "0"),
+            ("+7", "7"),
+            ("0.000120", "0.00012"),
+            ("-12.340", "-12.34"),
+            (".5", "0.5"),
+            ("5.", "5"),
+            ("1E-130", &format!("0.{}1", "0".repeat(129))),
+        ] {
+            assert_eq!(n(input).to_string(), shown, "{input}");
+        }
+    }
+
+    #[test]
+    fn arithmetic_is_exact() {
+        assert_eq!(n("0.1").add(&n("0.2")).unwrap(), n("0.3"));
+        assert_eq!(n("0.1").add(&n("0.2")).unwrap().to_string(), "0.3");
+        let big = "1234567890123456789012345678901234567.8";
+        assert_eq!(n(big).to_string(), big);
+        assert_eq!(
+            n(big).add(&n("0.1")).unwrap().to_string(),
+            "1234567890123456789012345678901234567.9"
+        );
+        assert_eq!(n("5").sub(&n("7.25")).unwrap().to_string(), "-2.25");
+    }
+
+    #[test]
+    fn precision_and_range_are_enforced() {
+        let digits38 = "9".repeat(38);
+        assert!(digits38.parse::<Number>().is_ok());
+        assert_eq!(
+            "9".repeat(39).parse::<Number>(),
+            Err(NumberError::TooPrecise)
+        );
+        // Trailing zeros are not significant.
+        assert!(format!("{}000", digits38).parse::<Number>().is_ok());
+        assert_eq!(
+            n(&digits38).add(&n("1")).unwrap().to_string(),
+            format!("1{}", "0".repeat(38))
+        );
+        assert_eq!(n(&digits38).add(&n("0.1")), Err(NumberError::TooPrecise));
+        assert!("9.9e125".parse::<Number>().is_ok());
+        assert_eq!("1e126".parse::<Number>(), Err(NumberError::Overflow));
+        assert_eq!("1e-131".parse::<Number>(), Err(NumberError::Underflow));
+        assert_eq!(
+            "1e99999999999".parse::<Number>(),
+            Err(NumberError::Overflow)
+        );
+        assert_eq!("0e99999999999".parse::<Number>(), Ok(Number::zero()));
+    }
+
+    #[test]
+    fn non_numbers_are_rejected() {
+        for bad in [
+            "", "abc", "1..2", "NaN", "Infinity", "1e", "--1", " 1", "0x10", "1,5",
+        ] {
+            assert_eq!(
+                bad.parse::<Number>(),
+                Err(NumberError::NotANumber),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn ordering_is_numeric() {
+        assert!(n("9") < n("10"));
+        assert!(n("-10") < n("-9"));
+        assert!(n("0.5") < n("1"));
+        assert_eq!(n("1.50"), n("1.5"));
+    }
+}

@@ -1,0 +1,390 @@
+//! One table's state, sans-io: its key schema and billing, and its items in an ordered map
+//! keyed by (partition key, sort key), so a Query is a range scan of one partition.
+
+use std::collections::BTreeMap;
+use std::ops::Bound;
+
+use super::DynamoDbConfig;
+use super::throughput::{Cost, Kind, Throughput};
+use super::value::{AttributeValue, Item, KeyValue, item_size};
+use crate::aws_error;
+use crate::clock::Millis;
+use crate::error::AwsError;
+
+/// Largest partition key value, in bytes.
+const MAX_HASH_KEY: usize = 2048;
+/// Largest sort key value, in bytes.
+const MAX_RANGE_KEY: usize = 1024;
+
+/// A key attribute's declared name and scalar type (`S`, `N` or `B`).
+#[derive(Debug, Clone)]
+pub struct KeyAttr {
+    pub name: String,
+    pub ty: &'static str,
+}
+
+#[derive(Debug, Clone)]
+pub struct KeySchema {
+    pub hash: KeyAttr,
+    pub range: Option<KeyAttr>,
+}
+
+impl KeySchema {
+    pub fn names(&self) -> Vec<&str> {
+        std::iter::once(self.hash.name.as_str())
+            .chain(self.range.as_ref().map(|r| r.name.as_str()))
+            .collect()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Billing {
+    PayPerRequest,
+    Provisioned { read: u64, write: u64 },
+}
+
+/// An item's primary key: partition key and, for composite keys, sort key.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PrimaryKey {
+    pub hash: KeyValue,
+    pub range: Option<KeyValue>,
+}
+
+#[derive(Debug)]
+pub struct Table {
+    pub name: String,
+    pub arn: String,
+    pub id: String,
+    pub created_ms: Millis,
+    pub schema: KeySchema,
+    /// AttributeDefinitions as given (name, type), for DescribeTable.
+    pub attribute_definitions: Vec<(String, String)>,
+    pub billing: Billing,
+    pub throughput: Throughput,
+    items: BTreeMap<KeyValue, BTreeMap<Option<KeyValue>, Item>>,
+    item_count: usize,
+    size_bytes: usize,
+}
+
+impl Table {
+    pub fn new(
+        name: String,
+        arn: String,
+        schema: KeySchema,
+        attribute_definitions: Vec<(String, String)>,
+        billing: Billing,
+        now: Millis,
+    ) -> Self {
+        Self {
+            name,
+            arn,
+            id: uuid::Uuid::new_v4().to_string(),
+            created_ms: now,
+            schema,
+            attribute_definitions,
+            billing,
+            throughput: Throughput::default(),
+            items: BTreeMap::new(),
+            item_count: 0,
+            size_bytes: 0,
+        }
+    }
+
+    /// Charges capacity for a request (a no-op unless throughput is enforced).
+    pub fn charge(
+        &mut self,
+        config: &DynamoDbConfig,
+        kind: Kind,
+        partition: Option<&KeyValue>,
+        units: u64,
+        now: Millis,
+    ) -> Result<(), AwsError> {
+        let cost = Cost {
+            kind,
+            partition,
+            units,
+        };
+        self.throughput
+            .charge(config, self.billing, &self.arn, cost, now)
+    }
+
+    pub fn item_count(&self) -> usize {
+        self.item_count
+    }
+
+    pub fn size_bytes(&self) -> usize {
+        self.size_bytes
+    }
+
+    /// The primary key of an item about to be written: every key attribute present, of its
+    /// declared type, non-empty and within the key size limits.
+    pub fn key_of_item(&self, item: &Item) -> Result<PrimaryKey, AwsError> {
+        let hash = key_attr(item, &self.schema.hash, true)?;
+        let range = match &self.schema.range {
+            Some(attr) => Some(key_attr(item, attr, false)?),
+            None => None,
+        };
+        Ok(PrimaryKey { hash, range })
+    }
+
+    /// The primary key named by a request's `Key`: exactly the key attributes, nothing else.
+    pub fn key_of(&self, key: &Item) -> Result<PrimaryKey, AwsError> {
+        let mismatch = || {
+            aws_error!(
+                400,
+                ValidationException,
+                "The provided key element does not match the schema"
+            )
+        };
+        if key.len() != self.schema.names().len() {
+            return Err(mismatch());
+        }
+        let value = |attr: &KeyAttr| -> Result<KeyValue, AwsError> {
+            let v = key.get(&attr.name).ok_or_else(mismatch)?;
+            if v.type_name() != attr.ty {
+                return Err(mismatch());
+            }
+            key_attr(key, attr, true)
+        };
+        Ok(PrimaryKey {
+            hash: value(&self.schema.hash)?,
+            range: self.schema.range.as_ref().map(value).transpose()?,
+        })
+    }
+
+    /// The key attributes of a key, as an item (LastEvaluatedKey, DeleteRequest keys).
+    pub fn key_item(&self, key: &PrimaryKey) -> Item {
+        let mut item = Item::new();
+        item.insert(self.schema.hash.name.clone(), key.hash.to_attribute());
+        if let (Some(attr), Some(range)) = (&self.schema.range, &key.range) {
+            item.insert(attr.name.clone(), range.to_attribute());
+        }
+        item
+    }
+
+    pub fn get(&self, key: &PrimaryKey) -> Option<&Item> {
+        self.items.get(&key.hash)?.get(&key.range)
+    }
+
+    /// Stores an item, returning the one it replaced.
+    pub fn put(&mut self, key: PrimaryKey, item: Item) -> Option<Item> {
+        self.size_bytes += item_size(&item);
+        let old = self
+            .items
+            .entry(key.hash)
+            .or_default()
+            .insert(key.range, item);
+        match &old {
+            Some(old) => self.size_bytes -= item_size(old),
+            None => self.item_count += 1,
+        }
+        old
+    }
+
+    pub fn remove(&mut self, key: &PrimaryKey) -> Option<Item> {
+        let partition = self.items.get_mut(&key.hash)?;
+        let old = partition.remove(&key.range)?;
+        if partition.is_empty() {
+            self.items.remove(&key.hash);
+        }
+        self.item_count -= 1;
+        self.size_bytes -= item_size(&old);
+        Some(old)
+    }
+
+    /// The items of one partition whose sort key lies within `range`, in sort-key order
+    /// (reversed when `forward` is false).
+    pub fn partition(
+        &self,
+        hash: &KeyValue,
+        range: (Bound<Option<KeyValue>>, Bound<Option<KeyValue>>),
+        forward: bool,
+    ) -> Box<dyn Iterator<Item = (&Option<KeyValue>, &Item)> + '_> {
+        let Some(partition) = self.items.get(hash) else {
+            return Box::new(std::iter::empty());
+        };
+        let iter = partition.range(range);
+        if forward {
+            Box::new(iter)
+        } else {
+            Box::new(iter.rev())
+        }
+    }
+
+    /// Every item in key order, starting after `after` when given (Scan pagination).
+    pub fn scan_after(
+        &self,
+        after: Option<&PrimaryKey>,
+    ) -> impl Iterator<Item = (PrimaryKey, &Item)> + '_ {
+        let start = match after {
+            Some(k) => Bound::Included(k.hash.clone()),
+            None => Bound::Unbounded,
+        };
+        let after = after.cloned();
+        self.items
+            .range((start, Bound::Unbounded))
+            .flat_map(|(hash, partition)| {
+                partition.iter().map(move |(range, item)| {
+                    (
+                        PrimaryKey {
+                            hash: hash.clone(),
+                            range: range.clone(),
+                        },
+                        item,
+                    )
+                })
+            })
+            .skip_while(move |(key, _)| after.as_ref().is_some_and(|a| key <= a))
+    }
+}
+
+fn key_attr(item: &Item, attr: &KeyAttr, is_hash: bool) -> Result<KeyValue, AwsError> {
+    let invalid = |m: String| {
+        aws_error!(
+            400,
+            ValidationException,
+            "One or more parameter values were invalid: {m}"
+        )
+    };
+    let value = item
+        .get(&attr.name)
+        .ok_or_else(|| invalid(format!("Missing the key {} in the item", attr.name)))?;
+    if value.type_name() != attr.ty {
+        return Err(invalid(format!(
+            "Type mismatch for key {} expected: {} actual: {}",
+            attr.name,
+            attr.ty,
+            value.type_name()
+        )));
+    }
+    let empty = match value {
+        AttributeValue::S(s) => s.is_empty(),
+        AttributeValue::B(b) => b.is_empty(),
+        _ => false,
+    };
+    if empty {
+        let kind = if matches!(value, AttributeValue::S(_)) {
+            "string"
+        } else {
+            "binary"
+        };
+        return Err(aws_error!(
+            400,
+            ValidationException,
+            "One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty {kind} value. Key: {}",
+            attr.name
+        ));
+    }
+    let key = KeyValue::from_attribute(value)
+        .ok_or_else(|| invalid(format!("Type mismatch for key {}", attr.name)))?;
+    if is_hash && key.size() > MAX_HASH_KEY {
+        return Err(invalid(format!(
+            "Size of hashkey has exceeded the maximum size limit of{MAX_HASH_KEY} bytes"
+        )));
+    }
+    if !is_hash && key.size() > MAX_RANGE_KEY {
+        return Err(invalid(format!(
+            "Aggregated size of all range keys has exceeded the size limit of {MAX_RANGE_KEY} bytes"
+        )));
+    }
+    Ok(key)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::dynamodb::value::item_from_json;
+
+    fn table() -> Table {
+        Table::new(
+            "t".into(),
+            "arn".into(),
+            KeySchema {
+                hash: KeyAttr {
+                    name: "pk".into(),
+                    ty: "S",
+                },
+                range: Some(KeyAttr {
+                    name: "sk".into(),
+                    ty: "N",
+                }),
+            },
+            vec![],
+            Billing::PayPerRequest,
+            0,
+        )
+    }
+
+    fn item(pk: &str, sk: &str) -> Item {
+        item_from_json(
+            json!({"pk": {"S": pk}, "sk": {"N": sk}, "x": {"S": "y"}})
+                .as_object()
+                .unwrap(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn partitions_are_kept_in_sort_key_order() {
+        let mut t = table();
+        for sk in ["10", "9", "-1", "2.5"] {
+            let it = item("a", sk);
+            let key = t.key_of_item(&it).unwrap();
+            t.put(key, it);
+        }
+        let it = item("b", "0");
+        t.put(t.key_of_item(&it).unwrap(), it);
+        let hash = KeyValue::S("a".into());
+        let order: Vec<String> = t
+            .partition(&hash, (Bound::Unbounded, Bound::Unbounded), true)
+            .map(|(k, _)| match k {
+                Some(KeyValue::N(n)) => n.to_string(),
+                _ => unreachable!(),
+            })
+            .collect();
+        assert_eq!(order, ["-1", "2.5", "9", "10"]);
+        assert_eq!(t.item_count(), 5);
+        let all: Vec<_> = t.scan_after(None).collect();
+        assert_eq!(all.len(), 5);
+        let after = t.scan_after(Some(&all[3].0)).count();
+        assert_eq!(after, 1);
+    }
+
+    #[test]
+    fn counts_follow_puts_and_removes() {
+        let mut t = table();
+        let it = item("a", "1");
+        let key = t.key_of_item(&it).unwrap();
+        assert!(t.put(key.clone(), it.clone()).is_none());
+        assert!(t.put(key.clone(), it.clone()).is_some());
+        assert_eq!((t.item_count(), t.size_bytes()), (1, item_size(&it)));
+        assert!(t.remove(&key).is_some());
+        assert_eq!((t.item_count(), t.size_bytes()), (0, 0));
+    }
+
+    #[test]
+    fn keys_are_validated_like_aws() {
+        let t = table();
+        let err = |v: serde_json::Value| {
+            t.key_of_item(&item_from_json(v.as_object().unwrap()).unwrap())
+                .unwrap_err()
+                .message
+        };
+        assert_eq!(
+            err(json!({"sk": {"N": "1"}})),
+            "One or more parameter values were invalid: Missing the key pk in the item"
+        );
+        assert_eq!(
+            err(json!({"pk": {"N": "1"}, "sk": {"N": "1"}})),
+            "One or more parameter values were invalid: Type mismatch for key pk expected: S actual: N"
+        );
+        assert!(err(json!({"pk": {"S": ""}, "sk": {"N": "1"}})).contains("empty string value"));
+        let key = |v: serde_json::Value| t.key_of(&item_from_json(v.as_object().unwrap()).unwrap());
+        assert!(key(json!({"pk": {"S": "a"}})).is_err());
+        assert!(key(json!({"pk": {"S": "a"}, "sk": {"N": "1"}, "x": {"S": "y"}})).is_err());
+        assert!(key(json!({"pk": {"S": "a"}, "sk": {"S": "1"}})).is_err());
+        assert!(key(json!({"pk": {"S": "a"}, "sk": {"N": "1"}})).is_ok());
+    }
+}

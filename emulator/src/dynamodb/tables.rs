@@ -1,0 +1,289 @@
+//! The control plane: CreateTable, DescribeTable, ListTables and DeleteTable.
+//! Tables are ACTIVE as soon as they are created (CreateTable itself reports CREATING, as
+//! AWS does, so waiters behave).
+
+use serde_json::{Value, json};
+
+use super::shapes::{CreateTableInput, ListTablesInput, TableNameInput};
+use super::table::{Billing, KeyAttr, KeySchema, Table};
+use super::{DynamoDb, lock, table_name};
+use crate::aws_error;
+use crate::error::AwsError;
+use crate::wire::Ctx;
+
+fn invalid(message: impl std::fmt::Display) -> AwsError {
+    aws_error!(
+        400,
+        ValidationException,
+        "One or more parameter values were invalid: {message}"
+    )
+}
+
+fn not_found(name: &str) -> AwsError {
+    aws_error!(
+        400,
+        ResourceNotFoundException,
+        "Requested resource not found: Table: {name} not found"
+    )
+}
+
+pub fn create_table(db: &DynamoDb, input: CreateTableInput, ctx: &Ctx) -> Result<Value, AwsError> {
+    let name = table_name(&input.table_name)?.to_owned();
+    if input.global_secondary_indexes.is_some() || input.local_secondary_indexes.is_some() {
+        return Err(aws_error!(
+            400,
+            ValidationException,
+            "Secondary indexes are not supported by this emulator"
+        ));
+    }
+    if input
+        .stream_specification
+        .as_ref()
+        .is_some_and(|s| s.stream_enabled)
+    {
+        return Err(aws_error!(
+            400,
+            ValidationException,
+            "DynamoDB Streams are not supported by this emulator"
+        ));
+    }
+    let mut definitions = Vec::new();
+    for (i, def) in input.attribute_definitions.iter().enumerate() {
+        if !["S", "N", "B"].contains(&def.attribute_type.as_str()) {
+            return Err(aws_error!(
+                400,
+                ValidationException,
+                "1 validation error detected: Value '{}' at 'attributeDefinitions.{}.member.attributeType' failed to satisfy constraint: Member must satisfy enum value set: [B, N, S]",
+                def.attribute_type,
+                i + 1
+            ));
+        }
+        if definitions
+            .iter()
+            .any(|(n, _): &(String, String)| *n == def.attribute_name)
+        {
+            return Err(invalid(format!(
+                "Duplicate AttributeName found in AttributeDefinitions: {}",
+                def.attribute_name
+            )));
+        }
+        definitions.push((def.attribute_name.clone(), def.attribute_type.clone()));
+    }
+    let schema = key_schema(&input, &definitions)?;
+    let billing = billing(&input)?;
+    let arn = format!(
+        "arn:aws:dynamodb:{}:{}:table/{name}",
+        ctx.region, ctx.account
+    );
+    let table = Table::new(name.clone(), arn, schema, definitions, billing, ctx.now);
+    let description = describe(&table, "CREATING");
+    let mut tables = db.write_tables();
+    if tables.contains_key(&name) {
+        return Err(aws_error!(
+            400,
+            ResourceInUseException,
+            "Table already exists: {name}"
+        ));
+    }
+    tables.insert(name, std::sync::Arc::new(std::sync::Mutex::new(table)));
+    Ok(json!({ "TableDescription": description }))
+}
+
+fn key_schema(
+    input: &CreateTableInput,
+    definitions: &[(String, String)],
+) -> Result<KeySchema, AwsError> {
+    let elements = &input.key_schema;
+    if elements.is_empty() || elements.len() > 2 {
+        return Err(aws_error!(
+            400,
+            ValidationException,
+            "1 validation error detected: Value at 'keySchema' failed to satisfy constraint: Member must have length less than or equal to 2, Member must have length greater than or equal to 1"
+        ));
+    }
+    if elements[0].key_type != "HASH" {
+        return Err(invalid(
+            "Invalid KeySchema: The first KeySchemaElement is not a HASH key type",
+        ));
+    }
+    if elements.len() == 2 {
+        if elements[1].key_type != "RANGE" {
+            return Err(invalid(
+                "Invalid KeySchema: The second KeySchemaElement is not a RANGE key type",
+            ));
+        }
+        if elements[0].attribute_name == elements[1].attribute_name {
+            return Err(invalid(
+                "Both the Hash Key and the Range Key element in the KeySchema have the same name",
+            ));
+        }
+    }
+    let names: Vec<&str> = elements.iter().map(|e| e.attribute_name.as_str()).collect();
+    let defined: Vec<&str> = definitions.iter().map(|(n, _)| n.as_str()).collect();
+    if names.iter().any(|n| !defined.contains(n)) {
+        return Err(invalid(format!(
+            "Some index key attributes are not defined in AttributeDefinitions. Keys: [{}], AttributeDefinitions: [{}]",
+            names.join(", "),
+            defined.join(", ")
+        )));
+    }
+    if defined.len() != names.len() {
+        return Err(invalid(
+            "Number of attributes in KeySchema does not exactly match number of attributes defined in AttributeDefinitions",
+        ));
+    }
+    let attr = |name: &str| -> KeyAttr {
+        let ty = match definitions
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, t)| t.as_str())
+        {
+            Some("N") => "N",
+            Some("B") => "B",
+            _ => "S",
+        };
+        KeyAttr {
+            name: name.to_owned(),
+            ty,
+        }
+    };
+    Ok(KeySchema {
+        hash: attr(names[0]),
+        range: names.get(1).map(|n| attr(n)),
+    })
+}
+
+fn billing(input: &CreateTableInput) -> Result<Billing, AwsError> {
+    let mode = input.billing_mode.as_deref().unwrap_or("PROVISIONED");
+    match mode {
+        "PAY_PER_REQUEST" => {
+            if input.provisioned_throughput.is_some() {
+                return Err(invalid(
+                    "Neither ReadCapacityUnits nor WriteCapacityUnits can be specified when BillingMode is PAY_PER_REQUEST",
+                ));
+            }
+            Ok(Billing::PayPerRequest)
+        }
+        "PROVISIONED" => {
+            let pt = input.provisioned_throughput.as_ref();
+            let (Some(read), Some(write)) = (
+                pt.and_then(|p| p.read_capacity_units),
+                pt.and_then(|p| p.write_capacity_units),
+            ) else {
+                return Err(invalid(
+                    "ReadCapacityUnits and WriteCapacityUnits must both be specified when BillingMode is PROVISIONED",
+                ));
+            };
+            for (field, v) in [("readCapacityUnits", read), ("writeCapacityUnits", write)] {
+                if v < 1 {
+                    return Err(aws_error!(
+                        400,
+                        ValidationException,
+                        "1 validation error detected: Value '{v}' at 'provisionedThroughput.{field}' failed to satisfy constraint: Member must have value greater than or equal to 1"
+                    ));
+                }
+            }
+            Ok(Billing::Provisioned {
+                read: read as u64,
+                write: write as u64,
+            })
+        }
+        other => Err(aws_error!(
+            400,
+            ValidationException,
+            "1 validation error detected: Value '{other}' at 'billingMode' failed to satisfy constraint: Member must satisfy enum value set: [PROVISIONED, PAY_PER_REQUEST]"
+        )),
+    }
+}
+
+/// A TableDescription, as DescribeTable, CreateTable and DeleteTable return it.
+pub fn describe(table: &Table, status: &str) -> Value {
+    let created = table.created_ms as f64 / 1000.0;
+    let key_schema: Vec<Value> = std::iter::once((&table.schema.hash, "HASH"))
+        .chain(table.schema.range.as_ref().map(|r| (r, "RANGE")))
+        .map(|(attr, kind)| json!({"AttributeName": attr.name, "KeyType": kind}))
+        .collect();
+    let definitions: Vec<Value> = table
+        .attribute_definitions
+        .iter()
+        .map(|(n, t)| json!({"AttributeName": n, "AttributeType": t}))
+        .collect();
+    let (mode, read, write) = match table.billing {
+        Billing::PayPerRequest => ("PAY_PER_REQUEST", 0, 0),
+        Billing::Provisioned { read, write } => ("PROVISIONED", read, write),
+    };
+    let mut billing = json!({ "BillingMode": mode });
+    if mode == "PAY_PER_REQUEST" {
+        billing["LastUpdateToPayPerRequestDateTime"] = json!(created);
+    }
+    json!({
+        "AttributeDefinitions": definitions,
+        "TableName": table.name,
+        "KeySchema": key_schema,
+        "TableStatus": status,
+        "CreationDateTime": created,
+        "ProvisionedThroughput": {
+            "NumberOfDecreasesToday": 0,
+            "ReadCapacityUnits": read,
+            "WriteCapacityUnits": write,
+        },
+        "TableSizeBytes": table.size_bytes(),
+        "ItemCount": table.item_count(),
+        "TableArn": table.arn,
+        "TableId": table.id,
+        "BillingModeSummary": billing,
+        "DeletionProtectionEnabled": false,
+    })
+}
+
+pub fn describe_table(db: &DynamoDb, input: TableNameInput) -> Result<Value, AwsError> {
+    let name = table_name(&input.table_name)?;
+    let table = db
+        .read_tables()
+        .get(name)
+        .cloned()
+        .ok_or_else(|| not_found(name))?;
+    let table = lock(&table);
+    Ok(json!({ "Table": describe(&table, "ACTIVE") }))
+}
+
+pub fn delete_table(db: &DynamoDb, input: TableNameInput) -> Result<Value, AwsError> {
+    let name = table_name(&input.table_name)?;
+    let table = db
+        .write_tables()
+        .remove(name)
+        .ok_or_else(|| not_found(name))?;
+    let table = lock(&table);
+    Ok(json!({ "TableDescription": describe(&table, "DELETING") }))
+}
+
+pub fn list_tables(db: &DynamoDb, input: ListTablesInput) -> Result<Value, AwsError> {
+    let limit = input.limit.unwrap_or(100);
+    if !(1..=100).contains(&limit) {
+        let bound = if limit < 1 {
+            "greater than or equal to 1"
+        } else {
+            "less than or equal to 100"
+        };
+        return Err(aws_error!(
+            400,
+            ValidationException,
+            "1 validation error detected: Value '{limit}' at 'limit' failed to satisfy constraint: Member must have value {bound}"
+        ));
+    }
+    let tables = db.read_tables();
+    let mut names = tables.keys().filter(|n| {
+        input
+            .exclusive_start_table_name
+            .as_ref()
+            .is_none_or(|s| *n > s)
+    });
+    let page: Vec<&String> = names.by_ref().take(limit as usize).collect();
+    let mut out = json!({ "TableNames": page });
+    if names.next().is_some()
+        && let Some(last) = page.last()
+    {
+        out["LastEvaluatedTableName"] = json!(last);
+    }
+    Ok(out)
+}

@@ -1,0 +1,374 @@
+//! The AttributeValue model: parsing and validating the wire JSON (`{"S": ".."}`, ...),
+//! encoding it back, key values and their ordering, and item size as DynamoDB counts it.
+
+use std::collections::BTreeMap;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use serde_json::{Map, Value};
+
+use super::number::Number;
+use crate::aws_error;
+use crate::error::AwsError;
+
+/// An item: attribute name to value. Ordered so responses are deterministic.
+pub type Item = BTreeMap<String, AttributeValue>;
+
+/// Largest item DynamoDB stores (400 KB, names and values counted).
+pub const MAX_ITEM_SIZE: usize = 400 * 1024;
+
+#[derive(Debug, Clone)]
+pub enum AttributeValue {
+    S(String),
+    N(Number),
+    B(Vec<u8>),
+    Ss(Vec<String>),
+    Ns(Vec<Number>),
+    Bs(Vec<Vec<u8>>),
+    M(Item),
+    L(Vec<AttributeValue>),
+    Null,
+    Bool(bool),
+}
+
+impl PartialEq for AttributeValue {
+    /// DynamoDB equality: sets compare as sets, lists in order, maps by key.
+    fn eq(&self, other: &Self) -> bool {
+        use AttributeValue::*;
+        fn same_set<T: PartialEq>(a: &[T], b: &[T]) -> bool {
+            a.len() == b.len() && a.iter().all(|x| b.contains(x))
+        }
+        match (self, other) {
+            (S(a), S(b)) => a == b,
+            (N(a), N(b)) => a == b,
+            (B(a), B(b)) => a == b,
+            (Ss(a), Ss(b)) => same_set(a, b),
+            (Ns(a), Ns(b)) => same_set(a, b),
+            (Bs(a), Bs(b)) => same_set(a, b),
+            (M(a), M(b)) => a == b,
+            (L(a), L(b)) => a == b,
+            (Null, Null) => true,
+            (Bool(a), Bool(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+fn invalid(message: impl std::fmt::Display) -> AwsError {
+    aws_error!(
+        400,
+        ValidationException,
+        "One or more parameter values were invalid: {message}"
+    )
+}
+
+impl AttributeValue {
+    /// The wire type name: `S`, `N`, `B`, `SS`, `NS`, `BS`, `M`, `L`, `NULL` or `BOOL`.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            AttributeValue::S(_) => "S",
+            AttributeValue::N(_) => "N",
+            AttributeValue::B(_) => "B",
+            AttributeValue::Ss(_) => "SS",
+            AttributeValue::Ns(_) => "NS",
+            AttributeValue::Bs(_) => "BS",
+            AttributeValue::M(_) => "M",
+            AttributeValue::L(_) => "L",
+            AttributeValue::Null => "NULL",
+            AttributeValue::Bool(_) => "BOOL",
+        }
+    }
+
+    /// Parses and validates one wire AttributeValue (exactly one type key, non-empty sets
+    /// without duplicates, numbers in range).
+    pub fn from_json(value: &Value) -> Result<Self, AwsError> {
+        let Some(object) = value.as_object() else {
+            return Err(aws_error!(
+                400,
+                SerializationException,
+                "Unexpected value type in payload: an AttributeValue must be a JSON object"
+            ));
+        };
+        let mut present = object.iter().filter(|(_, v)| !v.is_null());
+        let (Some((key, inner)), None) = (present.next(), present.next()) else {
+            let message = if object.values().all(Value::is_null) {
+                "Supplied AttributeValue is empty, must contain exactly one of the supported datatypes"
+            } else {
+                "Supplied AttributeValue has more than one datatypes set, must contain exactly one of the supported datatypes"
+            };
+            return Err(aws_error!(400, ValidationException, "{message}"));
+        };
+        let wrong = || {
+            aws_error!(
+                400,
+                SerializationException,
+                "Unexpected value type in payload for AttributeValue member {key}"
+            )
+        };
+        let string = |v: &Value| v.as_str().map(str::to_owned).ok_or_else(wrong);
+        let number = |v: &Value| -> Result<Number, AwsError> {
+            let s = v.as_str().ok_or_else(wrong)?;
+            s.parse::<Number>()
+                .map_err(|e| aws_error!(400, ValidationException, "{e}"))
+        };
+        let binary = |v: &Value| -> Result<Vec<u8>, AwsError> {
+            let s = v.as_str().ok_or_else(wrong)?;
+            BASE64.decode(s).map_err(|_| {
+                aws_error!(
+                    400,
+                    SerializationException,
+                    "Base64 encoded binary data for AttributeValue member {key} could not be decoded"
+                )
+            })
+        };
+        let array = |v: &Value| v.as_array().cloned().ok_or_else(wrong);
+        Ok(match key.as_str() {
+            "S" => AttributeValue::S(string(inner)?),
+            "N" => AttributeValue::N(number(inner)?),
+            "B" => AttributeValue::B(binary(inner)?),
+            "BOOL" => AttributeValue::Bool(inner.as_bool().ok_or_else(wrong)?),
+            "NULL" => match inner.as_bool() {
+                Some(true) => AttributeValue::Null,
+                Some(false) => {
+                    return Err(invalid(
+                        "Null attribute value types must have the value of true",
+                    ));
+                }
+                None => return Err(wrong()),
+            },
+            "SS" => {
+                let set = array(inner)?
+                    .iter()
+                    .map(string)
+                    .collect::<Result<Vec<_>, _>>()?;
+                check_set(&set, "string", |s| s.clone())?;
+                AttributeValue::Ss(set)
+            }
+            "NS" => {
+                let set = array(inner)?
+                    .iter()
+                    .map(number)
+                    .collect::<Result<Vec<_>, _>>()?;
+                check_set(&set, "number", |n| n.to_string())?;
+                AttributeValue::Ns(set)
+            }
+            "BS" => {
+                let set = array(inner)?
+                    .iter()
+                    .map(binary)
+                    .collect::<Result<Vec<_>, _>>()?;
+                check_set(&set, "binary", |b| BASE64.encode(b))?;
+                AttributeValue::Bs(set)
+            }
+            "L" => AttributeValue::L(
+                array(inner)?
+                    .iter()
+                    .map(AttributeValue::from_json)
+                    .collect::<Result<_, _>>()?,
+            ),
+            "M" => AttributeValue::M(item_from_json(inner.as_object().ok_or_else(wrong)?)?),
+            other => {
+                return Err(aws_error!(
+                    400,
+                    SerializationException,
+                    "Unknown AttributeValue member {other}"
+                ));
+            }
+        })
+    }
+
+    pub fn to_json(&self) -> Value {
+        let (key, value) = match self {
+            AttributeValue::S(s) => ("S", Value::String(s.clone())),
+            AttributeValue::N(n) => ("N", Value::String(n.to_string())),
+            AttributeValue::B(b) => ("B", Value::String(BASE64.encode(b))),
+            AttributeValue::Ss(set) => {
+                ("SS", set.iter().map(|s| Value::String(s.clone())).collect())
+            }
+            AttributeValue::Ns(set) => (
+                "NS",
+                set.iter().map(|n| Value::String(n.to_string())).collect(),
+            ),
+            AttributeValue::Bs(set) => (
+                "BS",
+                set.iter()
+                    .map(|b| Value::String(BASE64.encode(b)))
+                    .collect(),
+            ),
+            AttributeValue::M(m) => ("M", Value::Object(item_to_json(m))),
+            AttributeValue::L(l) => ("L", l.iter().map(AttributeValue::to_json).collect()),
+            AttributeValue::Null => ("NULL", Value::Bool(true)),
+            AttributeValue::Bool(b) => ("BOOL", Value::Bool(*b)),
+        };
+        let mut object = Map::new();
+        object.insert(key.to_owned(), value);
+        Value::Object(object)
+    }
+
+    /// The value's size as DynamoDB bills and limits it (without the attribute name):
+    /// strings and binaries by length, numbers about one byte per two significant digits
+    /// plus one, booleans and nulls one byte, lists and maps three bytes plus one per element.
+    pub fn size(&self) -> usize {
+        match self {
+            AttributeValue::S(s) => s.len(),
+            AttributeValue::N(n) => number_size(n),
+            AttributeValue::B(b) => b.len(),
+            AttributeValue::Ss(set) => set.iter().map(String::len).sum(),
+            AttributeValue::Ns(set) => set.iter().map(number_size).sum(),
+            AttributeValue::Bs(set) => set.iter().map(Vec::len).sum(),
+            AttributeValue::M(m) => {
+                3 + m.iter().map(|(k, v)| k.len() + v.size() + 1).sum::<usize>()
+            }
+            AttributeValue::L(l) => 3 + l.iter().map(|v| v.size() + 1).sum::<usize>(),
+            AttributeValue::Null | AttributeValue::Bool(_) => 1,
+        }
+    }
+}
+
+fn number_size(n: &Number) -> usize {
+    (n.significant_digits() as usize).div_ceil(2) + 1
+}
+
+fn check_set<T: PartialEq>(
+    set: &[T],
+    kind: &str,
+    show: impl Fn(&T) -> String,
+) -> Result<(), AwsError> {
+    if set.is_empty() {
+        return Err(invalid(format!("An {kind} set  may not be empty")));
+    }
+    for (i, x) in set.iter().enumerate() {
+        if set[..i].contains(x) {
+            let shown: Vec<String> = set.iter().map(&show).collect();
+            return Err(invalid(format!(
+                "Input collection [{}] contains duplicates.",
+                shown.join(", ")
+            )));
+        }
+    }
+    Ok(())
+}
+
+pub fn item_from_json(object: &Map<String, Value>) -> Result<Item, AwsError> {
+    object
+        .iter()
+        .map(|(k, v)| Ok((k.clone(), AttributeValue::from_json(v)?)))
+        .collect()
+}
+
+pub fn item_to_json(item: &Item) -> Map<String, Value> {
+    item.iter().map(|(k, v)| (k.clone(), v.to_json())).collect()
+}
+
+/// An item's size: the UTF-8 length of every attribute name plus its value's size.
+pub fn item_size(item: &Item) -> usize {
+    item.iter().map(|(k, v)| k.len() + v.size()).sum()
+}
+
+/// A key attribute's value. Ordering is DynamoDB's sort-key order: numbers numerically,
+/// strings and binaries bytewise (UTF-8 bytes for strings).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum KeyValue {
+    S(String),
+    N(Number),
+    B(Vec<u8>),
+}
+
+impl KeyValue {
+    pub fn from_attribute(value: &AttributeValue) -> Option<KeyValue> {
+        match value {
+            AttributeValue::S(s) => Some(KeyValue::S(s.clone())),
+            AttributeValue::N(n) => Some(KeyValue::N(n.clone())),
+            AttributeValue::B(b) => Some(KeyValue::B(b.clone())),
+            _ => None,
+        }
+    }
+
+    pub fn to_attribute(&self) -> AttributeValue {
+        match self {
+            KeyValue::S(s) => AttributeValue::S(s.clone()),
+            KeyValue::N(n) => AttributeValue::N(n.clone()),
+            KeyValue::B(b) => AttributeValue::B(b.clone()),
+        }
+    }
+
+    pub fn size(&self) -> usize {
+        self.to_attribute().size()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn av(v: Value) -> AttributeValue {
+        AttributeValue::from_json(&v).unwrap()
+    }
+
+    fn err(v: Value) -> String {
+        AttributeValue::from_json(&v).unwrap_err().message
+    }
+
+    #[test]
+    fn every_type_round_trips() {
+        for v in [
+            json!({"S": "héllo"}),
+            json!({"S": ""}),
+            json!({"N": "-1.5"}),
+            json!({"B": "AAEC"}),
+            json!({"SS": ["a", "b"]}),
+            json!({"NS": ["1", "2.5"]}),
+            json!({"BS": ["AA==", "AQ=="]}),
+            json!({"M": {"a": {"L": [{"NULL": true}, {"BOOL": false}]}}}),
+            json!({"L": []}),
+            json!({"M": {}}),
+        ] {
+            assert_eq!(av(v.clone()).to_json(), v);
+        }
+        assert_eq!(av(json!({"N": "1.50"})).to_json(), json!({"N": "1.5"}));
+    }
+
+    #[test]
+    fn malformed_values_get_aws_messages() {
+        assert!(err(json!({})).contains("is empty"));
+        assert!(err(json!({"S": "a", "N": "1"})).contains("more than one datatypes"));
+        assert_eq!(
+            err(json!({"SS": []})),
+            "One or more parameter values were invalid: An string set  may not be empty"
+        );
+        assert!(err(json!({"NS": ["1", "1.0"]})).contains("contains duplicates"));
+        assert!(err(json!({"NULL": false})).contains("Null attribute value"));
+        assert_eq!(
+            err(json!({"N": "one"})),
+            "A value provided cannot be converted into a number"
+        );
+    }
+
+    #[test]
+    fn item_size_counts_names_and_values() {
+        let item = item_from_json(
+            json!({"id": {"S": "abc"}, "n": {"N": "12345"}, "ok": {"BOOL": true}, "l": {"L": [{"S": "xy"}]}})
+                .as_object()
+                .unwrap(),
+        )
+        .unwrap();
+        // id: 2 + 3; n: 1 + (3 + 1); ok: 2 + 1; l: 1 + (3 + 2 + 1)
+        assert_eq!(item_size(&item), 5 + 5 + 3 + 7);
+    }
+
+    #[test]
+    fn key_values_sort_numerically_and_bytewise() {
+        let n = |s: &str| KeyValue::N(s.parse().unwrap());
+        assert!(n("2") < n("10"));
+        assert!(n("-3") < n("-2.5"));
+        let s = |s: &str| KeyValue::S(s.into());
+        assert!(s("B") < s("a"));
+        assert!(s("a") < s("ab"));
+        // U+00E9 (0xC3 0xA9) sorts after 'z' (0x7A) bytewise.
+        assert!(s("z") < s("é"));
+        assert!(KeyValue::B(vec![0x01]) < KeyValue::B(vec![0x01, 0x00]));
+        assert!(KeyValue::B(vec![0x7f]) < KeyValue::B(vec![0x80]));
+    }
+}

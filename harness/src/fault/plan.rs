@@ -1,0 +1,265 @@
+//! The fault plan: the installed rules, shared by every SDK client's fault layer and by the
+//! event source mappings, and changeable while a run is under way.
+//!
+//! Rules are consulted in installation order. Every rule that matches a call counts it; the
+//! first whose `when` is due fires, and for a request that is the only action taken. A batch
+//! delivery gets the faults of every delivery rule that fires on it.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use aws_lambda_events::event::kinesis::KinesisEventRecord;
+use aws_lambda_events::event::sqs::SqsMessage;
+
+use super::event_id::envelope_id;
+use super::journal::{FiredFault, Journal};
+use super::rule::{
+    BatchView, DeliveryAction, Mapping, RequestAction, RequestView, RuleDef, RuleKind, Trigger,
+};
+use super::spec::FaultSpec;
+use crate::esm::hooks::{DeliveryFault, DeliveryHooks};
+
+/// Identifies an installed rule (for [`FaultPlan::remove`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RuleId(pub(crate) u64);
+
+/// An installed rule as reports show it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuleSummary {
+    pub id: RuleId,
+    pub name: String,
+    pub def: RuleDef,
+    /// Calls (requests or batches) the rule matched.
+    pub seen: u64,
+    /// Times it fired.
+    pub fired: u64,
+}
+
+/// A fault plan. Cheap to clone; every clone sees and changes the same rules.
+#[derive(Clone)]
+pub struct FaultPlan {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    rules: Mutex<Rules>,
+    journal: Journal,
+    /// Seeds the probability rules that have no seed of their own.
+    seed: u64,
+}
+
+#[derive(Default)]
+struct Rules {
+    next_id: u64,
+    installed: Vec<Installed>,
+}
+
+struct Installed {
+    id: RuleId,
+    name: String,
+    def: RuleDef,
+    trigger: Trigger,
+}
+
+/// The request rule that fired on a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Decision {
+    pub rule: String,
+    pub action: RequestAction,
+}
+
+impl Default for FaultPlan {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Debug for FaultPlan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<String> = self
+            .lock()
+            .installed
+            .iter()
+            .map(|r| r.name.clone())
+            .collect();
+        f.debug_struct("FaultPlan")
+            .field("seed", &self.inner.seed)
+            .field("rules", &names)
+            .finish()
+    }
+}
+
+impl FaultPlan {
+    /// An empty plan with seed 0 and a journal of its own.
+    pub fn new() -> Self {
+        Self::with_seed(0)
+    }
+
+    /// An empty plan whose unseeded probability rules draw from `seed`.
+    pub fn with_seed(seed: u64) -> Self {
+        Self::with_journal(Journal::new(), seed)
+    }
+
+    /// An empty plan that journals its delivery faults into `journal`.
+    pub fn with_journal(journal: Journal, seed: u64) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                rules: Mutex::default(),
+                journal,
+                seed,
+            }),
+        }
+    }
+
+    /// The journal delivery faults are recorded in (give the same one to the HTTP layer).
+    pub fn journal(&self) -> Journal {
+        self.inner.journal.clone()
+    }
+
+    pub fn seed(&self) -> u64 {
+        self.inner.seed
+    }
+
+    /// Installs a rule from a scenario file.
+    pub fn install(&self, spec: &FaultSpec) -> RuleId {
+        self.install_rule(spec.rule().clone())
+    }
+
+    /// Installs a rule; it applies to the next call.
+    pub fn install_rule(&self, def: RuleDef) -> RuleId {
+        let mut rules = self.lock();
+        rules.next_id += 1;
+        let id = RuleId(rules.next_id);
+        // Unseeded rules of one plan get distinct, reproducible streams.
+        let seed = self.inner.seed ^ id.0.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let name = def.name.clone().unwrap_or_else(|| def.default_name(id.0));
+        let trigger = Trigger::new(def.when, def.times, seed);
+        tracing::debug!(rule = %name, "fault rule installed");
+        rules.installed.push(Installed {
+            id,
+            name,
+            def,
+            trigger,
+        });
+        id
+    }
+
+    /// Removes one rule; `false` if it was not installed.
+    pub fn remove(&self, id: RuleId) -> bool {
+        let mut rules = self.lock();
+        let before = rules.installed.len();
+        rules.installed.retain(|r| r.id != id);
+        rules.installed.len() != before
+    }
+
+    /// Removes every rule (the journal keeps what it recorded).
+    pub fn clear(&self) {
+        self.lock().installed.clear();
+    }
+
+    /// The installed rules with their counts, in installation order.
+    pub fn rules(&self) -> Vec<RuleSummary> {
+        self.lock()
+            .installed
+            .iter()
+            .map(|r| RuleSummary {
+                id: r.id,
+                name: r.name.clone(),
+                def: r.def.clone(),
+                seen: r.trigger.seen(),
+                fired: r.trigger.fired(),
+            })
+            .collect()
+    }
+
+    /// The request rule that fires on this request, if any.
+    pub(crate) fn decide_request(&self, request: &RequestView<'_>) -> Option<Decision> {
+        let mut rules = self.lock();
+        let mut decision = None;
+        for rule in &mut rules.installed {
+            let RuleKind::Request { matcher, action } = &rule.def.kind else {
+                continue;
+            };
+            if matcher.matches(request) && rule.trigger.on_match(decision.is_some()) {
+                decision = Some(Decision {
+                    rule: rule.name.clone(),
+                    action: action.clone(),
+                });
+            }
+        }
+        decision
+    }
+
+    /// The delivery rules that fire on this batch, journaled.
+    fn decide_delivery(&self, batch: &BatchView<'_>) -> Vec<DeliveryFault> {
+        let fired: Vec<(String, DeliveryAction)> = {
+            let mut rules = self.lock();
+            rules
+                .installed
+                .iter_mut()
+                .filter_map(|rule| {
+                    let RuleKind::Delivery { matcher, action } = &rule.def.kind else {
+                        return None;
+                    };
+                    (matcher.matches(batch) && rule.trigger.on_match(false))
+                        .then(|| (rule.name.clone(), *action))
+                })
+                .collect()
+        };
+        let mut faults = Vec::new();
+        for (rule, action) in fired {
+            self.inner.journal.record_fired(FiredFault {
+                rule,
+                service: batch.mapping.name().to_owned(),
+                operation: "delivery".to_owned(),
+                action: action.name().to_owned(),
+                event_ids: batch.event_ids.to_vec(),
+                at: self.inner.journal.elapsed(),
+            });
+            let fault = match action {
+                DeliveryAction::Duplicate => DeliveryFault::Duplicate,
+                DeliveryAction::CrashBeforeCheckpoint => DeliveryFault::CrashBeforeCheckpoint,
+            };
+            if !faults.contains(&fault) {
+                faults.push(fault);
+            }
+        }
+        faults
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Rules> {
+        self.inner.rules.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl DeliveryHooks for FaultPlan {
+    fn on_kinesis_batch(
+        &self,
+        shard_id: &str,
+        records: &[KinesisEventRecord],
+    ) -> Vec<DeliveryFault> {
+        let ids: Vec<String> = records
+            .iter()
+            .filter_map(|r| envelope_id(&r.kinesis.data.0))
+            .collect();
+        self.decide_delivery(&BatchView {
+            mapping: Mapping::Kinesis,
+            source: shard_id,
+            event_ids: &ids,
+        })
+    }
+
+    fn on_sqs_batch(&self, queue: &str, messages: &[SqsMessage]) -> Vec<DeliveryFault> {
+        let ids: Vec<String> = messages
+            .iter()
+            .filter_map(|m| envelope_id(m.body.as_deref()?.as_bytes()))
+            .collect();
+        self.decide_delivery(&BatchView {
+            mapping: Mapping::Sqs,
+            source: queue,
+            event_ids: &ids,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;
