@@ -1,0 +1,357 @@
+//! One standard queue's state, sans-io: every method takes `now` (epoch ms) and nothing waits.
+//!
+//! Messages live in one map by sequence number; each is in exactly one of three ordered
+//! sets, so a receive touches only what it returns and whatever has just changed state:
+//! - `visible`: ready to receive, oldest first;
+//! - `delayed`: `(visible_at, seq)`, sent with a delay;
+//! - `inflight`: `(visible_again_at, seq)`, received and not yet deleted.
+//!
+//! `by_sent` orders all of them by send time for retention. [`Queue::advance`] moves what
+//! `now` has released (and drops what retention expired) before any operation reads them.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+use super::attributes::QueueSettings;
+use super::message::Content;
+use crate::clock::Millis;
+
+mod receipt;
+#[cfg(test)]
+mod tests;
+
+pub use receipt::HandleError;
+
+/// A message in a queue: its content and what SQS tracks about its deliveries.
+#[derive(Debug, Clone)]
+pub struct Message {
+    pub content: Arc<Content>,
+    pub receive_count: u32,
+    pub first_receive: Option<Millis>,
+    /// Set when a redrive policy moved the message here: the ARN of the queue it left.
+    pub dead_letter_source_arn: Option<String>,
+}
+
+impl Message {
+    pub fn new(content: Arc<Content>) -> Self {
+        Self {
+            content,
+            receive_count: 0,
+            first_receive: None,
+            dead_letter_source_arn: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Visible,
+    Delayed(Millis),
+    InFlight(Millis),
+}
+
+#[derive(Debug)]
+struct Stored {
+    message: Message,
+    state: State,
+}
+
+/// A message handed out by a receive: a snapshot of it plus the handle for this receive.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub message: Message,
+    pub receipt_handle: String,
+}
+
+/// What one receive produced: deliveries, and messages its redrive policy moved out.
+#[derive(Debug, Default)]
+pub struct ReceiveOutcome {
+    pub received: Vec<Received>,
+    /// Messages for the dead-letter queue named in the redrive policy (the caller delivers
+    /// them with [`Queue::accept_dead_letter`], so this queue's lock is never held with another).
+    pub dead_letters: Vec<Message>,
+}
+
+/// The approximate counts `GetQueueAttributes` reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Counts {
+    pub visible: usize,
+    pub in_flight: usize,
+    pub delayed: usize,
+}
+
+#[derive(Debug)]
+pub struct Queue {
+    pub name: String,
+    pub arn: String,
+    pub settings: QueueSettings,
+    /// Epoch ms.
+    pub created: Millis,
+    pub last_modified: Millis,
+    pub tags: BTreeMap<String, String>,
+    /// Distinguishes this queue's receipt handles from those of any other queue, including
+    /// an earlier queue of the same name.
+    nonce: u64,
+    next_seq: u64,
+    messages: HashMap<u64, Stored>,
+    visible: BTreeSet<u64>,
+    delayed: BTreeSet<(Millis, u64)>,
+    inflight: BTreeSet<(Millis, u64)>,
+    by_sent: BTreeSet<(Millis, u64)>,
+    last_purge: Option<Millis>,
+}
+
+impl Queue {
+    pub fn new(name: String, arn: String, settings: QueueSettings, now: Millis) -> Self {
+        Self {
+            name,
+            arn,
+            settings,
+            created: now,
+            last_modified: now,
+            tags: BTreeMap::new(),
+            nonce: rand::random(),
+            next_seq: 0,
+            messages: HashMap::new(),
+            visible: BTreeSet::new(),
+            delayed: BTreeSet::new(),
+            inflight: BTreeSet::new(),
+            by_sent: BTreeSet::new(),
+            last_purge: None,
+        }
+    }
+
+    /// Enqueues a message, visible after `delay_seconds`.
+    pub fn send(&mut self, message: Message, delay_seconds: u32, now: Millis) {
+        self.advance(now);
+        let state = if delay_seconds == 0 {
+            State::Visible
+        } else {
+            State::Delayed(now + Millis::from(delay_seconds) * 1000)
+        };
+        self.insert(message, state);
+    }
+
+    /// Takes in a message a redrive policy moved here: visible at once, send time kept
+    /// (a standard queue's retention counts from the original send).
+    pub fn accept_dead_letter(&mut self, message: Message, now: Millis) {
+        self.advance(now);
+        if self.expired(&message, now) {
+            return;
+        }
+        self.insert(message, State::Visible);
+    }
+
+    fn insert(&mut self, message: Message, state: State) {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.by_sent.insert((message.content.sent, seq));
+        match state {
+            State::Visible => {
+                self.visible.insert(seq);
+            }
+            State::Delayed(at) => {
+                self.delayed.insert((at, seq));
+            }
+            State::InFlight(at) => {
+                self.inflight.insert((at, seq));
+            }
+        }
+        self.messages.insert(seq, Stored { message, state });
+    }
+
+    /// Receives up to `max` visible messages, hiding each for `visibility_timeout` seconds.
+    ///
+    /// A message whose receive count already reached the redrive policy's `maxReceiveCount`
+    /// is not delivered again: it goes to `dead_letters` instead (if `dlq_exists` says the
+    /// policy's target is there; otherwise it is delivered as if there were no policy).
+    pub fn receive(
+        &mut self,
+        max: usize,
+        visibility_timeout: u32,
+        now: Millis,
+        dlq_exists: impl Fn(&str) -> bool,
+    ) -> ReceiveOutcome {
+        self.advance(now);
+        let mut outcome = ReceiveOutcome::default();
+        let redrive = self
+            .settings
+            .redrive_policy
+            .as_ref()
+            .filter(|p| p.target_name() != self.name && dlq_exists(p.target_name()))
+            .map(|p| p.max_receive_count);
+        let hidden_until = now + Millis::from(visibility_timeout) * 1000;
+        while outcome.received.len() < max {
+            let Some(seq) = self.visible.pop_first() else {
+                break;
+            };
+            let Some(stored) = self.messages.get_mut(&seq) else {
+                continue;
+            };
+            if redrive.is_some_and(|limit| stored.message.receive_count >= limit) {
+                if let Some(mut stored) = self.messages.remove(&seq) {
+                    self.by_sent.remove(&(stored.message.content.sent, seq));
+                    stored.message.dead_letter_source_arn = Some(self.arn.clone());
+                    outcome.dead_letters.push(stored.message);
+                }
+                continue;
+            }
+            stored.message.receive_count += 1;
+            stored.message.first_receive.get_or_insert(now);
+            stored.state = State::InFlight(hidden_until);
+            self.inflight.insert((hidden_until, seq));
+            outcome.received.push(Received {
+                receipt_handle: receipt::encode(self.nonce, seq, stored.message.receive_count),
+                message: stored.message.clone(),
+            });
+        }
+        outcome
+    }
+
+    /// Deletes the message a receipt handle names. A well-formed handle for a message that is
+    /// gone, or from an earlier receive of a message received again since, changes nothing
+    /// (AWS answers success; the newer receiver still owns the message).
+    pub fn delete(&mut self, handle: &str, now: Millis) -> Result<(), HandleError> {
+        self.advance(now);
+        let (seq, count) = receipt::decode(handle, self.nonce)?;
+        let current = self
+            .messages
+            .get(&seq)
+            .is_some_and(|s| s.message.receive_count == count);
+        if current {
+            self.remove(seq);
+        }
+        Ok(())
+    }
+
+    /// Sets when an in-flight message becomes visible again: `now + timeout`.
+    pub fn change_visibility(
+        &mut self,
+        handle: &str,
+        timeout: u32,
+        now: Millis,
+    ) -> Result<(), HandleError> {
+        self.advance(now);
+        let (seq, count) = receipt::decode(handle, self.nonce)?;
+        let Some(stored) = self.messages.get_mut(&seq) else {
+            return Err(HandleError::NotInFlight);
+        };
+        let State::InFlight(until) = stored.state else {
+            return Err(HandleError::NotInFlight);
+        };
+        if stored.message.receive_count != count {
+            return Err(HandleError::NotInFlight);
+        }
+        self.inflight.remove(&(until, seq));
+        if timeout == 0 {
+            stored.state = State::Visible;
+            self.visible.insert(seq);
+        } else {
+            let at = now + Millis::from(timeout) * 1000;
+            stored.state = State::InFlight(at);
+            self.inflight.insert((at, seq));
+        }
+        Ok(())
+    }
+
+    /// Deletes every message. AWS allows one purge per queue every 60 seconds.
+    pub fn purge(&mut self, now: Millis) -> Result<(), PurgeInProgress> {
+        if self.last_purge.is_some_and(|at| now - at < 60_000) {
+            return Err(PurgeInProgress);
+        }
+        self.last_purge = Some(now);
+        self.messages.clear();
+        self.visible.clear();
+        self.delayed.clear();
+        self.inflight.clear();
+        self.by_sent.clear();
+        Ok(())
+    }
+
+    /// Removes up to `max` visible messages (a message move task takes them).
+    pub fn take_visible(&mut self, max: usize, now: Millis) -> Vec<Message> {
+        self.advance(now);
+        let mut taken = Vec::new();
+        while taken.len() < max {
+            let Some(&seq) = self.visible.first() else {
+                break;
+            };
+            match self.remove(seq) {
+                Some(message) => taken.push(message),
+                None => {
+                    self.visible.remove(&seq);
+                }
+            }
+        }
+        taken
+    }
+
+    pub fn counts(&mut self, now: Millis) -> Counts {
+        self.advance(now);
+        Counts {
+            visible: self.visible.len(),
+            in_flight: self.inflight.len(),
+            delayed: self.delayed.len(),
+        }
+    }
+
+    /// The next time a message becomes visible by itself (delay or visibility timeout
+    /// ending), so a long poll knows when to look again.
+    pub fn next_change(&self) -> Option<Millis> {
+        let delayed = self.delayed.first().map(|&(at, _)| at);
+        let inflight = self.inflight.first().map(|&(at, _)| at);
+        delayed.into_iter().chain(inflight).min()
+    }
+
+    /// Applies the passage of time: retention, delays ending, visibility timeouts ending.
+    pub fn advance(&mut self, now: Millis) {
+        let retention = Millis::from(self.settings.message_retention_period) * 1000;
+        while let Some(&(sent, seq)) = self.by_sent.first() {
+            if sent + retention > now {
+                break;
+            }
+            self.remove(seq);
+        }
+        while let Some(&(at, seq)) = self.delayed.first() {
+            if at > now {
+                break;
+            }
+            self.delayed.pop_first();
+            self.make_visible(seq);
+        }
+        while let Some(&(at, seq)) = self.inflight.first() {
+            if at > now {
+                break;
+            }
+            self.inflight.pop_first();
+            self.make_visible(seq);
+        }
+    }
+
+    fn make_visible(&mut self, seq: u64) {
+        if let Some(stored) = self.messages.get_mut(&seq) {
+            stored.state = State::Visible;
+            self.visible.insert(seq);
+        }
+    }
+
+    fn expired(&self, message: &Message, now: Millis) -> bool {
+        message.content.sent + Millis::from(self.settings.message_retention_period) * 1000 <= now
+    }
+
+    /// Removes a message from the map and whichever set holds it.
+    fn remove(&mut self, seq: u64) -> Option<Message> {
+        let stored = self.messages.remove(&seq)?;
+        self.by_sent.remove(&(stored.message.content.sent, seq));
+        match stored.state {
+            State::Visible => self.visible.remove(&seq),
+            State::Delayed(at) => self.delayed.remove(&(at, seq)),
+            State::InFlight(at) => self.inflight.remove(&(at, seq)),
+        };
+        Some(stored.message)
+    }
+}
+
+/// A purge within 60 seconds of the previous one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PurgeInProgress;
