@@ -1,3 +1,51 @@
 //! Event source mappings: pollers that play Lambda's part for the Kinesis and SQS handlers.
+//!
+//! Layout:
+//! - [`handler`]: the handler traits the mappings invoke (closures over `aws_lambda_events`);
+//! - [`event`]: SDK records and messages turned into Lambda's exact event shapes;
+//! - [`kinesis`]: the Kinesis mapping (a consumer per shard, retries, bisect, partial batch
+//!   responses, parallelization, on-failure destination, checkpoints);
+//! - [`sqs`]: the SQS mapping (long-polling pollers, partial batch responses, deletion);
+//! - [`idle`]: how a handle knows its mapping has caught up;
+//! - [`hooks`]: where delivery faults enter.
+//!
+//! Time is tokio's clock throughout (polling, windows, retry delays, record age through an
+//! [`emulator::Clock`]), so a mapping runs under a paused clock.
 
+pub mod event;
+pub mod handler;
 pub mod hooks;
+pub mod idle;
+pub mod kinesis;
+pub mod sqs;
+
+pub use handler::{BoxError, KinesisHandler, SqsHandler};
+pub use hooks::{DeliveryFault, DeliveryHooks, NoDeliveryFaults};
+pub use idle::IdleTimeout;
+pub use kinesis::{
+    CheckpointStore, InMemoryCheckpoints, KinesisMapping, KinesisMappingConfig,
+    KinesisMappingHandle, KinesisStats, StartingPosition,
+};
+pub use sqs::{SqsMapping, SqsMappingConfig, SqsMappingHandle, SqsStats};
+
+/// Why a mapping could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum MappingError {
+    #[error("invalid mapping configuration: {0}")]
+    InvalidConfig(String),
+    #[error("{operation} failed: {source}")]
+    Aws {
+        operation: &'static str,
+        #[source]
+        source: BoxError,
+    },
+}
+
+impl MappingError {
+    pub(crate) fn aws(operation: &'static str, err: impl Into<BoxError>) -> Self {
+        Self::Aws {
+            operation,
+            source: err.into(),
+        }
+    }
+}

@@ -1,0 +1,392 @@
+//! A lane of a shard's consumer: batches, invocations and what Lambda does with each outcome
+//! (AWS-SEMANTICS 2.4, 2.5).
+//!
+//! One batch is in flight per lane; a failed batch blocks its lane until it succeeds or is
+//! discarded. Retries re-send the same records (same sequence numbers, same eventIDs).
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use aws_lambda_events::event::kinesis::{KinesisEvent, KinesisEventRecord};
+use aws_lambda_events::event::streams::KinesisEventResponse;
+use chrono::{DateTime, Utc};
+use tokio::sync::mpsc;
+
+use super::checkpoint::SeqNum;
+use super::on_failure::{self, DiscardCondition, Discarded, OnFailureRecord};
+use super::poller::{Exit, sleep_or_stop};
+use super::{Counters, Mapping, Shard};
+use crate::esm::handler::invoke_guarded;
+use crate::esm::{BoxError, DeliveryFault};
+
+/// A record as read from the shard, with what the consumer needs to sort and age it.
+#[derive(Debug, Clone)]
+pub(crate) struct Rec {
+    pub event: KinesisEventRecord,
+    pub seq: SeqNum,
+    pub arrival: DateTime<Utc>,
+}
+
+/// What an invocation's outcome means for the batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    /// Every record is done.
+    Success,
+    /// Records before the index are done; the rest are retried (ReportBatchItemFailures).
+    Partial(usize),
+    /// A function error: the whole batch failed.
+    Failed,
+}
+
+/// Reads a handler's answer as Lambda does (AWS-SEMANTICS 2.5). `seqs` is the batch in order.
+pub(crate) fn classify(
+    outcome: &Result<KinesisEventResponse, BoxError>,
+    seqs: &[SeqNum],
+    report_batch_item_failures: bool,
+) -> Verdict {
+    let response = match outcome {
+        Err(_) => return Verdict::Failed,
+        Ok(_) if !report_batch_item_failures => return Verdict::Success,
+        Ok(response) => response,
+    };
+    let mut lowest: Option<usize> = None;
+    for failure in &response.batch_item_failures {
+        // An empty, missing or unknown identifier fails the whole batch.
+        let Some(id) = failure.item_identifier.as_deref().filter(|s| !s.is_empty()) else {
+            return Verdict::Failed;
+        };
+        let id = SeqNum::new(id);
+        let Some(index) = seqs.iter().position(|s| *s == id) else {
+            return Verdict::Failed;
+        };
+        lowest = Some(lowest.map_or(index, |l| l.min(index)));
+    }
+    match lowest {
+        None => Verdict::Success,
+        Some(index) => Verdict::Partial(index),
+    }
+}
+
+/// A batch (or a bisected half of one) and its history.
+struct Attempt {
+    recs: Vec<Rec>,
+    retries: u32,
+    invokes: u32,
+    last_errored: bool,
+}
+
+impl Attempt {
+    fn new(recs: Vec<Rec>, retries: u32) -> Self {
+        Self {
+            recs,
+            retries,
+            invokes: 0,
+            last_errored: false,
+        }
+    }
+}
+
+/// How a batch's processing left the lane.
+enum Flow {
+    Continue,
+    Stop,
+    Crash,
+}
+
+/// Gathers batches from the reader and processes them one at a time.
+pub(crate) async fn run_lane(
+    m: Arc<Mapping>,
+    shard: Arc<Shard>,
+    mut rx: mpsc::Receiver<Vec<Rec>>,
+) -> Exit {
+    let mut stop = m.stop.subscribe();
+    let mut buffer: VecDeque<Rec> = VecDeque::new();
+    let batch_size = m.config.batch_size;
+    let window = m.config.maximum_batching_window;
+    let mut closed = false;
+    loop {
+        if m.stopping() {
+            return Exit::Stopped;
+        }
+        if buffer.is_empty() {
+            if closed {
+                return Exit::Ended;
+            }
+            tokio::select! {
+                chunk = rx.recv() => match chunk {
+                    Some(chunk) => buffer.extend(chunk),
+                    None => return Exit::Ended,
+                },
+                _ = stop.wait_for(|s| *s) => return Exit::Stopped,
+            }
+        }
+        if window.is_zero() {
+            while buffer.len() < batch_size {
+                match rx.try_recv() {
+                    Ok(chunk) => buffer.extend(chunk),
+                    Err(_) => break,
+                }
+            }
+        } else {
+            // The window opens with the first record and closes early when the batch is full.
+            let deadline = tokio::time::Instant::now() + window;
+            while buffer.len() < batch_size && !closed {
+                tokio::select! {
+                    chunk = rx.recv() => match chunk {
+                        Some(chunk) => buffer.extend(chunk),
+                        None => closed = true,
+                    },
+                    _ = tokio::time::sleep_until(deadline) => break,
+                    _ = stop.wait_for(|s| *s) => return Exit::Stopped,
+                }
+            }
+        }
+        let take = batch_size.min(buffer.len());
+        let batch: Vec<Rec> = buffer.drain(..take).collect();
+        match process(&m, &shard, batch, &mut stop).await {
+            Flow::Continue => {}
+            Flow::Stop => return Exit::Stopped,
+            Flow::Crash => return Exit::Crashed,
+        }
+    }
+}
+
+/// Delivers one batch until every record is done or discarded (or the consumer stops/crashes).
+async fn process(
+    m: &Mapping,
+    shard: &Shard,
+    batch: Vec<Rec>,
+    stop: &mut tokio::sync::watch::Receiver<bool>,
+) -> Flow {
+    let c = &m.config;
+    let mut pending = VecDeque::from([Attempt::new(batch, 0)]);
+    'batches: while let Some(mut att) = pending.pop_front() {
+        loop {
+            if let Some(max_age) = c.maximum_record_age {
+                let now = m.clock.now();
+                let too_old = |r: &Rec| {
+                    now.signed_duration_since(r.arrival)
+                        .to_std()
+                        .is_ok_and(|age| age > max_age)
+                };
+                let (old, young): (Vec<Rec>, Vec<Rec>) = att.recs.drain(..).partition(too_old);
+                att.recs = young;
+                if !old.is_empty() {
+                    discard(
+                        m,
+                        shard,
+                        &old,
+                        &att,
+                        DiscardCondition::MaximumRecordAgeExceeded,
+                    )
+                    .await;
+                }
+                if att.recs.is_empty() {
+                    continue 'batches;
+                }
+            }
+            if att.invokes > 0 && m.stopping() {
+                // Stopping: no new retry; the checkpoint stays before these records.
+                return Flow::Stop;
+            }
+            let event = {
+                let mut event = KinesisEvent::default();
+                event.records = att.recs.iter().map(|r| r.event.clone()).collect();
+                event
+            };
+            let faults = m.hooks.on_kinesis_batch(&shard.shard_id, &event.records);
+            let deliveries = if faults.contains(&DeliveryFault::Duplicate) {
+                2
+            } else {
+                1
+            };
+            let mut outcome = Err::<KinesisEventResponse, BoxError>("not invoked".into());
+            for _ in 0..deliveries {
+                Counters::add(&m.counters.batches_invoked, 1);
+                Counters::add(&m.counters.records_delivered, event.records.len() as u64);
+                let event = event.clone();
+                outcome = invoke_guarded(|| m.handler.handle(event)).await;
+            }
+            att.invokes += 1;
+            if faults.contains(&DeliveryFault::CrashBeforeCheckpoint) {
+                return Flow::Crash;
+            }
+            let seqs: Vec<SeqNum> = att.recs.iter().map(|r| r.seq.clone()).collect();
+            match classify(&outcome, &seqs, c.report_batch_item_failures) {
+                Verdict::Success => {
+                    finish(m, shard, &seqs).await;
+                    continue 'batches;
+                }
+                Verdict::Partial(index) => {
+                    finish(m, shard, &seqs[..index]).await;
+                    att.recs.drain(..index);
+                    att.last_errored = false;
+                }
+                Verdict::Failed => {
+                    att.last_errored = true;
+                    if let Err(err) = &outcome {
+                        tracing::debug!(shard = %shard.shard_id, %err, "function error");
+                    }
+                    if c.bisect_batch_on_function_error && att.recs.len() > 1 {
+                        // Bisecting is not a retry: both halves keep the retries used so far.
+                        Counters::add(&m.counters.bisects, 1);
+                        let second = att.recs.split_off(att.recs.len() / 2);
+                        pending.push_front(Attempt::new(second, att.retries));
+                        pending.push_front(Attempt::new(att.recs, att.retries));
+                        continue 'batches;
+                    }
+                }
+            }
+            if c.maximum_retry_attempts
+                .is_some_and(|max| att.retries >= max)
+            {
+                discard(
+                    m,
+                    shard,
+                    &att.recs,
+                    &att,
+                    DiscardCondition::RetryAttemptsExhausted,
+                )
+                .await;
+                continue 'batches;
+            }
+            att.retries += 1;
+            Counters::add(&m.counters.retries, 1);
+            if sleep_or_stop(stop, c.retry_delay).await {
+                return Flow::Stop;
+            }
+        }
+    }
+    Flow::Continue
+}
+
+/// Gives up on records: reports them to the on-failure destination and moves past them.
+async fn discard(
+    m: &Mapping,
+    shard: &Shard,
+    recs: &[Rec],
+    att: &Attempt,
+    condition: DiscardCondition,
+) {
+    let (Some(first), Some(last)) = (recs.first(), recs.last()) else {
+        return;
+    };
+    Counters::add(&m.counters.records_discarded, recs.len() as u64);
+    tracing::warn!(
+        shard = %shard.shard_id,
+        ?condition,
+        first = first.seq.as_str(),
+        last = last.seq.as_str(),
+        records = recs.len(),
+        "discarding records"
+    );
+    if let Some(queue_url) = &m.config.on_failure {
+        let record = OnFailureRecord::new(&Discarded {
+            condition,
+            invoke_count: att.invokes,
+            last_invocation_errored: att.last_errored,
+            shard_id: &shard.shard_id,
+            stream_arn: &m.stream_arn,
+            function_arn: &m.function_arn,
+            first: (first.seq.as_str(), first.arrival),
+            last: (last.seq.as_str(), last.arrival),
+            batch_size: recs.len(),
+            now: m.clock.now(),
+        });
+        if on_failure::send(&m.sqs, queue_url, &record, m.config.retry_delay).await {
+            Counters::add(&m.counters.on_failure_sent, 1);
+        }
+    }
+    let seqs: Vec<SeqNum> = recs.iter().map(|r| r.seq.clone()).collect();
+    finish(m, shard, &seqs).await;
+}
+
+/// Marks records done and moves the checkpoint as far as every lower record is done too.
+async fn finish(m: &Mapping, shard: &Shard, seqs: &[SeqNum]) {
+    let _writer = shard.checkpoint_lock.lock().await;
+    let checkpoint = {
+        let mut st = shard.lock();
+        st.tracker.finish(seqs);
+        st.tracker.checkpointable()
+    };
+    if let Some(checkpoint) = checkpoint {
+        match m
+            .checkpoints
+            .set(&m.stream_name, &shard.shard_id, checkpoint.as_str())
+            .await
+        {
+            Ok(()) => {
+                shard.lock().tracker.committed(&checkpoint);
+                Counters::add(&m.counters.checkpoints, 1);
+            }
+            Err(err) => {
+                tracing::warn!(shard = %shard.shard_id, %err, "checkpoint write failed; kept for the next one")
+            }
+        }
+    }
+    m.idle.bump();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_lambda_events::event::streams::KinesisBatchItemFailure;
+
+    fn seqs() -> Vec<SeqNum> {
+        ["8", "9", "10", "11"]
+            .iter()
+            .map(|s| SeqNum::new(s))
+            .collect()
+    }
+
+    fn failures(ids: &[Option<&str>]) -> Result<KinesisEventResponse, BoxError> {
+        let mut response = KinesisEventResponse::default();
+        response.batch_item_failures = ids
+            .iter()
+            .map(|id| {
+                let mut f = KinesisBatchItemFailure::default();
+                f.item_identifier = id.map(str::to_owned);
+                f
+            })
+            .collect();
+        Ok(response)
+    }
+
+    #[test]
+    fn an_error_fails_the_whole_batch() {
+        assert_eq!(classify(&Err("x".into()), &seqs(), true), Verdict::Failed);
+    }
+
+    #[test]
+    fn partial_failure_retries_from_the_lowest_failed_sequence_number() {
+        let outcome = failures(&[Some("11"), Some("9")]);
+        assert_eq!(classify(&outcome, &seqs(), true), Verdict::Partial(1));
+    }
+
+    #[test]
+    fn partial_failures_are_ignored_unless_enabled() {
+        let outcome = failures(&[Some("9")]);
+        assert_eq!(classify(&outcome, &seqs(), false), Verdict::Success);
+    }
+
+    #[test]
+    fn empty_null_or_unknown_identifiers_fail_the_whole_batch() {
+        for ids in [
+            vec![Some("")],
+            vec![None],
+            vec![Some("12")],
+            vec![Some("9"), None],
+        ] {
+            assert_eq!(
+                classify(&failures(&ids), &seqs(), true),
+                Verdict::Failed,
+                "{ids:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn no_failures_is_success() {
+        assert_eq!(classify(&failures(&[]), &seqs(), true), Verdict::Success);
+    }
+}

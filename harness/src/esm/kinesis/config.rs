@@ -1,0 +1,137 @@
+//! The Kinesis mapping's settings: Lambda's `CreateEventSourceMapping` parameters for streams
+//! (AWS-SEMANTICS 2.1), with Lambda's defaults, plus the few knobs the harness needs.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use crate::esm::MappingError;
+
+/// Where a shard with no checkpoint starts reading.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StartingPosition {
+    TrimHorizon,
+    Latest,
+    AtTimestamp(DateTime<Utc>),
+}
+
+#[derive(Debug, Clone)]
+pub struct KinesisMappingConfig {
+    /// `BatchSize`: records per invocation at most (1..=10,000).
+    pub batch_size: usize,
+    /// `MaximumBatchingWindowInSeconds`: how long to gather records before invoking.
+    pub maximum_batching_window: Duration,
+    pub starting_position: StartingPosition,
+    /// `MaximumRetryAttempts`: `None` is Lambda's -1 (retry until the record expires).
+    pub maximum_retry_attempts: Option<u32>,
+    /// `MaximumRecordAgeInSeconds`: `None` is Lambda's -1 (no limit).
+    pub maximum_record_age: Option<Duration>,
+    /// `BisectBatchOnFunctionError`.
+    pub bisect_batch_on_function_error: bool,
+    /// `FunctionResponseTypes: ["ReportBatchItemFailures"]`.
+    pub report_batch_item_failures: bool,
+    /// `ParallelizationFactor` (1..=10): concurrent batches per shard, order kept per key.
+    pub parallelization_factor: u8,
+    /// `DestinationConfig.OnFailure`: the URL of an SQS queue for discarded batches' records.
+    pub on_failure: Option<String>,
+    /// How long a shard's consumer waits after an empty GetRecords (Lambda polls each shard
+    /// at a base rate of once per second).
+    pub poll_interval: Duration,
+    /// How long a consumer waits before retrying a failed batch. Lambda does not document its
+    /// retry pacing; a delay is needed so that record age can pass between retries.
+    pub retry_delay: Duration,
+    /// The function's name, for the `functionArn` of on-failure records.
+    pub function_name: String,
+    /// The clock for record age and on-failure timestamps; `None` follows tokio's clock from
+    /// the system time at spawn. Hand in the emulator's clock for exact agreement with it.
+    pub clock: Option<emulator::Clock>,
+}
+
+impl Default for KinesisMappingConfig {
+    fn default() -> Self {
+        Self {
+            batch_size: 100,
+            maximum_batching_window: Duration::ZERO,
+            starting_position: StartingPosition::TrimHorizon,
+            maximum_retry_attempts: None,
+            maximum_record_age: None,
+            bisect_batch_on_function_error: false,
+            report_batch_item_failures: false,
+            parallelization_factor: 1,
+            on_failure: None,
+            poll_interval: Duration::from_secs(1),
+            retry_delay: Duration::from_millis(500),
+            function_name: "function".to_owned(),
+            clock: None,
+        }
+    }
+}
+
+impl KinesisMappingConfig {
+    /// Checks the ranges Lambda's API enforces.
+    pub fn validate(&self) -> Result<(), MappingError> {
+        let bad = |m: String| Err(MappingError::InvalidConfig(m));
+        if !(1..=10_000).contains(&self.batch_size) {
+            return bad(format!("BatchSize {} is not in 1..=10000", self.batch_size));
+        }
+        if self.maximum_batching_window > Duration::from_secs(300) {
+            return bad("MaximumBatchingWindowInSeconds must be at most 300".into());
+        }
+        if !(1..=10).contains(&self.parallelization_factor) {
+            return bad(format!(
+                "ParallelizationFactor {} is not in 1..=10",
+                self.parallelization_factor
+            ));
+        }
+        if self.maximum_retry_attempts.is_some_and(|n| n > 10_000) {
+            return bad("MaximumRetryAttempts must be at most 10000".into());
+        }
+        if let Some(age) = self.maximum_record_age
+            && !(Duration::from_secs(60)..=Duration::from_secs(604_800)).contains(&age)
+        {
+            return bad(format!(
+                "MaximumRecordAgeInSeconds {} is not in 60..=604800",
+                age.as_secs()
+            ));
+        }
+        if self.poll_interval.is_zero() {
+            return bad("poll_interval must be positive".into());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_lambdas() {
+        let c = KinesisMappingConfig::default();
+        assert_eq!(c.batch_size, 100);
+        assert_eq!(c.maximum_retry_attempts, None);
+        assert_eq!(c.parallelization_factor, 1);
+        assert_eq!(c.poll_interval, Duration::from_secs(1));
+        c.validate().unwrap();
+    }
+
+    #[test]
+    fn out_of_range_settings_are_rejected() {
+        for c in [
+            KinesisMappingConfig {
+                batch_size: 0,
+                ..Default::default()
+            },
+            KinesisMappingConfig {
+                parallelization_factor: 11,
+                ..Default::default()
+            },
+            KinesisMappingConfig {
+                maximum_record_age: Some(Duration::from_secs(59)),
+                ..Default::default()
+            },
+        ] {
+            assert!(c.validate().is_err(), "{c:?}");
+        }
+    }
+}

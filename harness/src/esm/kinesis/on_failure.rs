@@ -1,0 +1,192 @@
+//! The on-failure destination: the record Lambda sends when it discards a batch
+//! (AWS-SEMANTICS 2.6). It holds the batch's metadata, never its data.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Why a batch was discarded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DiscardCondition {
+    /// `MaximumRetryAttempts` used up (AWS's documented value).
+    RetryAttemptsExhausted,
+    /// `MaximumRecordAgeInSeconds` passed. UNVERIFIED: AWS does not document this value; it is
+    /// the one third-party emulators use (AWS-SEMANTICS 8.1).
+    MaximumRecordAgeExceeded,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OnFailureRecord {
+    #[serde(rename = "requestContext")]
+    pub request_context: RequestContext,
+    #[serde(rename = "responseContext")]
+    pub response_context: ResponseContext,
+    pub version: String,
+    pub timestamp: String,
+    #[serde(rename = "KinesisBatchInfo")]
+    pub kinesis_batch_info: KinesisBatchInfo,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RequestContext {
+    pub request_id: String,
+    pub function_arn: String,
+    pub condition: DiscardCondition,
+    pub approximate_invoke_count: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResponseContext {
+    pub status_code: u16,
+    pub executed_version: String,
+    /// `Unhandled` when the last invocation failed; absent when it returned a partial failure
+    /// or the batch was never invoked.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub function_error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KinesisBatchInfo {
+    pub shard_id: String,
+    pub start_sequence_number: String,
+    pub end_sequence_number: String,
+    pub approximate_arrival_of_first_record: String,
+    pub approximate_arrival_of_last_record: String,
+    pub batch_size: usize,
+    pub stream_arn: String,
+}
+
+/// What the consumer knows about a discarded batch.
+pub struct Discarded<'a> {
+    pub condition: DiscardCondition,
+    pub invoke_count: u32,
+    pub last_invocation_errored: bool,
+    pub shard_id: &'a str,
+    pub stream_arn: &'a str,
+    pub function_arn: &'a str,
+    /// (sequence number, arrival) of the first and last records.
+    pub first: (&'a str, DateTime<Utc>),
+    pub last: (&'a str, DateTime<Utc>),
+    pub batch_size: usize,
+    pub now: DateTime<Utc>,
+}
+
+/// ISO-8601 UTC with milliseconds and `Z`, as in AWS's examples.
+pub fn iso_millis(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+impl OnFailureRecord {
+    pub fn new(d: &Discarded<'_>) -> Self {
+        Self {
+            request_context: RequestContext {
+                request_id: uuid::Uuid::new_v4().to_string(),
+                function_arn: d.function_arn.to_owned(),
+                condition: d.condition,
+                approximate_invoke_count: d.invoke_count,
+            },
+            response_context: ResponseContext {
+                status_code: 200,
+                executed_version: "$LATEST".to_owned(),
+                function_error: d.last_invocation_errored.then(|| "Unhandled".to_owned()),
+            },
+            version: "1.0".to_owned(),
+            timestamp: iso_millis(d.now),
+            kinesis_batch_info: KinesisBatchInfo {
+                shard_id: d.shard_id.to_owned(),
+                start_sequence_number: d.first.0.to_owned(),
+                end_sequence_number: d.last.0.to_owned(),
+                approximate_arrival_of_first_record: iso_millis(d.first.1),
+                approximate_arrival_of_last_record: iso_millis(d.last.1),
+                batch_size: d.batch_size,
+                stream_arn: d.stream_arn.to_owned(),
+            },
+        }
+    }
+}
+
+/// Sends a record to the destination queue, retrying a few times (Lambda keeps trying; a
+/// destination that stays down loses the record, which is logged).
+pub async fn send(
+    sqs: &aws_sdk_sqs::Client,
+    queue_url: &str,
+    record: &OnFailureRecord,
+    retry_delay: std::time::Duration,
+) -> bool {
+    let body = match serde_json::to_string(record) {
+        Ok(body) => body,
+        Err(err) => {
+            tracing::error!(%err, "on-failure record does not serialise");
+            return false;
+        }
+    };
+    for attempt in 1..=3 {
+        match sqs
+            .send_message()
+            .queue_url(queue_url)
+            .message_body(&body)
+            .send()
+            .await
+        {
+            Ok(_) => return true,
+            Err(err) => {
+                tracing::warn!(attempt, queue_url, err = %aws_sdk_sqs::error::DisplayErrorContext(&err), "on-failure send failed");
+                tokio::time::sleep(retry_delay).await;
+            }
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn record_has_the_documented_shape() {
+        let t = DateTime::<Utc>::from_timestamp_millis(1573691886021).unwrap();
+        let record = OnFailureRecord::new(&Discarded {
+            condition: DiscardCondition::RetryAttemptsExhausted,
+            invoke_count: 4,
+            last_invocation_errored: true,
+            shard_id: "shardId-000000000001",
+            stream_arn: "arn:aws:kinesis:us-east-2:123456789012:stream/mystream",
+            function_arn: "arn:aws:lambda:us-east-2:123456789012:function:myfunction",
+            first: ("1", t),
+            last: ("2", t),
+            batch_size: 2,
+            now: t,
+        });
+        let mut json = serde_json::to_value(&record).unwrap();
+        json["requestContext"]["requestId"] = "id".into();
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "requestContext": {
+                    "requestId": "id",
+                    "functionArn": "arn:aws:lambda:us-east-2:123456789012:function:myfunction",
+                    "condition": "RetryAttemptsExhausted",
+                    "approximateInvokeCount": 4
+                },
+                "responseContext": {
+                    "statusCode": 200,
+                    "executedVersion": "$LATEST",
+                    "functionError": "Unhandled"
+                },
+                "version": "1.0",
+                "timestamp": "2019-11-14T00:38:06.021Z",
+                "KinesisBatchInfo": {
+                    "shardId": "shardId-000000000001",
+                    "startSequenceNumber": "1",
+                    "endSequenceNumber": "2",
+                    "approximateArrivalOfFirstRecord": "2019-11-14T00:38:06.021Z",
+                    "approximateArrivalOfLastRecord": "2019-11-14T00:38:06.021Z",
+                    "batchSize": 2,
+                    "streamArn": "arn:aws:kinesis:us-east-2:123456789012:stream/mystream"
+                }
+            })
+        );
+    }
+}

@@ -1,0 +1,282 @@
+//! The SQS event source mapping: Lambda's queue poller (AWS-SEMANTICS 3).
+//!
+//! Layout:
+//! - [`config`]: the mapping's parameters;
+//! - [`poller`]: one long-polling loop per unit of concurrency: receive, invoke, delete what
+//!   succeeded. Failures are left to the visibility timeout, and receive counts to the queue,
+//!   so the queue's redrive policy moves a message that keeps failing.
+
+pub mod config;
+pub mod poller;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::task::JoinSet;
+
+use crate::esm::event::{SqsSource, arn_region_account};
+use crate::esm::idle::{IdleTimeout, IdleTracker};
+use crate::esm::{DeliveryHooks, MappingError, SqsHandler};
+
+pub use config::SqsMappingConfig;
+
+/// Counters of what an SQS mapping did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SqsStats {
+    /// ReceiveMessage calls.
+    pub receives: u64,
+    /// Handler invocations (a duplicated delivery counts twice).
+    pub batches_invoked: u64,
+    /// Messages handed to the handler, summed over invocations.
+    pub messages_delivered: u64,
+    /// Messages deleted after their invocation succeeded.
+    pub messages_deleted: u64,
+    /// Messages left on the queue after a failed (or partly failed) invocation.
+    pub messages_failed: u64,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub receives: AtomicU64,
+    pub batches_invoked: AtomicU64,
+    pub messages_delivered: AtomicU64,
+    pub messages_deleted: AtomicU64,
+    pub messages_failed: AtomicU64,
+}
+
+impl Counters {
+    pub(crate) fn add(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+
+    fn snapshot(&self) -> SqsStats {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        SqsStats {
+            receives: get(&self.receives),
+            batches_invoked: get(&self.batches_invoked),
+            messages_delivered: get(&self.messages_delivered),
+            messages_deleted: get(&self.messages_deleted),
+            messages_failed: get(&self.messages_failed),
+        }
+    }
+}
+
+/// What every poller of one mapping shares.
+pub(crate) struct Mapping {
+    pub config: SqsMappingConfig,
+    pub queue_url: String,
+    pub source: SqsSource,
+    pub sqs: aws_sdk_sqs::Client,
+    pub handler: Arc<dyn SqsHandler>,
+    pub hooks: Arc<dyn DeliveryHooks>,
+    pub counters: Counters,
+    pub idle: IdleTracker,
+    pub stop: tokio::sync::watch::Sender<bool>,
+    pub pollers: Vec<Mutex<PollerState>>,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct PollerState {
+    /// The ticket of this poller's last receive that came back empty; `None` after one that
+    /// brought messages.
+    pub last_empty: Option<u64>,
+    pub in_flight: bool,
+}
+
+impl Mapping {
+    pub(crate) fn poller(&self, i: usize) -> std::sync::MutexGuard<'_, PollerState> {
+        self.pollers[i].lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn nothing_in_flight(&self) -> bool {
+        (0..self.pollers.len()).all(|i| !self.poller(i).in_flight)
+    }
+
+    fn idle_since(&self, since: u64) -> bool {
+        self.nothing_in_flight()
+            && (0..self.pollers.len()).any(|i| self.poller(i).last_empty.is_some_and(|t| t > since))
+    }
+
+    pub(crate) fn stopping(&self) -> bool {
+        *self.stop.borrow()
+    }
+
+    /// Visible, in-flight (received, not deleted) and delayed messages on the queue.
+    async fn queue_depth(&self) -> Result<[u64; 3], String> {
+        use aws_sdk_sqs::types::QueueAttributeName as A;
+        let out = self
+            .sqs
+            .get_queue_attributes()
+            .queue_url(&self.queue_url)
+            .attribute_names(A::ApproximateNumberOfMessages)
+            .attribute_names(A::ApproximateNumberOfMessagesNotVisible)
+            .attribute_names(A::ApproximateNumberOfMessagesDelayed)
+            .send()
+            .await
+            .map_err(|e| aws_sdk_sqs::error::DisplayErrorContext(e).to_string())?;
+        let attrs = out.attributes();
+        let get = |name: A| {
+            attrs
+                .and_then(|a| a.get(&name))
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0)
+        };
+        Ok([
+            get(A::ApproximateNumberOfMessages),
+            get(A::ApproximateNumberOfMessagesNotVisible),
+            get(A::ApproximateNumberOfMessagesDelayed),
+        ])
+    }
+}
+
+/// Starts SQS event source mappings.
+pub struct SqsMapping;
+
+impl SqsMapping {
+    /// Starts `config.concurrency` pollers on the queue.
+    pub async fn spawn(
+        sqs: aws_sdk_sqs::Client,
+        queue_url: impl Into<String>,
+        config: SqsMappingConfig,
+        handler: Arc<dyn SqsHandler>,
+        hooks: Arc<dyn DeliveryHooks>,
+    ) -> Result<SqsMappingHandle, MappingError> {
+        config.validate()?;
+        let queue_url = queue_url.into();
+        let out = sqs
+            .get_queue_attributes()
+            .queue_url(&queue_url)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+            .send()
+            .await
+            .map_err(|e| {
+                MappingError::aws(
+                    "GetQueueAttributes",
+                    aws_sdk_sqs::error::DisplayErrorContext(e).to_string(),
+                )
+            })?;
+        let queue_arn = out
+            .attributes()
+            .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn))
+            .cloned()
+            .unwrap_or_default();
+        let region = match arn_region_account(&queue_arn) {
+            Some((region, _)) => region.to_owned(),
+            None => sqs
+                .config()
+                .region()
+                .map(|r| r.to_string())
+                .unwrap_or_else(|| "us-east-1".into()),
+        };
+        let pollers = (0..config.concurrency)
+            .map(|_| Mutex::new(PollerState::default()))
+            .collect();
+        let mapping = Arc::new(Mapping {
+            config,
+            queue_url,
+            source: SqsSource { queue_arn, region },
+            sqs,
+            handler,
+            hooks,
+            counters: Counters::default(),
+            idle: IdleTracker::default(),
+            stop: tokio::sync::watch::Sender::new(false),
+            pollers,
+        });
+        let mut tasks = JoinSet::new();
+        for i in 0..mapping.pollers.len() {
+            tasks.spawn(poller::run(mapping.clone(), i));
+        }
+        Ok(SqsMappingHandle { mapping, tasks })
+    }
+}
+
+/// Owns a running SQS mapping; dropping it aborts every poller.
+pub struct SqsMappingHandle {
+    mapping: Arc<Mapping>,
+    tasks: JoinSet<()>,
+}
+
+impl SqsMappingHandle {
+    /// No batch in flight and every poller's last receive came back empty.
+    pub fn is_idle(&self) -> bool {
+        let m = &self.mapping;
+        m.nothing_in_flight() && (0..m.pollers.len()).all(|i| m.poller(i).last_empty.is_some())
+    }
+
+    /// Waits until no batch is in flight, a receive that started after this call came back
+    /// empty, and the queue holds no visible, in-flight or delayed messages (so a message
+    /// waiting out its visibility timeout, or about to be redriven, is waited for).
+    pub async fn wait_idle(&self, timeout: Duration) -> Result<(), IdleTimeout> {
+        let m = &self.mapping;
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            m.idle
+                .wait(left, |since| m.idle_since(since), || self.describe())
+                .await
+                .map_err(|mut e| {
+                    e.waited = timeout;
+                    e
+                })?;
+            match m.queue_depth().await {
+                Ok([0, 0, 0]) => return Ok(()),
+                Ok(_) | Err(_) if tokio::time::Instant::now() >= deadline => {
+                    return Err(IdleTimeout {
+                        waited: timeout,
+                        state: self.describe_with_depth().await,
+                    });
+                }
+                Ok(_) => {}
+                Err(err) => tracing::warn!(%err, "GetQueueAttributes failed while waiting"),
+            }
+        }
+    }
+
+    fn describe(&self) -> String {
+        let m = &self.mapping;
+        let busy = (0..m.pollers.len())
+            .filter(|&i| m.poller(i).in_flight)
+            .count();
+        format!(
+            "{busy} of {} pollers with a batch in flight",
+            m.pollers.len()
+        )
+    }
+
+    async fn describe_with_depth(&self) -> String {
+        match self.mapping.queue_depth().await {
+            Ok([visible, not_visible, delayed]) => format!(
+                "{}; queue has {visible} visible, {not_visible} in flight, {delayed} delayed",
+                self.describe()
+            ),
+            Err(err) => format!("{}; queue depth unknown: {err}", self.describe()),
+        }
+    }
+
+    pub fn stats(&self) -> SqsStats {
+        self.mapping.counters.snapshot()
+    }
+
+    pub fn queue_arn(&self) -> &str {
+        &self.mapping.source.queue_arn
+    }
+
+    /// Graceful: pollers finish their in-flight batch (invoke, delete) and stop.
+    pub async fn stop(mut self) {
+        self.mapping.stop.send_replace(true);
+        while self.tasks.join_next().await.is_some() {}
+    }
+
+    /// Aborts every poller now: what was received and not deleted returns after its
+    /// visibility timeout.
+    pub fn crash(mut self) {
+        self.tasks.abort_all();
+    }
+
+    pub async fn kill(mut self) {
+        self.tasks.abort_all();
+        while self.tasks.join_next().await.is_some() {}
+    }
+}
