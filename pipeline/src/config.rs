@@ -132,7 +132,9 @@ impl RetryPolicy {
     /// The backoff cap before retry number `retry` (1 for the wait after the first attempt):
     /// `min(max_delay, base_delay * 2^(retry-1))`.
     pub fn backoff_cap(&self, retry: u32) -> Duration {
-        let factor = 1u32.checked_shl(retry.saturating_sub(1)).unwrap_or(u32::MAX);
+        let factor = 1u32
+            .checked_shl(retry.saturating_sub(1))
+            .unwrap_or(u32::MAX);
         self.base_delay
             .checked_mul(factor)
             .unwrap_or(self.max_delay)
@@ -177,7 +179,9 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         "ms" => Ok(Duration::from_millis(n)),
         "s" => Ok(Duration::from_secs(n)),
         "m" => Ok(Duration::from_secs(n.saturating_mul(60))),
-        other => Err(format!("unknown duration unit `{other}` in `{text}` (us, ms, s, m)")),
+        other => Err(format!(
+            "unknown duration unit `{other}` in `{text}` (us, ms, s, m)"
+        )),
     }
 }
 
@@ -193,7 +197,10 @@ mod tests {
         assert_eq!(c.stage, "prod");
         assert_eq!(c.streams["default"].kinesis_stream, "events");
         assert_eq!(c.streams["default"].partition_key, PartitionKeySource::Id);
-        assert_eq!((c.queue.as_str(), c.dlq.as_str(), c.table.as_str()), ("events", "events-dlq", "events"));
+        assert_eq!(
+            (c.queue.as_str(), c.dlq.as_str(), c.table.as_str()),
+            ("events", "events-dlq", "events")
+        );
         assert_eq!(c.forward.max_attempts, 3);
         assert_eq!(c.store.max_attempts, 3);
     }
@@ -223,7 +230,11 @@ mod tests {
             c.streams["clicks"].partition_key,
             PartitionKeySource::PayloadField("/user".into())
         );
-        assert_eq!(c.api_keys, [SEED_API_KEY], "unset fields keep their defaults");
+        assert_eq!(
+            c.api_keys,
+            [SEED_API_KEY],
+            "unset fields keep their defaults"
+        );
     }
 
     #[test]
@@ -243,7 +254,11 @@ mod tests {
         };
         let caps: Vec<u128> = (1..=6).map(|r| p.backoff_cap(r).as_millis()).collect();
         assert_eq!(caps, [100, 200, 400, 800, 1000, 1000]);
-        assert_eq!(p.backoff_cap(200), Duration::from_millis(1000), "no overflow");
+        assert_eq!(
+            p.backoff_cap(200),
+            Duration::from_millis(1000),
+            "no overflow"
+        );
     }
 
     #[test]
@@ -259,7 +274,10 @@ mod tests {
             }
             assert!(seen_nonzero, "jitter is not stuck at zero");
         }
-        assert_eq!(RetryPolicy::immediate(3).backoff(2, &mut rng), Duration::ZERO);
+        assert_eq!(
+            RetryPolicy::immediate(3).backoff(2, &mut rng),
+            Duration::ZERO
+        );
         assert_eq!(RetryPolicy::immediate(0).attempts(), 1);
     }
 }

@@ -152,8 +152,14 @@ impl DlqMessage {
     /// The SendMessage message attributes.
     pub fn attributes(&self) -> HashMap<String, MessageAttributeValue> {
         let mut attrs = HashMap::from([
-            (ATTR_STAGE.to_owned(), string_attr(self.failure.stage.as_str())),
-            (ATTR_REASON.to_owned(), string_attr(&reason_text(&self.failure.reason))),
+            (
+                ATTR_STAGE.to_owned(),
+                string_attr(self.failure.stage.as_str()),
+            ),
+            (
+                ATTR_REASON.to_owned(),
+                string_attr(&reason_text(&self.failure.reason)),
+            ),
             (ATTR_ATTEMPTS.to_owned(), number_attr(self.failure.attempts)),
         ]);
         let encoding = match self.encoding {
@@ -173,7 +179,9 @@ impl DlqMessage {
         body: &str,
         attributes: &HashMap<String, MessageAttributeValue>,
     ) -> Result<Self, DlqParseError> {
-        Self::parse(body, |name| attributes.get(name).and_then(|v| v.string_value()))
+        Self::parse(body, |name| {
+            attributes.get(name).and_then(|v| v.string_value())
+        })
     }
 
     /// Reads a message as a Lambda SQS event carries it.
@@ -193,8 +201,12 @@ impl DlqMessage {
         body: &str,
         attr: impl Fn(&str) -> Option<&'a str>,
     ) -> Result<Self, DlqParseError> {
-        let stage = attr(ATTR_STAGE).ok_or(DlqParseError::Missing(ATTR_STAGE))?.parse()?;
-        let reason = attr(ATTR_REASON).ok_or(DlqParseError::Missing(ATTR_REASON))?.to_owned();
+        let stage = attr(ATTR_STAGE)
+            .ok_or(DlqParseError::Missing(ATTR_STAGE))?
+            .parse()?;
+        let reason = attr(ATTR_REASON)
+            .ok_or(DlqParseError::Missing(ATTR_REASON))?
+            .to_owned();
         let attempts_text = attr(ATTR_ATTEMPTS).ok_or(DlqParseError::Missing(ATTR_ATTEMPTS))?;
         let attempts = attempts_text
             .parse()
@@ -207,7 +219,11 @@ impl DlqMessage {
         };
         Ok(DlqMessage {
             body: body.to_owned(),
-            failure: Failure { stage, reason, attempts },
+            failure: Failure {
+                stage,
+                reason,
+                attempts,
+            },
             encoding,
         })
     }
@@ -227,7 +243,11 @@ fn reason_text(reason: &str) -> String {
         .map(|c| if is_sqs_char(c) { c } else { '\u{FFFD}' })
         .take(MAX_CHARS)
         .collect();
-    if cleaned.is_empty() { "unknown".to_owned() } else { cleaned }
+    if cleaned.is_empty() {
+        "unknown".to_owned()
+    } else {
+        cleaned
+    }
 }
 
 fn string_attr(value: &str) -> MessageAttributeValue {
@@ -269,7 +289,10 @@ mod tests {
     #[test]
     fn poison_text_is_kept_verbatim_and_binary_as_base64() {
         let text = DlqMessage::poison(b"hello, not json", "expected value");
-        assert_eq!((text.body.as_str(), text.encoding), ("hello, not json", BodyEncoding::Raw));
+        assert_eq!(
+            (text.body.as_str(), text.encoding),
+            ("hello, not json", BodyEncoding::Raw)
+        );
         assert_eq!(text.failure.stage, FailureStage::Decode);
         assert_eq!(text.failure.attempts, 0);
 
@@ -280,7 +303,11 @@ mod tests {
         assert_eq!(back.data(), bytes);
 
         let control = DlqMessage::poison(b"a\x00b", "nul");
-        assert_eq!(control.encoding, BodyEncoding::Base64, "NUL is not an SQS character");
+        assert_eq!(
+            control.encoding,
+            BodyEncoding::Base64,
+            "NUL is not an SQS character"
+        );
 
         let empty = DlqMessage::poison(b"", "empty");
         assert!(!empty.body.is_empty());

@@ -57,7 +57,8 @@ impl Envelope {
         if !json.contains(['\u{FFFE}', '\u{FFFF}']) {
             return json;
         }
-        json.replace('\u{FFFE}', "\\ufffe").replace('\u{FFFF}', "\\uffff")
+        json.replace('\u{FFFE}', "\\ufffe")
+            .replace('\u{FFFF}', "\\uffff")
     }
 
     /// Reads an envelope from record data or a message body. All four fields are required;
@@ -127,7 +128,12 @@ mod tests {
 
     #[test]
     fn envelope_round_trips_through_json_unchanged() {
-        let e = Envelope::new("e-2", "default", Utc::now(), json!({"a": [1, {"b": null}], "c": {}}));
+        let e = Envelope::new(
+            "e-2",
+            "default",
+            Utc::now(),
+            json!({"a": [1, {"b": null}], "c": {}}),
+        );
         let back = Envelope::from_slice(e.to_json().as_bytes()).expect("decodes");
         assert_eq!(back, e);
     }
@@ -136,7 +142,10 @@ mod tests {
     fn sqs_bodies_escape_noncharacters_and_still_decode() {
         let e = Envelope::new("e", "s", Utc::now(), json!({"k": "a\u{FFFF}b\u{FFFE}"}));
         let body = e.to_sqs_body();
-        assert!(!body.contains('\u{FFFF}') && !body.contains('\u{FFFE}'), "{body}");
+        assert!(
+            !body.contains('\u{FFFF}') && !body.contains('\u{FFFE}'),
+            "{body}"
+        );
         assert!(body.contains("\\uffff"));
         assert_eq!(Envelope::from_slice(body.as_bytes()).expect("decodes"), e);
         let plain = Envelope::new("e", "s", Utc::now(), json!({"k": "ü"}));

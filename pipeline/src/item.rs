@@ -17,7 +17,10 @@ use crate::envelope::Envelope;
 pub fn to_item(envelope: &Envelope) -> HashMap<String, AttributeValue> {
     HashMap::from([
         ("id".to_owned(), AttributeValue::S(envelope.id.clone())),
-        ("stream".to_owned(), AttributeValue::S(envelope.stream.clone())),
+        (
+            "stream".to_owned(),
+            AttributeValue::S(envelope.stream.clone()),
+        ),
         (
             "receivedAt".to_owned(),
             AttributeValue::S(envelope.received_at_text()),
@@ -30,14 +33,16 @@ pub fn to_item(envelope: &Envelope) -> HashMap<String, AttributeValue> {
 /// (its keys are strings, its numbers finite); if it ever did, the JSON text is kept as `S`
 /// rather than losing the event.
 fn payload_value(payload: &serde_json::Value) -> AttributeValue {
-    serde_dynamo::to_attribute_value(payload).unwrap_or_else(|_| AttributeValue::S(payload.to_string()))
+    serde_dynamo::to_attribute_value(payload)
+        .unwrap_or_else(|_| AttributeValue::S(payload.to_string()))
 }
 
 /// Reads an item written by [`to_item`] back into its envelope (for tests and tools).
 pub fn from_item(item: &HashMap<String, AttributeValue>) -> Option<Envelope> {
     let text = |key: &str| item.get(key).and_then(|v| v.as_s().ok()).cloned();
     let received_at = chrono::DateTime::parse_from_rfc3339(&text("receivedAt")?).ok()?;
-    let payload: serde_json::Value = serde_dynamo::from_attribute_value(item.get("payload")?.clone()).ok()?;
+    let payload: serde_json::Value =
+        serde_dynamo::from_attribute_value(item.get("payload")?.clone()).ok()?;
     Some(Envelope::new(
         text("id")?,
         text("stream")?,
@@ -53,7 +58,10 @@ mod tests {
     use serde_json::json;
 
     fn envelope(payload: serde_json::Value) -> Envelope {
-        let t = Utc.timestamp_millis_opt(1_795_000_000_123).single().expect("valid");
+        let t = Utc
+            .timestamp_millis_opt(1_795_000_000_123)
+            .single()
+            .expect("valid");
         Envelope::new("e-1", "default", t, payload)
     }
 
@@ -111,9 +119,18 @@ mod tests {
     #[test]
     fn non_object_payloads_are_stored_as_their_own_type() {
         assert_eq!(to_item(&envelope(json!("hi")))["payload"], s("hi"));
-        assert_eq!(to_item(&envelope(json!(42)))["payload"], AttributeValue::N("42".into()));
-        assert_eq!(to_item(&envelope(json!(false)))["payload"], AttributeValue::Bool(false));
-        assert_eq!(to_item(&envelope(json!(null)))["payload"], AttributeValue::Null(true));
+        assert_eq!(
+            to_item(&envelope(json!(42)))["payload"],
+            AttributeValue::N("42".into())
+        );
+        assert_eq!(
+            to_item(&envelope(json!(false)))["payload"],
+            AttributeValue::Bool(false)
+        );
+        assert_eq!(
+            to_item(&envelope(json!(null)))["payload"],
+            AttributeValue::Null(true)
+        );
         assert_eq!(
             to_item(&envelope(json!([])))["payload"],
             AttributeValue::L(vec![])

@@ -90,16 +90,31 @@ const TARGET: &str = "pipeline::events";
 impl Observer for TracingObserver {
     fn observe(&self, event: &PipelineEvent) {
         match event {
-            PipelineEvent::Ingested { id, stream, shard_id, sequence_number } => {
+            PipelineEvent::Ingested {
+                id,
+                stream,
+                shard_id,
+                sequence_number,
+            } => {
                 tracing::info!(target: TARGET, %id, %stream, %shard_id, %sequence_number, "ingested")
             }
-            PipelineEvent::ForwardAttemptFailed { id, attempt, reason, retryable } => {
+            PipelineEvent::ForwardAttemptFailed {
+                id,
+                attempt,
+                reason,
+                retryable,
+            } => {
                 tracing::warn!(target: TARGET, %id, attempt, retryable, %reason, "forward attempt failed")
             }
             PipelineEvent::Forwarded { id, attempts } => {
                 tracing::info!(target: TARGET, %id, attempts, "forwarded")
             }
-            PipelineEvent::SentToDlq { id, stage, reason, attempts } => {
+            PipelineEvent::SentToDlq {
+                id,
+                stage,
+                reason,
+                attempts,
+            } => {
                 tracing::warn!(target: TARGET, id = id.as_deref().unwrap_or("-"), %stage, attempts, %reason, "sent to dlq")
             }
             PipelineEvent::DlqSendFailed { id, reason } => {
@@ -109,7 +124,11 @@ impl Observer for TracingObserver {
             PipelineEvent::DuplicateSuppressed { id } => {
                 tracing::info!(target: TARGET, %id, "duplicate suppressed")
             }
-            PipelineEvent::StoreAttemptFailed { id, attempt, reason } => {
+            PipelineEvent::StoreAttemptFailed {
+                id,
+                attempt,
+                reason,
+            } => {
                 tracing::warn!(target: TARGET, %id, attempt, %reason, "store attempt failed")
             }
             PipelineEvent::StoreFailed { id, reason } => {
@@ -132,7 +151,10 @@ impl MemoryObserver {
 
     /// Everything observed so far.
     pub fn events(&self) -> Vec<PipelineEvent> {
-        self.events.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.events
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// How many events of this [`PipelineEvent::kind`] were observed.

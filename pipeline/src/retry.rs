@@ -100,11 +100,19 @@ where
     let mut attempt = 1;
     loop {
         match op(attempt).await {
-            Ok(value) => return Outcome::Done { value, attempts: attempt },
+            Ok(value) => {
+                return Outcome::Done {
+                    value,
+                    attempts: attempt,
+                };
+            }
             Err(error) => {
                 on_failure(attempt, &error);
                 if !error.retryable || attempt >= max {
-                    return Outcome::Failed { error, attempts: attempt };
+                    return Outcome::Failed {
+                        error,
+                        attempts: attempt,
+                    };
                 }
                 let delay = policy.backoff(attempt, &mut rand::rng());
                 tokio::time::sleep(delay).await;
@@ -121,7 +129,10 @@ mod tests {
     use std::time::Duration;
 
     fn fail(retryable: bool) -> AttemptError {
-        AttemptError { retryable, reason: "boom".into() }
+        AttemptError {
+            retryable,
+            reason: "boom".into(),
+        }
     }
 
     #[tokio::test(start_paused = true)]
@@ -168,11 +179,27 @@ mod tests {
         let start = tokio::time::Instant::now();
         let out = run(
             &policy,
-            |attempt| async move { if attempt < 3 { Err(fail(true)) } else { Ok(attempt) } },
+            |attempt| async move {
+                if attempt < 3 {
+                    Err(fail(true))
+                } else {
+                    Ok(attempt)
+                }
+            },
             |_, _| {},
         )
         .await;
-        assert!(matches!(out, Outcome::Done { value: 3, attempts: 3 }));
-        assert!(start.elapsed() <= Duration::from_millis(300), "{:?}", start.elapsed());
+        assert!(matches!(
+            out,
+            Outcome::Done {
+                value: 3,
+                attempts: 3
+            }
+        ));
+        assert!(
+            start.elapsed() <= Duration::from_millis(300),
+            "{:?}",
+            start.elapsed()
+        );
     }
 }

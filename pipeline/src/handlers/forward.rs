@@ -90,7 +90,9 @@ impl Forwarder {
         let envelope = match Envelope::from_slice(data) {
             Ok(envelope) => envelope,
             Err(err) => {
-                return self.dead_letter(None, DlqMessage::poison(data, err.to_string())).await;
+                return self
+                    .dead_letter(None, DlqMessage::poison(data, err.to_string()))
+                    .await;
             }
         };
         let body = envelope.to_sqs_body();
@@ -123,7 +125,11 @@ impl Forwarder {
     }
 
     /// Sends `message` to the DLQ (with the same attempt budget) and reports how it went.
-    async fn dead_letter(&self, id: Option<String>, message: DlqMessage) -> Result<(), DlqSendFailed> {
+    async fn dead_letter(
+        &self,
+        id: Option<String>,
+        message: DlqMessage,
+    ) -> Result<(), DlqSendFailed> {
         let attributes = message.attributes();
         let outcome = retry::run(
             &self.policy,
@@ -134,7 +140,10 @@ impl Forwarder {
         match outcome {
             Outcome::Done { .. } => {
                 let stage = message.failure.stage;
-                debug_assert!(matches!(stage, FailureStage::Decode | FailureStage::Forward));
+                debug_assert!(matches!(
+                    stage,
+                    FailureStage::Decode | FailureStage::Forward
+                ));
                 self.observer.observe(&PipelineEvent::SentToDlq {
                     id,
                     stage,
@@ -158,7 +167,9 @@ impl Forwarder {
         &self,
         queue_url: &str,
         body: &str,
-        attributes: Option<&std::collections::HashMap<String, aws_sdk_sqs::types::MessageAttributeValue>>,
+        attributes: Option<
+            &std::collections::HashMap<String, aws_sdk_sqs::types::MessageAttributeValue>,
+        >,
     ) -> Result<(), AttemptError> {
         self.client
             .send_message()
@@ -166,7 +177,9 @@ impl Forwarder {
             .message_body(body)
             .set_message_attributes(attributes.cloned())
             .customize()
-            .config_override(aws_sdk_sqs::config::Builder::default().retry_config(RetryConfig::disabled()))
+            .config_override(
+                aws_sdk_sqs::config::Builder::default().retry_config(RetryConfig::disabled()),
+            )
             .send()
             .await
             .map(|_| ())

@@ -120,10 +120,14 @@ impl Store {
         )
         .await;
         let event = match outcome {
-            Outcome::Done { value: Written::Stored, .. } => PipelineEvent::Stored { id: envelope.id },
-            Outcome::Done { value: Written::Duplicate, .. } => {
-                PipelineEvent::DuplicateSuppressed { id: envelope.id }
-            }
+            Outcome::Done {
+                value: Written::Stored,
+                ..
+            } => PipelineEvent::Stored { id: envelope.id },
+            Outcome::Done {
+                value: Written::Duplicate,
+                ..
+            } => PipelineEvent::DuplicateSuppressed { id: envelope.id },
             Outcome::Failed { error, .. } => PipelineEvent::StoreFailed {
                 id: envelope.id,
                 reason: error.reason,

@@ -37,7 +37,9 @@ pub enum IngestError {
 impl IngestError {
     pub fn status(&self) -> StatusCode {
         match self {
-            IngestError::Forbidden | IngestError::MissingAuthenticationToken => StatusCode::FORBIDDEN,
+            IngestError::Forbidden | IngestError::MissingAuthenticationToken => {
+                StatusCode::FORBIDDEN
+            }
             IngestError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             IngestError::BadRequest(_) => StatusCode::BAD_REQUEST,
             IngestError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,

@@ -178,9 +178,10 @@ async fn gateway_bodies(response: Response<Body>) -> Response<Body> {
         _ => return response,
     };
     let (mut parts, _) = response.into_parts();
-    parts
-        .headers
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     parts.headers.remove(header::CONTENT_LENGTH);
     let body = json!({ "message": message }).to_string();
     Response::from_parts(parts, Body::from(body))

@@ -40,7 +40,9 @@ pub fn parse(headers: &HeaderMap, body: &[u8]) -> Result<IngestRequest, IngestEr
     };
     let stream = match object.remove("stream") {
         None | Some(Value::Null) => return Err(bad("Missing required field `stream`".into())),
-        Some(Value::String(s)) if s.is_empty() => return Err(bad("Field `stream` must not be empty".into())),
+        Some(Value::String(s)) if s.is_empty() => {
+            return Err(bad("Field `stream` must not be empty".into()));
+        }
         Some(Value::String(s)) => s,
         Some(_) => return Err(bad("Field `stream` must be a string".into())),
     };
@@ -70,7 +72,11 @@ pub fn parse(headers: &HeaderMap, body: &[u8]) -> Result<IngestRequest, IngestEr
         }
         (a, b) => a.or(b),
     };
-    Ok(IngestRequest { stream, id, payload })
+    Ok(IngestRequest {
+        stream,
+        id,
+        payload,
+    })
 }
 
 fn valid_id(id: String, what: &str) -> Result<String, IngestError> {

@@ -72,9 +72,13 @@ impl Transport for KinesisTransport {
             .map_err(|err| {
                 let classified = classify(&err);
                 if classified.retryable {
-                    TransportError::Unavailable { reason: classified.reason }
+                    TransportError::Unavailable {
+                        reason: classified.reason,
+                    }
                 } else {
-                    TransportError::Failed { reason: classified.reason }
+                    TransportError::Failed {
+                        reason: classified.reason,
+                    }
                 }
             })?;
         Ok(Receipt {
@@ -100,10 +104,19 @@ mod tests {
 
     #[test]
     fn partition_key_comes_from_the_configured_source() {
-        let e = Envelope::new("e-1", "default", Utc::now(), json!({"dev": "d-9", "n": 4, "o": {}}));
+        let e = Envelope::new(
+            "e-1",
+            "default",
+            Utc::now(),
+            json!({"dev": "d-9", "n": 4, "o": {}}),
+        );
         assert_eq!(transport(PartitionKeySource::Id).partition_key(&e), "e-1");
-        assert_eq!(transport(PartitionKeySource::Stream).partition_key(&e), "default");
-        let field = |p: &str| transport(PartitionKeySource::PayloadField(p.into())).partition_key(&e);
+        assert_eq!(
+            transport(PartitionKeySource::Stream).partition_key(&e),
+            "default"
+        );
+        let field =
+            |p: &str| transport(PartitionKeySource::PayloadField(p.into())).partition_key(&e);
         assert_eq!(field("/dev"), "d-9");
         assert_eq!(field("/n"), "4");
         assert_eq!(field("/o"), "e-1", "a non-scalar falls back to the id");
@@ -113,14 +126,34 @@ mod tests {
     #[test]
     fn partition_keys_are_cut_to_kinesis_limit() {
         let e = Envelope::new("x".repeat(300), "default", Utc::now(), json!({}));
-        assert_eq!(transport(PartitionKeySource::Id).partition_key(&e).chars().count(), 256);
+        assert_eq!(
+            transport(PartitionKeySource::Id)
+                .partition_key(&e)
+                .chars()
+                .count(),
+            256
+        );
     }
 
     #[tokio::test]
     async fn a_record_over_one_mebibyte_is_refused_before_sending() {
-        let e = Envelope::new("e", "default", Utc::now(), json!("x".repeat(KINESIS_MAX_RECORD_BYTES)));
-        let err = transport(PartitionKeySource::Id).send(&e).await.expect_err("too large");
-        assert!(matches!(err, TransportError::TooLarge { limit: KINESIS_MAX_RECORD_BYTES, .. }));
+        let e = Envelope::new(
+            "e",
+            "default",
+            Utc::now(),
+            json!("x".repeat(KINESIS_MAX_RECORD_BYTES)),
+        );
+        let err = transport(PartitionKeySource::Id)
+            .send(&e)
+            .await
+            .expect_err("too large");
+        assert!(matches!(
+            err,
+            TransportError::TooLarge {
+                limit: KINESIS_MAX_RECORD_BYTES,
+                ..
+            }
+        ));
         assert!(!err.is_retryable());
     }
 }
