@@ -5,6 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_lambda_events::event::kinesis::{KinesisEvent, KinesisEventRecord};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use chrono::Utc;
 use pipeline::RetryPolicy;
 use pipeline::dlq::{ATTR_ATTEMPTS, ATTR_REASON, ATTR_STAGE};
@@ -359,4 +361,47 @@ async fn records_are_sent_one_by_one_in_shard_order() {
         .map(|e| e.id)
         .collect();
     assert_eq!(sent, ids);
+}
+
+#[tokio::test]
+async fn a_kinesis_event_as_lambda_sends_it_is_answered_as_lambda_expects() {
+    let server = MockServer::start().await;
+    send_message_to(QUEUE_URL)
+        .respond_with(sqs_throttled())
+        .mount(&server)
+        .await;
+    send_message_to(DLQ_URL)
+        .respond_with(sqs_no_such_queue())
+        .mount(&server)
+        .await;
+    let (forwarder, _) = forwarder(&server);
+    let seq = "49590338271490256608559692538361571095921575989136588898";
+    // AWS-SEMANTICS 2.3's example event, its data replaced by an envelope.
+    let event: KinesisEvent = serde_json::from_value(json!({
+        "Records": [{
+            "kinesis": {
+                "kinesisSchemaVersion": "1.0",
+                "partitionKey": "e-json",
+                "sequenceNumber": seq,
+                "data": BASE64.encode(envelope("e-json").to_json()),
+                "approximateArrivalTimestamp": 1545084650.987,
+                "encryptionType": "KMS"
+            },
+            "eventSource": "aws:kinesis",
+            "eventVersion": "1.0",
+            "eventID": format!("shardId-000000000006:{seq}"),
+            "eventName": "aws:kinesis:record",
+            "invokeIdentityArn": "arn:aws:iam::123456789012:role/lambda-role",
+            "awsRegion": "us-east-2",
+            "eventSourceARN": "arn:aws:kinesis:us-east-2:123456789012:stream/lambda-stream"
+        }]
+    }))
+    .expect("Lambda's event shape");
+
+    let response = forwarder.handle(event).await.expect("handled");
+
+    assert_eq!(
+        serde_json::to_value(&response).expect("serialises"),
+        json!({"batchItemFailures": [{"itemIdentifier": seq}]})
+    );
 }

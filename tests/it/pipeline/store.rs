@@ -289,3 +289,45 @@ async fn a_whole_batch_is_written_and_each_message_accounted_for() {
     assert_eq!(ids, expected);
     assert_eq!(observer.count("stored"), 10);
 }
+
+#[tokio::test]
+async fn an_sqs_event_as_lambda_sends_it_is_answered_as_lambda_expects() {
+    let server = MockServer::start().await;
+    put_item()
+        .respond_with(ddb_error(500, "InternalServerError", "scripted"))
+        .mount(&server)
+        .await;
+    let (store, _) = store(&server);
+    // AWS-SEMANTICS 3.2's example event, its body replaced by an envelope.
+    let event: SqsEvent = serde_json::from_value(json!({
+        "Records": [{
+            "messageId": "059f36b4-87a3-44ab-83d2-661975830a7d",
+            "receiptHandle": "AQEBwJnKyrHigUMZj6rYigCgxlaS3SLy0a",
+            "body": envelope("e-json").to_json(),
+            "attributes": {
+                "ApproximateReceiveCount": "1",
+                "SentTimestamp": "1545082649183",
+                "SenderId": "AIDAIENQZJOLO23YVJ4VO",
+                "ApproximateFirstReceiveTimestamp": "1545082649185"
+            },
+            "messageAttributes": {},
+            "md5OfBody": "e4e68fb7bd0e697a0ae8f1bb342846b3",
+            "eventSource": "aws:sqs",
+            "eventSourceARN": "arn:aws:sqs:us-east-2:123456789012:my-queue",
+            "awsRegion": "us-east-2"
+        }]
+    }))
+    .expect("Lambda's event shape");
+
+    let response = store.handle(event).await.expect("handled");
+
+    assert_eq!(
+        serde_json::to_value(&response).expect("serialises"),
+        json!({"batchItemFailures": [{"itemIdentifier": "059f36b4-87a3-44ab-83d2-661975830a7d"}]})
+    );
+    assert_eq!(
+        puts(&server).await.len(),
+        3,
+        "5xx is retried up to max_attempts"
+    );
+}
