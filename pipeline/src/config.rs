@@ -12,6 +12,10 @@ pub const SEED_API_KEY: &str = "d41d8cd98f00b204e9800998ecf8427e";
 /// Kinesis's record limit: data blob plus partition key, in bytes (AWS-SEMANTICS 1.1).
 pub const KINESIS_MAX_RECORD_BYTES: usize = 1024 * 1024;
 
+/// The default event limit: SQS's classic 256 KiB message limit less 4 KiB for the DLQ's
+/// failure attributes (SQS counts attributes towards the message size).
+pub const MAX_EVENT_BYTES: usize = 256 * 1024 - 4 * 1024;
+
 /// Everything the ingest API and the handlers need to know.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -34,6 +38,11 @@ pub struct PipelineConfig {
     pub store: RetryPolicy,
     /// Largest request body the ingest API reads; larger bodies get 413.
     pub max_body_bytes: usize,
+    /// Largest envelope (its JSON) the ingest API accepts; larger events get 413. Every hop
+    /// must hold it: a Kinesis record (1 MiB), an SQS message with the DLQ's failure
+    /// attributes (256 KiB classic limit), a DynamoDB item (400 KB). An event accepted but
+    /// too big for a later hop could never be stored.
+    pub max_event_bytes: usize,
     /// A request that takes longer gets 504, as API Gateway's integration timeout.
     #[serde(deserialize_with = "duration")]
     pub request_timeout: Duration,
@@ -52,6 +61,7 @@ impl Default for PipelineConfig {
             store: RetryPolicy::default(),
             // A body larger than Kinesis's record limit can never fit in a record.
             max_body_bytes: KINESIS_MAX_RECORD_BYTES,
+            max_event_bytes: MAX_EVENT_BYTES,
             // API Gateway's maximum integration timeout.
             request_timeout: Duration::from_secs(29),
         }

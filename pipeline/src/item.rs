@@ -37,6 +37,59 @@ fn payload_value(payload: &serde_json::Value) -> AttributeValue {
         .unwrap_or_else(|_| AttributeValue::S(payload.to_string()))
 }
 
+/// DynamoDB's nesting limit for documents (maps and lists inside one another).
+pub const MAX_NESTING: usize = 32;
+
+/// Why a payload can never be stored, however often it is retried.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Unstorable {
+    #[error("payload nests deeper than DynamoDB's {MAX_NESTING} levels")]
+    TooDeep,
+    #[error(
+        "payload number {0} is outside DynamoDB's number range (1E-130 to 9.9E+125 in magnitude)"
+    )]
+    NumberOutOfRange(String),
+    #[error("payload has an empty object key, which DynamoDB does not allow as a map key")]
+    EmptyKey,
+}
+
+/// Checks that DynamoDB would accept the payload (nesting, number range, map keys), so the
+/// ingest API can refuse at once what the store handler could never write.
+pub fn check_storable(payload: &serde_json::Value) -> Result<(), Unstorable> {
+    check_value(payload, 0)
+}
+
+fn check_value(value: &serde_json::Value, depth: usize) -> Result<(), Unstorable> {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => {
+            if depth >= MAX_NESTING {
+                return Err(Unstorable::TooDeep);
+            }
+            map.iter().try_for_each(|(key, v)| {
+                if key.is_empty() {
+                    return Err(Unstorable::EmptyKey);
+                }
+                check_value(v, depth + 1)
+            })
+        }
+        Value::Array(items) => {
+            if depth >= MAX_NESTING {
+                return Err(Unstorable::TooDeep);
+            }
+            items.iter().try_for_each(|v| check_value(v, depth + 1))
+        }
+        Value::Number(n) => match n.as_f64() {
+            // Integers (i64/u64) are always in range; only floats can leave it.
+            Some(f) if n.is_f64() && f != 0.0 && !(1e-130..1e126).contains(&f.abs()) => {
+                Err(Unstorable::NumberOutOfRange(n.to_string()))
+            }
+            _ => Ok(()),
+        },
+        _ => Ok(()),
+    }
+}
+
 /// Reads an item written by [`to_item`] back into its envelope (for tests and tools).
 pub fn from_item(item: &HashMap<String, AttributeValue>) -> Option<Envelope> {
     let text = |key: &str| item.get(key).and_then(|v| v.as_s().ok()).cloned();
@@ -134,6 +187,28 @@ mod tests {
         assert_eq!(
             to_item(&envelope(json!([])))["payload"],
             AttributeValue::L(vec![])
+        );
+    }
+
+    #[test]
+    fn payloads_dynamodb_cannot_hold_are_named() {
+        assert_eq!(
+            check_storable(&json!({"a": [1, {"b": null}], "c": {}, "d": 1e125})),
+            Ok(())
+        );
+        assert_eq!(check_storable(&json!("text")), Ok(()));
+        assert_eq!(check_storable(&json!({"": 1})), Err(Unstorable::EmptyKey));
+        assert_eq!(
+            check_storable(&json!({"big": 1e200})),
+            Err(Unstorable::NumberOutOfRange("1e+200".into()))
+        );
+        assert!(check_storable(&json!([1e-200])).is_err());
+        assert_eq!(check_storable(&json!(0.0)), Ok(()));
+        let nested = |levels: usize| (0..levels).fold(json!(1), |inner, _| json!({ "k": inner }));
+        assert_eq!(check_storable(&nested(MAX_NESTING)), Ok(()));
+        assert_eq!(
+            check_storable(&nested(MAX_NESTING + 1)),
+            Err(Unstorable::TooDeep)
         );
     }
 

@@ -40,6 +40,7 @@ pub struct IngestState {
     api_keys: Vec<String>,
     observer: Arc<dyn Observer>,
     clock: Clock,
+    max_event_bytes: usize,
 }
 
 impl IngestState {
@@ -53,6 +54,7 @@ impl IngestState {
             api_keys,
             observer,
             clock: Arc::new(Utc::now),
+            max_event_bytes: crate::config::MAX_EVENT_BYTES,
         }
     }
 
@@ -75,6 +77,13 @@ impl IngestState {
             })
             .collect();
         Self::new(transports, config.api_keys.clone(), observer)
+            .with_max_event_bytes(config.max_event_bytes)
+    }
+
+    /// Replaces the largest envelope accepted ([`PipelineConfig::max_event_bytes`]).
+    pub fn with_max_event_bytes(mut self, limit: usize) -> Self {
+        self.max_event_bytes = limit;
+        self
     }
 
     /// Replaces the clock that stamps `receivedAt`.
@@ -98,7 +107,16 @@ impl IngestState {
         let id = request
             .id
             .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+        crate::item::check_storable(&request.payload)
+            .map_err(|e| IngestError::BadRequest(format!("Invalid payload: {e}")))?;
         let envelope = Envelope::new(id, request.stream, (self.clock)(), request.payload);
+        let size = envelope.to_sqs_body().len();
+        if size > self.max_event_bytes {
+            return Err(IngestError::TooLarge(format!(
+                "Request Too Long: the event is {size} bytes, over the limit of {} bytes",
+                self.max_event_bytes
+            )));
+        }
         let receipt = transport.send(&envelope).await.map_err(|err| {
             tracing::warn!(id = %envelope.id, stream = %envelope.stream, error = %err, "ingest refused");
             IngestError::from(err)
@@ -129,8 +147,10 @@ pub struct IngestResponse {
 }
 
 /// The ingest API as a router: `PUT /{config.stage}/stream`, a request body limit of
-/// `config.max_body_bytes` and a timeout of `config.request_timeout`.
+/// `config.max_body_bytes`, an event limit of `config.max_event_bytes` and a timeout of
+/// `config.request_timeout`.
 pub fn app(state: IngestState, config: &PipelineConfig) -> Router {
+    let state = state.with_max_event_bytes(config.max_event_bytes);
     let path = format!("/{}/stream", config.stage);
     Router::new()
         .route(

@@ -339,6 +339,48 @@ async fn a_body_over_the_limit_is_too_large() {
 }
 
 #[tokio::test]
+async fn an_event_over_the_pipeline_limit_is_too_large() {
+    let f = fixture(Answer::Accept);
+    let limit = crate::config::MAX_EVENT_BYTES;
+    let body = |n: usize| {
+        format!(
+            r#"{{"stream": "default", "id": "e", "payload": "{}"}}"#,
+            "x".repeat(n)
+        )
+    };
+    // The envelope adds its id, stream and time to the payload: find the largest that fits.
+    let overhead = Envelope::new("e", "default", Utc::now(), json!(""))
+        .to_sqs_body()
+        .len();
+    let (status, _, answer) = send(&f, &body(limit - overhead)).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let (status, _, answer) = send(&f, &body(limit - overhead + 1)).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(
+        answer["message"]
+            .as_str()
+            .expect("message")
+            .contains(&limit.to_string()),
+        "{answer}"
+    );
+    assert_eq!(f.transport.sent.lock().expect("not poisoned").len(), 1);
+}
+
+#[tokio::test]
+async fn a_payload_dynamodb_cannot_store_is_a_bad_request() {
+    assert_bad_request(
+        r#"{"stream": "default", "payload": {"x": 1e300}}"#,
+        "number range",
+    )
+    .await;
+    assert_bad_request(
+        r#"{"stream": "default", "payload": {"": 1}}"#,
+        "empty object key",
+    )
+    .await;
+}
+
+#[tokio::test]
 async fn a_record_the_stream_cannot_hold_is_too_large() {
     let f = fixture(Answer::Fail(TransportError::TooLarge {
         size: 2_000_000,
