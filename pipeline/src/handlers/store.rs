@@ -69,22 +69,22 @@ impl Store {
 
     /// Handles one batch; failed messages come back in `batchItemFailures`.
     pub async fn handle(&self, event: SqsEvent) -> Result<SqsBatchResponse, StoreError> {
-        let failed: Vec<usize> = futures::stream::iter(event.records.iter().enumerate())
-            .map(|(index, message)| async move {
-                match self.store_message(message).await {
-                    true => None,
-                    false => Some(index),
-                }
-            })
-            .buffer_unordered(MAX_CONCURRENT_WRITES)
-            .filter_map(|failed| async move { failed })
-            .collect()
-            .await;
+        // Messages are moved into their futures: a closure over `&SqsMessage` would make the
+        // stream's future not provably `Send` (a higher-ranked lifetime limitation).
+        let mut failed: Vec<(usize, Option<String>)> =
+            futures::stream::iter(event.records.into_iter().enumerate())
+                .map(|(index, message)| async move {
+                    let stored = self.store_message(&message).await;
+                    (!stored).then_some((index, message.message_id))
+                })
+                .buffer_unordered(MAX_CONCURRENT_WRITES)
+                .filter_map(|failed| async move { failed })
+                .collect()
+                .await;
+        failed.sort_unstable_by_key(|(index, _)| *index);
         let mut response = SqsBatchResponse::default();
-        let mut failed = failed;
-        failed.sort_unstable();
-        for index in failed {
-            match event.records[index].message_id.as_deref() {
+        for (index, message_id) in failed {
+            match message_id {
                 Some(id) if !id.is_empty() => response.add_failure(id),
                 _ => return Err(StoreError::UnreportableMessage { index }),
             }

@@ -405,3 +405,52 @@ async fn a_kinesis_event_as_lambda_sends_it_is_answered_as_lambda_expects() {
         json!({"batchItemFailures": [{"itemIdentifier": seq}]})
     );
 }
+
+#[tokio::test]
+async fn a_record_that_cannot_be_reported_fails_the_whole_batch() {
+    let server = MockServer::start().await;
+    send_message_to(DLQ_URL)
+        .respond_with(sqs_throttled())
+        .mount(&server)
+        .await;
+    let (forwarder, _) = forwarder(&server);
+
+    let result = forwarder.handle(batch(vec![record(b"poison", "")])).await;
+
+    assert!(
+        matches!(
+            result,
+            Err(pipeline::handlers::ForwardError::UnreportableRecord { index: 0 })
+        ),
+        "{result:?}"
+    );
+}
+
+#[tokio::test]
+async fn handlers_run_on_spawned_tasks_as_event_source_mappings_call_them() {
+    let server = MockServer::start().await;
+    send_message_to(QUEUE_URL)
+        .respond_with(SqsAccepts)
+        .mount(&server)
+        .await;
+    let (forwarder, _) = forwarder(&server);
+    let forwarder = Arc::new(forwarder);
+    let handler = move |event: KinesisEvent| {
+        let forwarder = Arc::clone(&forwarder);
+        async move { forwarder.handle(event).await }
+    };
+
+    let task = tokio::spawn(handler(batch(vec![record(
+        envelope("e-s").to_json().as_bytes(),
+        "1",
+    )])));
+
+    assert!(
+        task.await
+            .expect("joined")
+            .expect("handled")
+            .batch_item_failures
+            .is_empty()
+    );
+    assert_eq!(sends_to(&server, QUEUE_URL).await.len(), 1);
+}

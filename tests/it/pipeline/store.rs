@@ -331,3 +331,21 @@ async fn an_sqs_event_as_lambda_sends_it_is_answered_as_lambda_expects() {
         "5xx is retried up to max_attempts"
     );
 }
+
+#[tokio::test]
+async fn a_failed_message_without_a_message_id_fails_the_whole_batch() {
+    let server = MockServer::start().await;
+    let (store, _) = store(&server);
+    let mut nameless = message("", "not an envelope");
+    nameless.message_id = None;
+
+    let result = store.handle(batch(vec![nameless])).await;
+
+    assert!(
+        matches!(
+            result,
+            Err(pipeline::handlers::StoreError::UnreportableMessage { index: 0 })
+        ),
+        "{result:?}"
+    );
+}
