@@ -1,1 +1,26 @@
-//! placeholder
+//! The deployable pipeline: `PUT /{stage}/stream` -> Kinesis -> forward handler -> SQS
+//! (retries, then the DLQ) -> store handler -> DynamoDB.
+//!
+//! - [`config`]: plain configuration structs, built once at the edge.
+//! - [`envelope`]: the event as it travels; [`item`]: the stored item; [`dlq`]: DLQ messages.
+//! - [`ingest`]: the axum ingest API; [`transport`]: where it puts events (Kinesis).
+//! - [`handlers`]: the forward and store Lambda handlers.
+//! - [`observe`]: what happens to each event, for logs and counts.
+//! - [`retry`]: attempts counted on the wire, and which AWS errors are worth another.
+
+pub mod config;
+pub mod dlq;
+pub mod envelope;
+pub mod handlers;
+pub mod ingest;
+pub mod item;
+pub mod observe;
+pub mod retry;
+pub mod transport;
+
+pub use config::{PartitionKeySource, PipelineConfig, RetryPolicy, StreamConfig};
+pub use envelope::Envelope;
+pub use handlers::{Forwarder, Store};
+pub use ingest::{IngestState, app};
+pub use observe::{NoopObserver, Observer, PipelineEvent, TracingObserver};
+pub use transport::{KinesisTransport, Receipt, Transport, TransportError};

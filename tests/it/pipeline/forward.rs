@@ -1,1 +1,456 @@
-//! The forward handler's retry and DLQ logic against scripted SQS answers (wiremock).
+//! The forward handler's retry and DLQ logic against scripted SQS answers (wiremock): attempts
+//! are counted as HTTP requests on the wire.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_lambda_events::event::kinesis::{KinesisEvent, KinesisEventRecord};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use chrono::Utc;
+use pipeline::RetryPolicy;
+use pipeline::dlq::{ATTR_ATTEMPTS, ATTR_REASON, ATTR_STAGE};
+use pipeline::envelope::Envelope;
+use pipeline::handlers::Forwarder;
+use pipeline::observe::{MemoryObserver, PipelineEvent};
+use serde_json::{Value, json};
+use wiremock::MockServer;
+
+use super::scripted::*;
+
+fn tiny_backoff() -> RetryPolicy {
+    RetryPolicy {
+        max_attempts: 3,
+        base_delay: Duration::from_millis(1),
+        max_delay: Duration::from_millis(4),
+    }
+}
+
+fn forwarder(server: &MockServer) -> (Forwarder, Arc<MemoryObserver>) {
+    let observer = Arc::new(MemoryObserver::new());
+    let f = Forwarder::new(
+        sqs_client(server),
+        QUEUE_URL,
+        DLQ_URL,
+        tiny_backoff(),
+        observer.clone(),
+    );
+    (f, observer)
+}
+
+fn envelope(id: &str) -> Envelope {
+    Envelope::new(id, "default", Utc::now(), json!({"energy_type": "nuclear"}))
+}
+
+fn record(data: &[u8], sequence_number: &str) -> KinesisEventRecord {
+    let mut record = KinesisEventRecord::default();
+    // `Base64Data` is non-exhaustive: fill the default (empty) one through `DerefMut`.
+    record.kinesis.data.extend_from_slice(data);
+    record.kinesis.sequence_number = sequence_number.to_owned();
+    record.kinesis.partition_key = "pk".to_owned();
+    record.event_id = Some(format!("shardId-000000000000:{sequence_number}"));
+    record
+}
+
+fn batch(records: Vec<KinesisEventRecord>) -> KinesisEvent {
+    let mut event = KinesisEvent::default();
+    event.records = records;
+    event
+}
+
+fn attribute<'a>(send: &'a Value, name: &str) -> &'a str {
+    send["MessageAttributes"][name]["StringValue"]
+        .as_str()
+        .unwrap_or_default()
+}
+
+fn failures(response: &aws_lambda_events::event::streams::KinesisEventResponse) -> Vec<String> {
+    response
+        .batch_item_failures
+        .iter()
+        .filter_map(|f| f.item_identifier.clone())
+        .collect()
+}
+
+#[tokio::test]
+async fn throttled_three_times_goes_to_the_dlq_after_exactly_three_attempts() {
+    let server = MockServer::start().await;
+    send_message_to(QUEUE_URL)
+        .respond_with(sqs_throttled())
+        .mount(&server)
+        .await;
+    send_message_to(DLQ_URL)
+        .respond_with(SqsAccepts)
+        .mount(&server)
+        .await;
+    let (forwarder, observer) = forwarder(&server);
+    let e = envelope("e-1");
+
+    let response = forwarder
+        .handle(batch(vec![record(e.to_json().as_bytes(), "1")]))
+        .await
+        .expect("handled");
+
+    assert!(
+        failures(&response).is_empty(),
+        "the DLQ took it: nothing to retry"
+    );
+    assert_eq!(sends_to(&server, QUEUE_URL).await.len(), 3);
+    let dlq = sends_to(&server, DLQ_URL).await;
+    assert_eq!(dlq.len(), 1);
+    assert_eq!(
+        Envelope::from_slice(
+            dlq[0]["MessageBody"]
+                .as_str()
+                .unwrap_or_default()
+                .as_bytes()
+        )
+        .ok(),
+        Some(e)
+    );
+    assert_eq!(attribute(&dlq[0], ATTR_STAGE), "forward");
+    assert_eq!(attribute(&dlq[0], ATTR_ATTEMPTS), "3");
+    assert_eq!(
+        dlq[0]["MessageAttributes"][ATTR_ATTEMPTS]["DataType"],
+        "Number"
+    );
+    assert!(
+        attribute(&dlq[0], ATTR_REASON).contains("RequestThrottled"),
+        "{}",
+        dlq[0]
+    );
+    assert_eq!(observer.count("forward_attempt_failed"), 3);
+    assert_eq!(observer.count("sent_to_dlq"), 1);
+    assert_eq!(observer.count("forwarded"), 0);
+}
+
+#[tokio::test]
+async fn throttled_twice_then_accepted_is_forwarded_without_the_dlq() {
+    let server = MockServer::start().await;
+    send_message_to(QUEUE_URL)
+        .respond_with(sqs_throttled())
+        .up_to_n_times(2)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    send_message_to(QUEUE_URL)
+        .respond_with(SqsAccepts)
+        .with_priority(2)
+        .mount(&server)
+        .await;
+    send_message_to(DLQ_URL)
+        .respond_with(SqsAccepts)
+        .mount(&server)
+        .await;
+    let (forwarder, observer) = forwarder(&server);
+    let e = envelope("e-2");
+
+    let response = forwarder
+        .handle(batch(vec![record(e.to_json().as_bytes(), "1")]))
+        .await
+        .expect("handled");
+
+    assert!(failures(&response).is_empty());
+    let sent = sends_to(&server, QUEUE_URL).await;
+    assert_eq!(sent.len(), 3);
+    assert!(
+        sent.iter().all(|s| s["MessageBody"] == e.to_json()),
+        "the same body every attempt"
+    );
+    assert_eq!(sends_to(&server, DLQ_URL).await.len(), 0);
+    assert!(observer.events().contains(&PipelineEvent::Forwarded {
+        id: "e-2".into(),
+        attempts: 3
+    }));
+}
+
+#[tokio::test]
+async fn a_server_error_is_retried_like_throttling() {
+    let server = MockServer::start().await;
+    send_message_to(QUEUE_URL)
+        .respond_with(sqs_error(500, "InternalFailure", "InternalFailure", "oops"))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    send_message_to(QUEUE_URL)
+        .respond_with(SqsAccepts)
+        .with_priority(2)
+        .mount(&server)
+        .await;
+    let (forwarder, observer) = forwarder(&server);
+
+    forwarder
+        .handle(batch(vec![record(
+            envelope("e-5").to_json().as_bytes(),
+            "1",
+        )]))
+        .await
+        .expect("handled");
+
+    assert_eq!(sends_to(&server, QUEUE_URL).await.len(), 2);
+    assert!(observer.events().contains(&PipelineEvent::Forwarded {
+        id: "e-5".into(),
+        attempts: 2
+    }));
+}
+
+#[tokio::test]
+async fn a_non_retryable_error_goes_to_the_dlq_after_one_attempt() {
+    let server = MockServer::start().await;
+    send_message_to(QUEUE_URL)
+        .respond_with(sqs_no_such_queue())
+        .mount(&server)
+        .await;
+    send_message_to(DLQ_URL)
+        .respond_with(SqsAccepts)
+        .mount(&server)
+        .await;
+    let (forwarder, observer) = forwarder(&server);
+
+    let response = forwarder
+        .handle(batch(vec![record(
+            envelope("e-3").to_json().as_bytes(),
+            "1",
+        )]))
+        .await
+        .expect("handled");
+
+    assert!(failures(&response).is_empty());
+    assert_eq!(sends_to(&server, QUEUE_URL).await.len(), 1);
+    let dlq = sends_to(&server, DLQ_URL).await;
+    assert_eq!(dlq.len(), 1);
+    assert_eq!(attribute(&dlq[0], ATTR_ATTEMPTS), "1");
+    assert!(
+        attribute(&dlq[0], ATTR_REASON).contains("NonExistentQueue"),
+        "{}",
+        dlq[0]
+    );
+    assert!(
+        observer
+            .events()
+            .contains(&PipelineEvent::ForwardAttemptFailed {
+                id: "e-3".into(),
+                attempt: 1,
+                reason: attribute(&dlq[0], ATTR_REASON).to_owned(),
+                retryable: false,
+            })
+    );
+}
+
+#[tokio::test]
+async fn a_failing_dlq_reports_the_record_and_everything_after_it() {
+    let server = MockServer::start().await;
+    send_message_to(QUEUE_URL)
+        .and(wiremock::matchers::body_string_contains("e-bad"))
+        .respond_with(sqs_throttled())
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    send_message_to(QUEUE_URL)
+        .respond_with(SqsAccepts)
+        .with_priority(2)
+        .mount(&server)
+        .await;
+    send_message_to(DLQ_URL)
+        .respond_with(sqs_throttled())
+        .mount(&server)
+        .await;
+    let (forwarder, observer) = forwarder(&server);
+
+    let response = forwarder
+        .handle(batch(vec![
+            record(envelope("e-ok").to_json().as_bytes(), "100"),
+            record(envelope("e-bad").to_json().as_bytes(), "200"),
+            record(envelope("e-later").to_json().as_bytes(), "300"),
+        ]))
+        .await
+        .expect("handled");
+
+    assert_eq!(failures(&response), ["200", "300"]);
+    let sent: Vec<Value> = sends_to(&server, QUEUE_URL).await;
+    assert_eq!(
+        sent.len(),
+        1 + 3,
+        "e-ok once, e-bad three times, e-later not at all"
+    );
+    assert!(!sent.iter().any(|s| {
+        s["MessageBody"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("e-later")
+    }));
+    assert_eq!(
+        sends_to(&server, DLQ_URL).await.len(),
+        3,
+        "the DLQ send has the same budget"
+    );
+    assert_eq!(observer.count("dlq_send_failed"), 1);
+}
+
+#[tokio::test]
+async fn a_poison_record_goes_to_the_dlq_while_the_next_one_is_forwarded() {
+    let server = MockServer::start().await;
+    send_message_to(QUEUE_URL)
+        .respond_with(SqsAccepts)
+        .mount(&server)
+        .await;
+    send_message_to(DLQ_URL)
+        .respond_with(SqsAccepts)
+        .mount(&server)
+        .await;
+    let (forwarder, observer) = forwarder(&server);
+    let good = envelope("e-4");
+
+    let response = forwarder
+        .handle(batch(vec![
+            record(b"this is not an envelope", "1"),
+            record(good.to_json().as_bytes(), "2"),
+        ]))
+        .await
+        .expect("handled");
+
+    assert!(failures(&response).is_empty());
+    let dlq = sends_to(&server, DLQ_URL).await;
+    assert_eq!(dlq.len(), 1);
+    assert_eq!(dlq[0]["MessageBody"], "this is not an envelope");
+    assert_eq!(attribute(&dlq[0], ATTR_STAGE), "decode");
+    assert_eq!(attribute(&dlq[0], ATTR_ATTEMPTS), "0");
+    let sent = sends_to(&server, QUEUE_URL).await;
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0]["MessageBody"], good.to_json());
+    let events = observer.events();
+    assert!(matches!(
+        &events[0],
+        PipelineEvent::SentToDlq {
+            id: None,
+            stage: pipeline::dlq::FailureStage::Decode,
+            ..
+        }
+    ));
+    assert_eq!(
+        events[1],
+        PipelineEvent::Forwarded {
+            id: "e-4".into(),
+            attempts: 1
+        }
+    );
+}
+
+#[tokio::test]
+async fn records_are_sent_one_by_one_in_shard_order() {
+    let server = MockServer::start().await;
+    send_message_to(QUEUE_URL)
+        .respond_with(SqsAccepts)
+        .mount(&server)
+        .await;
+    let (forwarder, _) = forwarder(&server);
+    let ids: Vec<String> = (0..8).map(|i| format!("e-{i}")).collect();
+    let records = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| record(envelope(id).to_json().as_bytes(), &(i + 1).to_string()))
+        .collect();
+
+    forwarder.handle(batch(records)).await.expect("handled");
+
+    let sent: Vec<String> = sends_to(&server, QUEUE_URL)
+        .await
+        .iter()
+        .filter_map(|s| Envelope::from_slice(s["MessageBody"].as_str()?.as_bytes()).ok())
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(sent, ids);
+}
+
+#[tokio::test]
+async fn a_kinesis_event_as_lambda_sends_it_is_answered_as_lambda_expects() {
+    let server = MockServer::start().await;
+    send_message_to(QUEUE_URL)
+        .respond_with(sqs_throttled())
+        .mount(&server)
+        .await;
+    send_message_to(DLQ_URL)
+        .respond_with(sqs_no_such_queue())
+        .mount(&server)
+        .await;
+    let (forwarder, _) = forwarder(&server);
+    let seq = "49590338271490256608559692538361571095921575989136588898";
+    // AWS-SEMANTICS 2.3's example event, its data replaced by an envelope.
+    let event: KinesisEvent = serde_json::from_value(json!({
+        "Records": [{
+            "kinesis": {
+                "kinesisSchemaVersion": "1.0",
+                "partitionKey": "e-json",
+                "sequenceNumber": seq,
+                "data": BASE64.encode(envelope("e-json").to_json()),
+                "approximateArrivalTimestamp": 1545084650.987,
+                "encryptionType": "KMS"
+            },
+            "eventSource": "aws:kinesis",
+            "eventVersion": "1.0",
+            "eventID": format!("shardId-000000000006:{seq}"),
+            "eventName": "aws:kinesis:record",
+            "invokeIdentityArn": "arn:aws:iam::123456789012:role/lambda-role",
+            "awsRegion": "us-east-2",
+            "eventSourceARN": "arn:aws:kinesis:us-east-2:123456789012:stream/lambda-stream"
+        }]
+    }))
+    .expect("Lambda's event shape");
+
+    let response = forwarder.handle(event).await.expect("handled");
+
+    assert_eq!(
+        serde_json::to_value(&response).expect("serialises"),
+        json!({"batchItemFailures": [{"itemIdentifier": seq}]})
+    );
+}
+
+#[tokio::test]
+async fn a_record_that_cannot_be_reported_fails_the_whole_batch() {
+    let server = MockServer::start().await;
+    send_message_to(DLQ_URL)
+        .respond_with(sqs_throttled())
+        .mount(&server)
+        .await;
+    let (forwarder, _) = forwarder(&server);
+
+    let result = forwarder.handle(batch(vec![record(b"poison", "")])).await;
+
+    assert!(
+        matches!(
+            result,
+            Err(pipeline::handlers::ForwardError::UnreportableRecord { index: 0 })
+        ),
+        "{result:?}"
+    );
+}
+
+#[tokio::test]
+async fn handlers_run_on_spawned_tasks_as_event_source_mappings_call_them() {
+    let server = MockServer::start().await;
+    send_message_to(QUEUE_URL)
+        .respond_with(SqsAccepts)
+        .mount(&server)
+        .await;
+    let (forwarder, _) = forwarder(&server);
+    let forwarder = Arc::new(forwarder);
+    let handler = move |event: KinesisEvent| {
+        let forwarder = Arc::clone(&forwarder);
+        async move { forwarder.handle(event).await }
+    };
+
+    let task = tokio::spawn(handler(batch(vec![record(
+        envelope("e-s").to_json().as_bytes(),
+        "1",
+    )])));
+
+    assert!(
+        task.await
+            .expect("joined")
+            .expect("handled")
+            .batch_item_failures
+            .is_empty()
+    );
+    assert_eq!(sends_to(&server, QUEUE_URL).await.len(), 1);
+}

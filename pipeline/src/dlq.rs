@@ -1,0 +1,355 @@
+//! The app-level DLQ message (queue `events-dlq`): the envelope JSON as body, or a poison
+//! record's raw data, with message attributes saying why it is there:
+//!
+//! - `failure.stage` (String): `decode` (the record was not an envelope) or `forward`
+//!   (SendMessage to the queue kept failing);
+//! - `failure.reason` (String): the last error;
+//! - `failure.attempts` (Number): SendMessage attempts made (0 for `decode`);
+//! - `failure.encoding` (String, poison only, when needed): `base64` when the raw data is not
+//!   text SQS accepts (SQS bodies must be XML 1.0 characters), `empty` when it was empty
+//!   (SQS bodies cannot be). Without it the body is the raw data itself.
+//!
+//! Messages moved by the redrive policy carry no `failure.*` attributes: they are envelopes.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use aws_sdk_sqs::types::MessageAttributeValue;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+
+use crate::envelope::Envelope;
+
+pub const ATTR_STAGE: &str = "failure.stage";
+pub const ATTR_REASON: &str = "failure.reason";
+pub const ATTR_ATTEMPTS: &str = "failure.attempts";
+pub const ATTR_ENCODING: &str = "failure.encoding";
+
+/// Body used for an empty poison record (SQS refuses empty bodies).
+const EMPTY_BODY: &str = "(empty record)";
+
+/// Where in the pipeline an event failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FailureStage {
+    /// The record was not an envelope.
+    Decode,
+    /// SendMessage to the queue failed `attempts` times or for good.
+    Forward,
+}
+
+impl FailureStage {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureStage::Decode => "decode",
+            FailureStage::Forward => "forward",
+        }
+    }
+}
+
+impl fmt::Display for FailureStage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for FailureStage {
+    type Err = DlqParseError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "decode" => Ok(FailureStage::Decode),
+            "forward" => Ok(FailureStage::Forward),
+            other => Err(DlqParseError::Invalid(ATTR_STAGE, other.to_owned())),
+        }
+    }
+}
+
+/// Why a message is in the DLQ.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub stage: FailureStage,
+    pub reason: String,
+    pub attempts: u32,
+}
+
+/// How the body holds a poison record's bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyEncoding {
+    /// The body is the data itself (text, or an envelope).
+    Raw,
+    Base64,
+    Empty,
+}
+
+/// A message for the DLQ, ready for SendMessage, or read back from it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DlqMessage {
+    pub body: String,
+    pub failure: Failure,
+    pub encoding: BodyEncoding,
+}
+
+/// A DLQ message whose attributes are missing or malformed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DlqParseError {
+    #[error("message attribute `{0}` is missing")]
+    Missing(&'static str),
+    #[error("message attribute `{0}` has an invalid value `{1}`")]
+    Invalid(&'static str, String),
+}
+
+impl DlqMessage {
+    /// An envelope the forward handler could not send.
+    pub fn forward(envelope: &Envelope, reason: impl Into<String>, attempts: u32) -> Self {
+        DlqMessage {
+            body: envelope.to_sqs_body(),
+            failure: Failure {
+                stage: FailureStage::Forward,
+                reason: reason.into(),
+                attempts,
+            },
+            encoding: BodyEncoding::Raw,
+        }
+    }
+
+    /// A record whose data is not an envelope: its raw data, as text when SQS can carry it.
+    pub fn poison(data: &[u8], reason: impl Into<String>) -> Self {
+        let (body, encoding) = match std::str::from_utf8(data) {
+            Ok("") => (EMPTY_BODY.to_owned(), BodyEncoding::Empty),
+            Ok(text) if text.chars().all(is_sqs_char) => (text.to_owned(), BodyEncoding::Raw),
+            _ => (BASE64.encode(data), BodyEncoding::Base64),
+        };
+        DlqMessage {
+            body,
+            failure: Failure {
+                stage: FailureStage::Decode,
+                reason: reason.into(),
+                attempts: 0,
+            },
+            encoding,
+        }
+    }
+
+    /// The original bytes (record data or envelope JSON).
+    pub fn data(&self) -> Vec<u8> {
+        match self.encoding {
+            BodyEncoding::Raw => self.body.clone().into_bytes(),
+            // A body we base64-encoded ourselves; a foreign one that fails gives its own bytes.
+            BodyEncoding::Base64 => BASE64
+                .decode(&self.body)
+                .unwrap_or_else(|_| self.body.clone().into_bytes()),
+            BodyEncoding::Empty => Vec::new(),
+        }
+    }
+
+    /// The envelope in the body, if it is one (stage `forward`, or a redriven message).
+    pub fn envelope(&self) -> Option<Envelope> {
+        match self.encoding {
+            BodyEncoding::Raw => Envelope::from_slice(self.body.as_bytes()).ok(),
+            _ => None,
+        }
+    }
+
+    /// The SendMessage message attributes.
+    pub fn attributes(&self) -> HashMap<String, MessageAttributeValue> {
+        let mut attrs = HashMap::from([
+            (
+                ATTR_STAGE.to_owned(),
+                string_attr(self.failure.stage.as_str()),
+            ),
+            (
+                ATTR_REASON.to_owned(),
+                string_attr(&reason_text(&self.failure.reason)),
+            ),
+            (ATTR_ATTEMPTS.to_owned(), number_attr(self.failure.attempts)),
+        ]);
+        let encoding = match self.encoding {
+            BodyEncoding::Raw => None,
+            BodyEncoding::Base64 => Some("base64"),
+            BodyEncoding::Empty => Some("empty"),
+        };
+        if let Some(encoding) = encoding {
+            attrs.insert(ATTR_ENCODING.to_owned(), string_attr(encoding));
+        }
+        attrs
+    }
+
+    /// Reads a message received from the DLQ through the SDK (ReceiveMessage with
+    /// `MessageAttributeNames: ["All"]`).
+    pub fn from_sdk(
+        body: &str,
+        attributes: &HashMap<String, MessageAttributeValue>,
+    ) -> Result<Self, DlqParseError> {
+        Self::parse(body, |name| {
+            attributes.get(name).and_then(|v| v.string_value())
+        })
+    }
+
+    /// Reads a message as a Lambda SQS event carries it.
+    pub fn from_event(
+        message: &aws_lambda_events::event::sqs::SqsMessage,
+    ) -> Result<Self, DlqParseError> {
+        let body = message.body.as_deref().unwrap_or_default();
+        Self::parse(body, |name| {
+            message
+                .message_attributes
+                .get(name)
+                .and_then(|v| v.string_value.as_deref())
+        })
+    }
+
+    fn parse<'a>(
+        body: &str,
+        attr: impl Fn(&str) -> Option<&'a str>,
+    ) -> Result<Self, DlqParseError> {
+        let stage = attr(ATTR_STAGE)
+            .ok_or(DlqParseError::Missing(ATTR_STAGE))?
+            .parse()?;
+        let reason = attr(ATTR_REASON)
+            .ok_or(DlqParseError::Missing(ATTR_REASON))?
+            .to_owned();
+        let attempts_text = attr(ATTR_ATTEMPTS).ok_or(DlqParseError::Missing(ATTR_ATTEMPTS))?;
+        let attempts = attempts_text
+            .parse()
+            .map_err(|_| DlqParseError::Invalid(ATTR_ATTEMPTS, attempts_text.to_owned()))?;
+        let encoding = match attr(ATTR_ENCODING) {
+            None => BodyEncoding::Raw,
+            Some("base64") => BodyEncoding::Base64,
+            Some("empty") => BodyEncoding::Empty,
+            Some(other) => return Err(DlqParseError::Invalid(ATTR_ENCODING, other.to_owned())),
+        };
+        Ok(DlqMessage {
+            body: body.to_owned(),
+            failure: Failure {
+                stage,
+                reason,
+                attempts,
+            },
+            encoding,
+        })
+    }
+}
+
+/// Characters SQS accepts in bodies and attribute values (XML 1.0).
+fn is_sqs_char(c: char) -> bool {
+    matches!(c, '\u{9}' | '\u{A}' | '\u{D}' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
+}
+
+/// A reason SQS will accept: non-empty, valid characters, bounded (attribute values count
+/// towards the message size).
+fn reason_text(reason: &str) -> String {
+    const MAX_CHARS: usize = 1024;
+    let cleaned: String = reason
+        .chars()
+        .map(|c| if is_sqs_char(c) { c } else { '\u{FFFD}' })
+        .take(MAX_CHARS)
+        .collect();
+    if cleaned.is_empty() {
+        "unknown".to_owned()
+    } else {
+        cleaned
+    }
+}
+
+fn string_attr(value: &str) -> MessageAttributeValue {
+    MessageAttributeValue::builder()
+        .data_type("String")
+        .string_value(value)
+        .build()
+        .expect("data_type is set")
+}
+
+fn number_attr(value: u32) -> MessageAttributeValue {
+    MessageAttributeValue::builder()
+        .data_type("Number")
+        .string_value(value.to_string())
+        .build()
+        .expect("data_type is set")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Utc;
+    use serde_json::json;
+
+    #[test]
+    fn forward_failure_round_trips_through_sdk_attributes() {
+        let e = Envelope::new("e-1", "default", Utc::now(), json!({"k": 1}));
+        let m = DlqMessage::forward(&e, "RequestThrottled: slow down", 3);
+        let attrs = m.attributes();
+        assert_eq!(attrs[ATTR_STAGE].string_value(), Some("forward"));
+        assert_eq!(attrs[ATTR_ATTEMPTS].data_type(), "Number");
+        assert_eq!(attrs[ATTR_ATTEMPTS].string_value(), Some("3"));
+        assert!(!attrs.contains_key(ATTR_ENCODING));
+        let back = DlqMessage::from_sdk(&m.body, &attrs).expect("parses");
+        assert_eq!(back, m);
+        assert_eq!(back.envelope(), Some(e));
+    }
+
+    #[test]
+    fn poison_text_is_kept_verbatim_and_binary_as_base64() {
+        let text = DlqMessage::poison(b"hello, not json", "expected value");
+        assert_eq!(
+            (text.body.as_str(), text.encoding),
+            ("hello, not json", BodyEncoding::Raw)
+        );
+        assert_eq!(text.failure.stage, FailureStage::Decode);
+        assert_eq!(text.failure.attempts, 0);
+
+        let bytes = [0xff, 0x00, 0x01];
+        let binary = DlqMessage::poison(&bytes, "not utf-8");
+        assert_eq!(binary.encoding, BodyEncoding::Base64);
+        let back = DlqMessage::from_sdk(&binary.body, &binary.attributes()).expect("parses");
+        assert_eq!(back.data(), bytes);
+
+        let control = DlqMessage::poison(b"a\x00b", "nul");
+        assert_eq!(
+            control.encoding,
+            BodyEncoding::Base64,
+            "NUL is not an SQS character"
+        );
+
+        let empty = DlqMessage::poison(b"", "empty");
+        assert!(!empty.body.is_empty());
+        let back = DlqMessage::from_sdk(&empty.body, &empty.attributes()).expect("parses");
+        assert_eq!(back.data(), b"");
+    }
+
+    #[test]
+    fn attributes_round_trip_through_a_lambda_event_message() {
+        let m = DlqMessage::poison(&[0xfe], "bad");
+        let mut event = aws_lambda_events::event::sqs::SqsMessage::default();
+        event.body = Some(m.body.clone());
+        for (name, value) in m.attributes() {
+            let mut attr = aws_lambda_events::event::sqs::SqsMessageAttribute::default();
+            attr.string_value = value.string_value().map(str::to_owned);
+            attr.data_type = Some(value.data_type().to_owned());
+            event.message_attributes.insert(name, attr);
+        }
+        assert_eq!(DlqMessage::from_event(&event), Ok(m));
+    }
+
+    #[test]
+    fn missing_or_bad_attributes_are_named() {
+        let m = DlqMessage::poison(b"x", "r");
+        let mut attrs = m.attributes();
+        attrs.remove(ATTR_REASON);
+        assert_eq!(
+            DlqMessage::from_sdk("x", &attrs),
+            Err(DlqParseError::Missing(ATTR_REASON))
+        );
+        let mut attrs = m.attributes();
+        attrs.insert(ATTR_STAGE.into(), string_attr("store"));
+        assert_eq!(
+            DlqMessage::from_sdk("x", &attrs),
+            Err(DlqParseError::Invalid(ATTR_STAGE, "store".into()))
+        );
+    }
+
+    #[test]
+    fn reasons_are_cleaned_for_sqs() {
+        assert_eq!(reason_text(""), "unknown");
+        assert_eq!(reason_text("a\u{0}b"), "a\u{FFFD}b");
+        assert_eq!(reason_text(&"x".repeat(5000)).len(), 1024);
+    }
+}

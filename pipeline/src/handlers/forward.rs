@@ -1,0 +1,188 @@
+//! The forward handler: Kinesis records -> SQS queue `events`, or the DLQ `events-dlq`.
+//!
+//! Per record, in shard order: decode the envelope (poison -> DLQ at once with the raw data,
+//! `failure.stage=decode`); SendMessage with exactly `policy.max_attempts` HTTP attempts
+//! (the SDK's own retries are off for these calls), backing off between retryable failures;
+//! a non-retryable error or the last failure sends the envelope to the DLQ with
+//! `failure.stage=forward`. Only a failed DLQ send reports the record in `batchItemFailures`:
+//! the event source mapping then re-delivers it (a duplicate later, never a loss).
+
+use std::sync::Arc;
+
+use aws_lambda_events::event::kinesis::{KinesisEvent, KinesisEventRecord};
+use aws_lambda_events::event::streams::KinesisEventResponse;
+use aws_sdk_sqs::config::retry::RetryConfig;
+
+use crate::config::RetryPolicy;
+use crate::dlq::{DlqMessage, FailureStage};
+use crate::envelope::Envelope;
+use crate::observe::{Observer, PipelineEvent};
+use crate::retry::{self, AttemptError, Outcome};
+
+/// The whole invocation failed (Lambda retries the batch).
+#[derive(Debug, thiserror::Error)]
+pub enum ForwardError {
+    /// A record must be reported as failed but has no sequence number to name it by.
+    #[error("record {index} failed and has no sequence number to report it by")]
+    UnreportableRecord { index: usize },
+}
+
+impl ForwardError {
+    /// Whether a retry of the batch may succeed: the DLQ may be back by then.
+    pub fn is_retryable(&self) -> bool {
+        true
+    }
+}
+
+/// A failed DLQ send: the record has to be retried by the event source mapping.
+struct DlqSendFailed;
+
+/// The forward handler.
+pub struct Forwarder {
+    client: aws_sdk_sqs::Client,
+    queue_url: String,
+    dlq_url: String,
+    policy: RetryPolicy,
+    observer: Arc<dyn Observer>,
+}
+
+impl Forwarder {
+    pub fn new(
+        client: aws_sdk_sqs::Client,
+        queue_url: impl Into<String>,
+        dlq_url: impl Into<String>,
+        policy: RetryPolicy,
+        observer: Arc<dyn Observer>,
+    ) -> Self {
+        Forwarder {
+            client,
+            queue_url: queue_url.into(),
+            dlq_url: dlq_url.into(),
+            policy,
+            observer,
+        }
+    }
+
+    /// Handles one batch (all from one shard, in order). Records are sent one after another,
+    /// so their attempts keep the shard's order. At the first record whose DLQ send fails, the
+    /// batch stops: that record and every later one are reported, so the mapping retries from
+    /// it and nothing after it is sent twice or out of order.
+    pub async fn handle(&self, event: KinesisEvent) -> Result<KinesisEventResponse, ForwardError> {
+        let mut response = KinesisEventResponse::default();
+        for (index, record) in event.records.iter().enumerate() {
+            if self.forward_record(record).await.is_ok() {
+                continue;
+            }
+            for (later, record) in event.records.iter().enumerate().skip(index) {
+                let sequence_number = &record.kinesis.sequence_number;
+                if sequence_number.is_empty() {
+                    return Err(ForwardError::UnreportableRecord { index: later });
+                }
+                response.add_failure(sequence_number.clone());
+            }
+            break;
+        }
+        Ok(response)
+    }
+
+    async fn forward_record(&self, record: &KinesisEventRecord) -> Result<(), DlqSendFailed> {
+        let data: &[u8] = &record.kinesis.data;
+        let envelope = match Envelope::from_slice(data) {
+            Ok(envelope) => envelope,
+            Err(err) => {
+                return self
+                    .dead_letter(None, DlqMessage::poison(data, err.to_string()))
+                    .await;
+            }
+        };
+        let body = envelope.to_sqs_body();
+        let outcome = retry::run(
+            &self.policy,
+            |_| self.send(&self.queue_url, &body, None),
+            |attempt, error| {
+                self.observer.observe(&PipelineEvent::ForwardAttemptFailed {
+                    id: envelope.id.clone(),
+                    attempt,
+                    reason: error.reason.clone(),
+                    retryable: error.retryable,
+                });
+            },
+        )
+        .await;
+        match outcome {
+            Outcome::Done { attempts, .. } => {
+                self.observer.observe(&PipelineEvent::Forwarded {
+                    id: envelope.id.clone(),
+                    attempts,
+                });
+                Ok(())
+            }
+            Outcome::Failed { error, attempts } => {
+                let message = DlqMessage::forward(&envelope, error.reason, attempts);
+                self.dead_letter(Some(envelope.id), message).await
+            }
+        }
+    }
+
+    /// Sends `message` to the DLQ (with the same attempt budget) and reports how it went.
+    async fn dead_letter(
+        &self,
+        id: Option<String>,
+        message: DlqMessage,
+    ) -> Result<(), DlqSendFailed> {
+        let attributes = message.attributes();
+        let outcome = retry::run(
+            &self.policy,
+            |_| self.send(&self.dlq_url, &message.body, Some(&attributes)),
+            |_, _| {},
+        )
+        .await;
+        match outcome {
+            Outcome::Done { .. } => {
+                let stage = message.failure.stage;
+                debug_assert!(matches!(
+                    stage,
+                    FailureStage::Decode | FailureStage::Forward
+                ));
+                self.observer.observe(&PipelineEvent::SentToDlq {
+                    id,
+                    stage,
+                    reason: message.failure.reason,
+                    attempts: message.failure.attempts,
+                });
+                Ok(())
+            }
+            Outcome::Failed { error, .. } => {
+                self.observer.observe(&PipelineEvent::DlqSendFailed {
+                    id,
+                    reason: error.reason,
+                });
+                Err(DlqSendFailed)
+            }
+        }
+    }
+
+    /// One SendMessage HTTP request: the SDK's retry loop is off, ours counts the attempts.
+    async fn send(
+        &self,
+        queue_url: &str,
+        body: &str,
+        attributes: Option<
+            &std::collections::HashMap<String, aws_sdk_sqs::types::MessageAttributeValue>,
+        >,
+    ) -> Result<(), AttemptError> {
+        self.client
+            .send_message()
+            .queue_url(queue_url)
+            .message_body(body)
+            .set_message_attributes(attributes.cloned())
+            .customize()
+            .config_override(
+                aws_sdk_sqs::config::Builder::default().retry_config(RetryConfig::disabled()),
+            )
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|err| retry::classify(&err))
+    }
+}

@@ -1,0 +1,178 @@
+//! What the pipeline reports as an event moves: one [`PipelineEvent`] per hop, handed to an
+//! [`Observer`]. The ingest API and the handlers take an `Arc<dyn Observer>`; the harness
+//! logs and counts through it, [`TracingObserver`] writes one tracing line per event, and
+//! [`MemoryObserver`] keeps them for tests.
+
+use std::sync::Mutex;
+
+use crate::dlq::FailureStage;
+
+/// One step of one event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PipelineEvent {
+    /// The ingest API put the record and Kinesis acknowledged it.
+    Ingested {
+        id: String,
+        stream: String,
+        shard_id: String,
+        sequence_number: String,
+    },
+    /// A SendMessage attempt to the queue failed.
+    ForwardAttemptFailed {
+        id: String,
+        attempt: u32,
+        reason: String,
+        retryable: bool,
+    },
+    /// The envelope is on the queue after `attempts` SendMessage attempts.
+    Forwarded { id: String, attempts: u32 },
+    /// The event (or a poison record, `id: None`) is on the DLQ.
+    SentToDlq {
+        id: Option<String>,
+        stage: FailureStage,
+        reason: String,
+        attempts: u32,
+    },
+    /// The DLQ send failed too: the record is reported in `batchItemFailures`.
+    DlqSendFailed { id: Option<String>, reason: String },
+    /// The item was written.
+    Stored { id: String },
+    /// The item existed already: a duplicate delivery, dropped by the condition.
+    DuplicateSuppressed { id: String },
+    /// A PutItem attempt failed.
+    StoreAttemptFailed {
+        id: String,
+        attempt: u32,
+        reason: String,
+    },
+    /// The message is reported in `batchItemFailures` (`id` is the envelope id, or the
+    /// message id when the body is not an envelope).
+    StoreFailed { id: String, reason: String },
+}
+
+impl PipelineEvent {
+    /// A short name for counting: `ingested`, `forwarded`, `sent_to_dlq`, ...
+    pub fn kind(&self) -> &'static str {
+        match self {
+            PipelineEvent::Ingested { .. } => "ingested",
+            PipelineEvent::ForwardAttemptFailed { .. } => "forward_attempt_failed",
+            PipelineEvent::Forwarded { .. } => "forwarded",
+            PipelineEvent::SentToDlq { .. } => "sent_to_dlq",
+            PipelineEvent::DlqSendFailed { .. } => "dlq_send_failed",
+            PipelineEvent::Stored { .. } => "stored",
+            PipelineEvent::DuplicateSuppressed { .. } => "duplicate_suppressed",
+            PipelineEvent::StoreAttemptFailed { .. } => "store_attempt_failed",
+            PipelineEvent::StoreFailed { .. } => "store_failed",
+        }
+    }
+}
+
+/// Receives every [`PipelineEvent`]. Called on the hot path: keep it cheap and non-blocking.
+pub trait Observer: Send + Sync + 'static {
+    fn observe(&self, event: &PipelineEvent);
+}
+
+/// Ignores everything.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoopObserver;
+
+impl Observer for NoopObserver {
+    fn observe(&self, _event: &PipelineEvent) {}
+}
+
+/// One tracing line per event (target `pipeline::events`): info for progress, warn for
+/// failures.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct TracingObserver;
+
+const TARGET: &str = "pipeline::events";
+
+impl Observer for TracingObserver {
+    fn observe(&self, event: &PipelineEvent) {
+        match event {
+            PipelineEvent::Ingested {
+                id,
+                stream,
+                shard_id,
+                sequence_number,
+            } => {
+                tracing::info!(target: TARGET, %id, %stream, %shard_id, %sequence_number, "ingested")
+            }
+            PipelineEvent::ForwardAttemptFailed {
+                id,
+                attempt,
+                reason,
+                retryable,
+            } => {
+                tracing::warn!(target: TARGET, %id, attempt, retryable, %reason, "forward attempt failed")
+            }
+            PipelineEvent::Forwarded { id, attempts } => {
+                tracing::info!(target: TARGET, %id, attempts, "forwarded")
+            }
+            PipelineEvent::SentToDlq {
+                id,
+                stage,
+                reason,
+                attempts,
+            } => {
+                tracing::warn!(target: TARGET, id = id.as_deref().unwrap_or("-"), %stage, attempts, %reason, "sent to dlq")
+            }
+            PipelineEvent::DlqSendFailed { id, reason } => {
+                tracing::error!(target: TARGET, id = id.as_deref().unwrap_or("-"), %reason, "dlq send failed")
+            }
+            PipelineEvent::Stored { id } => tracing::info!(target: TARGET, %id, "stored"),
+            PipelineEvent::DuplicateSuppressed { id } => {
+                tracing::info!(target: TARGET, %id, "duplicate suppressed")
+            }
+            PipelineEvent::StoreAttemptFailed {
+                id,
+                attempt,
+                reason,
+            } => {
+                tracing::warn!(target: TARGET, %id, attempt, %reason, "store attempt failed")
+            }
+            PipelineEvent::StoreFailed { id, reason } => {
+                tracing::error!(target: TARGET, %id, %reason, "store failed")
+            }
+        }
+    }
+}
+
+/// Keeps every event in order, for tests.
+#[derive(Debug, Default)]
+pub struct MemoryObserver {
+    events: Mutex<Vec<PipelineEvent>>,
+}
+
+impl MemoryObserver {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Everything observed so far.
+    pub fn events(&self) -> Vec<PipelineEvent> {
+        self.events
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// How many events of this [`PipelineEvent::kind`] were observed.
+    pub fn count(&self, kind: &str) -> usize {
+        self.events
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .filter(|e| e.kind() == kind)
+            .count()
+    }
+}
+
+impl Observer for MemoryObserver {
+    fn observe(&self, event: &PipelineEvent) {
+        self.events
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(event.clone());
+    }
+}

@@ -1,0 +1,205 @@
+//! Attempts counted on the wire: the handlers disable the SDK's own retry loop for their calls
+//! and run this one instead, so `max_attempts` is the number of HTTP requests (AWS-SEMANTICS
+//! 4.5: an app loop around the SDK's loop would multiply them). Which errors are worth another
+//! attempt follows the AWS SDKs' standard retry mode.
+
+use std::future::Future;
+
+use aws_sdk_sqs::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+
+use crate::config::RetryPolicy;
+
+/// Error codes the AWS SDKs treat as throttling or transient (the Rust runtime's list).
+const RETRYABLE_CODES: &[&str] = &[
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "RequestThrottledException",
+    "TooManyRequestsException",
+    "ProvisionedThroughputExceededException",
+    "TransactionInProgressException",
+    "RequestLimitExceeded",
+    "BandwidthLimitExceeded",
+    "LimitExceededException",
+    "RequestThrottled",
+    "SlowDown",
+    "PriorRequestNotComplete",
+    "EC2ThrottledException",
+    "RequestTimeout",
+    "RequestTimeoutException",
+    "InternalFailure",
+    "InternalServerError",
+    "ServiceUnavailable",
+];
+
+/// One failed attempt: whether another may succeed, and what to tell people.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttemptError {
+    pub retryable: bool,
+    pub reason: String,
+}
+
+impl AttemptError {
+    pub fn permanent(reason: impl Into<String>) -> Self {
+        AttemptError {
+            retryable: false,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Classifies an SDK error (any of the three services: they share the runtime's type).
+pub fn classify<E>(err: &SdkError<E>) -> AttemptError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    match err {
+        SdkError::ServiceError(ctx) => {
+            let status = ctx.raw().status().as_u16();
+            let service_error = ctx.err();
+            let code = service_error.code().unwrap_or("Unknown");
+            let message = service_error.message().unwrap_or("");
+            AttemptError {
+                retryable: status >= 500 || RETRYABLE_CODES.contains(&code),
+                reason: format!("{code}: {message} (HTTP {status})"),
+            }
+        }
+        SdkError::TimeoutError(_) | SdkError::ResponseError(_) => AttemptError {
+            retryable: true,
+            reason: DisplayErrorContext(err).to_string(),
+        },
+        SdkError::DispatchFailure(failure) => AttemptError {
+            // A connector error caused by the caller (bad config) will not heal by itself.
+            retryable: !failure.is_user(),
+            reason: DisplayErrorContext(err).to_string(),
+        },
+        _ => AttemptError::permanent(DisplayErrorContext(err).to_string()),
+    }
+}
+
+/// How an operation with retries ended.
+#[derive(Debug)]
+pub enum Outcome<T> {
+    Done { value: T, attempts: u32 },
+    Failed { error: AttemptError, attempts: u32 },
+}
+
+/// Runs `op(attempt)` up to `policy.attempts()` times, retrying only retryable errors, with
+/// full-jitter exponential backoff on tokio's clock (so a paused clock skips the waits).
+/// `on_failure(attempt, error)` sees every failed attempt.
+pub async fn run<T, F, Fut>(
+    policy: &RetryPolicy,
+    mut op: F,
+    mut on_failure: impl FnMut(u32, &AttemptError),
+) -> Outcome<T>
+where
+    F: FnMut(u32) -> Fut,
+    Fut: Future<Output = Result<T, AttemptError>>,
+{
+    let max = policy.attempts();
+    let mut attempt = 1;
+    loop {
+        match op(attempt).await {
+            Ok(value) => {
+                return Outcome::Done {
+                    value,
+                    attempts: attempt,
+                };
+            }
+            Err(error) => {
+                on_failure(attempt, &error);
+                if !error.retryable || attempt >= max {
+                    return Outcome::Failed {
+                        error,
+                        attempts: attempt,
+                    };
+                }
+                let delay = policy.backoff(attempt, &mut rand::rng());
+                tokio::time::sleep(delay).await;
+                attempt += 1;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::Cell;
+    use std::time::Duration;
+
+    fn fail(retryable: bool) -> AttemptError {
+        AttemptError {
+            retryable,
+            reason: "boom".into(),
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn retryable_errors_get_exactly_max_attempts() {
+        let calls = Cell::new(0);
+        let mut seen = Vec::new();
+        let out: Outcome<()> = run(
+            &RetryPolicy::default(),
+            |_| {
+                calls.set(calls.get() + 1);
+                async { Err(fail(true)) }
+            },
+            |a, _| seen.push(a),
+        )
+        .await;
+        assert!(matches!(out, Outcome::Failed { attempts: 3, .. }));
+        assert_eq!(calls.get(), 3);
+        assert_eq!(seen, [1, 2, 3]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_permanent_error_stops_after_one_attempt() {
+        let calls = Cell::new(0);
+        let out: Outcome<()> = run(
+            &RetryPolicy::default(),
+            |_| {
+                calls.set(calls.get() + 1);
+                async { Err(fail(false)) }
+            },
+            |_, _| {},
+        )
+        .await;
+        assert!(matches!(out, Outcome::Failed { attempts: 1, .. }));
+        assert_eq!(calls.get(), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn success_after_failures_reports_its_attempt_and_waited_at_most_the_caps() {
+        let policy = RetryPolicy {
+            max_attempts: 3,
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_secs(1),
+        };
+        let start = tokio::time::Instant::now();
+        let out = run(
+            &policy,
+            |attempt| async move {
+                if attempt < 3 {
+                    Err(fail(true))
+                } else {
+                    Ok(attempt)
+                }
+            },
+            |_, _| {},
+        )
+        .await;
+        assert!(matches!(
+            out,
+            Outcome::Done {
+                value: 3,
+                attempts: 3
+            }
+        ));
+        assert!(
+            start.elapsed() <= Duration::from_millis(300),
+            "{:?}",
+            start.elapsed()
+        );
+    }
+}

@@ -1,0 +1,46 @@
+//! Transports: where the ingest API puts an envelope. A client's `"stream"` names one; Kinesis
+//! is the default kind. Sending events to another service is a new [`Transport`], nothing else.
+
+mod kinesis;
+
+pub use kinesis::KinesisTransport;
+
+use async_trait::async_trait;
+
+use crate::envelope::Envelope;
+
+/// The backend's acknowledgement of one record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Receipt {
+    pub shard_id: String,
+    pub sequence_number: String,
+}
+
+/// Why a record was not accepted. The ingest API answers 413, 503 or 502 accordingly.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TransportError {
+    /// Refused by us before sending: the encoded record is over the backend's limit (413).
+    #[error("record of {size} bytes exceeds the limit of {limit} bytes")]
+    TooLarge { size: usize, limit: usize },
+    /// The backend is throttling or down, still after the SDK's retries; the client may retry
+    /// later (503 with Retry-After).
+    #[error("stream unavailable: {reason}")]
+    Unavailable { reason: String },
+    /// The backend refused the record for a reason a retry will not fix (a missing stream,
+    /// denied access): a configuration problem on our side (502).
+    #[error("stream rejected the record: {reason}")]
+    Failed { reason: String },
+}
+
+impl TransportError {
+    /// Whether the same request may succeed later.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, TransportError::Unavailable { .. })
+    }
+}
+
+/// Puts envelopes somewhere durable and says where.
+#[async_trait]
+pub trait Transport: Send + Sync {
+    async fn send(&self, envelope: &Envelope) -> Result<Receipt, TransportError>;
+}

@@ -1,0 +1,125 @@
+//! Scripted AWS answers for the handler tests: SDK clients pointed at a wiremock server, and
+//! SQS / DynamoDB (awsJson1_0) success and error bodies as the services send them.
+
+use aws_credential_types::Credentials;
+use md5::{Digest, Md5};
+use serde_json::{Value, json};
+use wiremock::matchers::{body_partial_json, header, method};
+use wiremock::{MockBuilder, MockServer, Request, Respond, ResponseTemplate};
+
+pub const QUEUE_URL: &str = "http://sqs.local/000000000000/events";
+pub const DLQ_URL: &str = "http://sqs.local/000000000000/events-dlq";
+const JSON_1_0: &str = "application/x-amz-json-1.0";
+
+fn credentials() -> Credentials {
+    Credentials::new("test", "test", None, None, "static")
+}
+
+pub fn sqs_client(server: &MockServer) -> aws_sdk_sqs::Client {
+    let conf = aws_sdk_sqs::Config::builder()
+        .behavior_version(aws_sdk_sqs::config::BehaviorVersion::latest())
+        .region(aws_sdk_sqs::config::Region::new("us-east-1"))
+        .credentials_provider(credentials())
+        .endpoint_url(server.uri())
+        .build();
+    aws_sdk_sqs::Client::from_conf(conf)
+}
+
+pub fn dynamodb_client(server: &MockServer) -> aws_sdk_dynamodb::Client {
+    let conf = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+        .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
+        .credentials_provider(credentials())
+        .endpoint_url(server.uri())
+        .build();
+    aws_sdk_dynamodb::Client::from_conf(conf)
+}
+
+/// SendMessage to one queue.
+pub fn send_message_to(queue_url: &str) -> MockBuilder {
+    wiremock::Mock::given(method("POST"))
+        .and(header("x-amz-target", "AmazonSQS.SendMessage"))
+        .and(body_partial_json(json!({ "QueueUrl": queue_url })))
+}
+
+/// PutItem.
+pub fn put_item() -> MockBuilder {
+    wiremock::Mock::given(method("POST")).and(header("x-amz-target", "DynamoDB_20120810.PutItem"))
+}
+
+/// A SendMessage success with the body's real MD5 (the SDK may verify it).
+pub struct SqsAccepts;
+
+impl Respond for SqsAccepts {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let body: Value = serde_json::from_slice(&request.body).unwrap_or_default();
+        let message = body["MessageBody"].as_str().unwrap_or_default();
+        let md5 = format!("{:x}", Md5::digest(message.as_bytes()));
+        ResponseTemplate::new(200)
+            .insert_header("content-type", JSON_1_0)
+            .set_body_json(json!({
+                "MessageId": uuid::Uuid::new_v4().to_string(),
+                "MD5OfMessageBody": md5,
+            }))
+    }
+}
+
+/// An SQS error as the JSON protocol sends it: the query-compatible code in
+/// `x-amzn-query-error`, the shape in `__type`.
+pub fn sqs_error(status: u16, query_code: &str, shape: &str, message: &str) -> ResponseTemplate {
+    ResponseTemplate::new(status)
+        .insert_header("content-type", JSON_1_0)
+        .insert_header(
+            "x-amzn-query-error",
+            format!("{query_code};Sender").as_str(),
+        )
+        .set_body_json(
+            json!({ "__type": format!("com.amazonaws.sqs#{shape}"), "message": message }),
+        )
+}
+
+pub fn sqs_throttled() -> ResponseTemplate {
+    sqs_error(400, "RequestThrottled", "RequestThrottled", "Rate exceeded")
+}
+
+pub fn sqs_no_such_queue() -> ResponseTemplate {
+    sqs_error(
+        400,
+        "AWS.SimpleQueueService.NonExistentQueue",
+        "QueueDoesNotExist",
+        "The specified queue does not exist.",
+    )
+}
+
+pub fn ddb_error(status: u16, shape: &str, message: &str) -> ResponseTemplate {
+    ResponseTemplate::new(status)
+        .insert_header("content-type", JSON_1_0)
+        .set_body_json(json!({
+            "__type": format!("com.amazonaws.dynamodb.v20120810#{shape}"),
+            "message": message,
+        }))
+}
+
+pub fn ddb_ok() -> ResponseTemplate {
+    ResponseTemplate::new(200)
+        .insert_header("content-type", JSON_1_0)
+        .set_body_json(json!({}))
+}
+
+/// The JSON bodies of the requests with this `X-Amz-Target` (and this `QueueUrl`, if given),
+/// in arrival order.
+pub async fn requests(server: &MockServer, target: &str, queue_url: Option<&str>) -> Vec<Value> {
+    server
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|r| r.headers.get("x-amz-target").is_some_and(|v| v == target))
+        .filter_map(|r| serde_json::from_slice::<Value>(&r.body).ok())
+        .filter(|body| queue_url.is_none_or(|url| body["QueueUrl"] == url))
+        .collect()
+}
+
+pub async fn sends_to(server: &MockServer, queue_url: &str) -> Vec<Value> {
+    requests(server, "AmazonSQS.SendMessage", Some(queue_url)).await
+}
