@@ -5,6 +5,9 @@
 //!   provisioning of the pipeline's resources;
 //! - [`esm`]: Lambda-faithful event source mappings (Kinesis and SQS pollers);
 //! - [`fault`]: fault injection (an SDK `HttpClient` layer) and the journal of what fired;
+//! - [`stack`]: a running pipeline ([`Harness`]): backend, resources, ingest, handlers,
+//!   mappings, faults; drain, replay, redrive;
+//! - [`scenario`]: scenario files; [`load`]: the load generator;
 //! - [`cli`]: the `harness` command.
 
 pub mod backend;
@@ -13,3 +16,6 @@ pub mod esm;
 pub mod fault;
 pub mod load;
 pub mod scenario;
+pub mod stack;
+
+pub use stack::{Harness, HarnessError, HarnessOptions};

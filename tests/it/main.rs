@@ -3,6 +3,7 @@
 
 mod support;
 
+mod e2e;
 mod emulator;
 mod harness;
 mod pipeline;
