@@ -3,7 +3,7 @@
 //! Layout:
 //! - this file: configuration, the stream registry and operation dispatch;
 //! - [`control`]: CreateStream, DeleteStream, Describe*, ListStreams, ListShards, retention;
-//! - [`records`]: PutRecord(s), GetShardIterator, GetRecords;
+//! - [`put`]: PutRecord, PutRecords; [`read`]: GetShardIterator, GetRecords;
 //! - [`stream`]: one stream's sans-io state (shards, records, trimming, reads);
 //! - [`hashing`], [`sequence`], [`iterator`], [`throughput`]: MD5 hash keys, sequence
 //!   numbers, shard iterators and the per-shard write limit;
@@ -16,7 +16,8 @@
 mod control;
 mod hashing;
 mod iterator;
-mod records;
+mod put;
+mod read;
 mod sequence;
 mod shapes;
 mod stream;
@@ -85,10 +86,10 @@ impl Kinesis {
             "DecreaseStreamRetentionPeriod" => {
                 control::change_retention(self, wire::parse(body)?, ctx, control::Change::Decrease)
             }
-            "PutRecord" => records::put_record(self, wire::parse(body)?, ctx),
-            "PutRecords" => records::put_records(self, wire::parse(body)?, ctx),
-            "GetShardIterator" => records::get_shard_iterator(self, wire::parse(body)?, ctx),
-            "GetRecords" => records::get_records(self, wire::parse(body)?, ctx),
+            "PutRecord" => put::put_record(self, wire::parse(body)?, ctx),
+            "PutRecords" => put::put_records(self, wire::parse(body)?, ctx),
+            "GetShardIterator" => read::get_shard_iterator(self, wire::parse(body)?, ctx),
+            "GetRecords" => read::get_records(self, wire::parse(body)?, ctx),
             _ => Err(wire::unknown_operation(Service::Kinesis, op)),
         }
     }

@@ -1,5 +1,5 @@
 //! One stream's state, sans-io: its shards, their records, and the operations on them, with
-//! time passed in. The service edge (`records`, `control`) validates input and builds output;
+//! time passed in. The service edge (`put`, `read`, `control`) validates input and builds output;
 //! this file only keeps the invariants:
 //! - each shard's records are in arrival order, their counters consecutive from `first`;
 //! - arrival times never decrease within a shard (so `AT_TIMESTAMP` can binary-search);
