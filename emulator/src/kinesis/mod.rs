@@ -7,6 +7,7 @@
 //! - [`stream`]: one stream's sans-io state (shards, records, trimming, reads);
 //! - [`hashing`], [`sequence`], [`iterator`], [`throughput`]: MD5 hash keys, sequence
 //!   numbers, shard iterators and the per-shard write limit;
+//! - [`tags`]: stream tags and DescribeLimits;
 //! - [`shapes`], [`validate`]: JSON shapes and AWS's validation messages.
 //!
 //! Locking: the registry is a `RwLock<HashMap>` taken briefly to find a stream; each stream
@@ -21,6 +22,7 @@ mod read;
 mod sequence;
 mod shapes;
 mod stream;
+mod tags;
 mod throughput;
 mod validate;
 
@@ -86,6 +88,10 @@ impl Kinesis {
             "DecreaseStreamRetentionPeriod" => {
                 control::change_retention(self, wire::parse(body)?, ctx, control::Change::Decrease)
             }
+            "AddTagsToStream" => tags::add_tags(self, wire::parse(body)?, ctx),
+            "RemoveTagsFromStream" => tags::remove_tags(self, wire::parse(body)?, ctx),
+            "ListTagsForStream" => tags::list_tags(self, wire::parse(body)?, ctx),
+            "DescribeLimits" => tags::describe_limits(self, ctx),
             "PutRecord" => put::put_record(self, wire::parse(body)?, ctx),
             "PutRecords" => put::put_records(self, wire::parse(body)?, ctx),
             "GetShardIterator" => read::get_shard_iterator(self, wire::parse(body)?, ctx),
