@@ -2,13 +2,13 @@
 //!
 //! Layout:
 //! - this file: configuration, the stream registry and operation dispatch;
-//! - [`control`]: CreateStream, DeleteStream, Describe*, ListStreams, ListShards, retention;
-//! - [`put`]: PutRecord, PutRecords; [`read`]: GetShardIterator, GetRecords;
-//! - [`stream`]: one stream's sans-io state (shards, records, trimming, reads);
-//! - [`hashing`], [`sequence`], [`iterator`], [`throughput`]: MD5 hash keys, sequence
+//! - `control`: CreateStream, DeleteStream, Describe*, ListStreams, ListShards, retention;
+//! - `put`: PutRecord, PutRecords; `read`: GetShardIterator, GetRecords;
+//! - `stream`: one stream's sans-io state (shards, records, trimming, reads);
+//! - `hashing`, `sequence`, `iterator`, `throughput`: MD5 hash keys, sequence
 //!   numbers, shard iterators and the per-shard write limit;
-//! - [`tags`]: stream tags and DescribeLimits;
-//! - [`shapes`], [`validate`]: JSON shapes and AWS's validation messages.
+//! - `tags`: stream tags and DescribeLimits;
+//! - `shapes`, `validate`: JSON shapes and AWS's validation messages.
 //!
 //! Locking: the registry is a `RwLock<HashMap>` taken briefly to find a stream; each stream
 //! has its own `Mutex`. A PutRecord is a read-locked map look-up plus one append under its
