@@ -215,13 +215,13 @@ impl Harness {
             clients.sqs.clone(),
             provisioned.queue_url.clone(),
             provisioned.dlq_url.clone(),
-            options.pipeline.forward.clone(),
+            options.pipeline.forward,
             observer.clone(),
         ));
         let store = Arc::new(Store::new(
             clients.dynamodb.clone(),
             provisioned.resources.table.clone(),
-            options.pipeline.store.clone(),
+            options.pipeline.store,
             observer,
         ));
 
