@@ -373,5 +373,9 @@ pub fn handle_error(error: HandleError, receipt: &str) -> AwsError {
     match error {
         HandleError::Invalid => receipt_handle_is_invalid(receipt),
         HandleError::NotInFlight => message_not_inflight(),
+        HandleError::BeyondVisibilityLimit => invalid_parameter(
+            "Value for parameter VisibilityTimeout is invalid. Reason: Total VisibilityTimeout \
+             for the message is beyond the limit [43200 seconds]",
+        ),
     }
 }

@@ -22,12 +22,18 @@ mod tests;
 
 pub use receipt::HandleError;
 
+/// The longest a message may stay hidden after a receive: 12 hours.
+const MAX_VISIBILITY_MS: Millis = 43_200_000;
+
 /// A message in a queue: its content and what SQS tracks about its deliveries.
 #[derive(Debug, Clone)]
 pub struct Message {
     pub content: Arc<Content>,
     pub receive_count: u32,
     pub first_receive: Option<Millis>,
+    /// When the latest receive happened (a visibility change may not hide the message for
+    /// more than 12 hours after it).
+    pub last_receive: Option<Millis>,
     /// Set when a redrive policy moved the message here: the ARN of the queue it left.
     pub dead_letter_source_arn: Option<String>,
 }
@@ -38,6 +44,7 @@ impl Message {
             content,
             receive_count: 0,
             first_receive: None,
+            last_receive: None,
             dead_letter_source_arn: None,
         }
     }
@@ -198,6 +205,7 @@ impl Queue {
             }
             stored.message.receive_count += 1;
             stored.message.first_receive.get_or_insert(now);
+            stored.message.last_receive = Some(now);
             stored.state = State::InFlight(hidden_until);
             self.inflight.insert((hidden_until, seq));
             outcome.received.push(Received {
@@ -224,7 +232,8 @@ impl Queue {
         Ok(())
     }
 
-    /// Sets when an in-flight message becomes visible again: `now + timeout`.
+    /// Sets when an in-flight message becomes visible again: `now + timeout`, at most
+    /// 12 hours after the receive that handed it out.
     pub fn change_visibility(
         &mut self,
         handle: &str,
@@ -241,6 +250,10 @@ impl Queue {
         };
         if stored.message.receive_count != count {
             return Err(HandleError::NotInFlight);
+        }
+        let received = stored.message.last_receive.unwrap_or(now);
+        if now + Millis::from(timeout) * 1000 - received > MAX_VISIBILITY_MS {
+            return Err(HandleError::BeyondVisibilityLimit);
         }
         self.inflight.remove(&(until, seq));
         if timeout == 0 {

@@ -229,3 +229,19 @@ fn receive_returns_at_most_max_in_send_order() {
     assert_eq!(taken.len(), 5);
     assert_eq!(q.counts(T0 + 30_000), Counts::default());
 }
+
+#[test]
+fn visibility_cannot_reach_beyond_twelve_hours_after_the_receive() {
+    let mut q = queue();
+    q.send(message("a", T0), 0, T0);
+    let handle = q.receive(1, 7_200, T0, no_dlq).received[0]
+        .receipt_handle
+        .clone();
+    let hour = 3_600_000;
+    q.change_visibility(&handle, 43_200 - 3_600, T0 + hour)
+        .unwrap();
+    assert_eq!(
+        q.change_visibility(&handle, 43_200 - 3_599, T0 + hour),
+        Err(HandleError::BeyondVisibilityLimit)
+    );
+}
