@@ -9,7 +9,7 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 
 use super::errors::{
-    invalid_parameter, message_not_inflight, missing_parameter, out_of_range,
+    invalid_parameter, message_not_inflight, missing_parameter, out_of_range, over_limit,
     receipt_handle_is_invalid,
 };
 use super::message::{self, Content};
@@ -260,6 +260,9 @@ pub async fn receive_message(
         let deadline = *deadline.get_or_insert_with(|| {
             ctx.now + Millis::from(wait.unwrap_or(look.default_wait_seconds)) * 1000
         });
+        if look.over_limit && look.received.is_empty() && deadline == ctx.now {
+            return Err(over_limit());
+        }
         if !look.received.is_empty() || now >= deadline || handle.is_deleted() {
             break look.received;
         }
@@ -282,6 +285,7 @@ struct Look {
     /// When a delayed or in-flight message next becomes visible by itself.
     next_change: Option<Millis>,
     default_wait_seconds: u32,
+    over_limit: bool,
 }
 
 /// One look at the queue (one lock); then delivers any dead letters the look produced.
@@ -304,6 +308,7 @@ fn receive_once(
             received: Vec::new(),
             next_change: queue.next_change(),
             default_wait_seconds: queue.settings.receive_message_wait_time_seconds,
+            over_limit: outcome.over_limit,
         };
         (outcome, look, dlq)
     };

@@ -22,6 +22,9 @@ mod tests;
 
 pub use receipt::HandleError;
 
+/// At most this many received, undeleted messages per standard queue (AWS's quota).
+pub const MAX_IN_FLIGHT: usize = 120_000;
+
 /// The longest a message may stay hidden after a receive: 12 hours.
 const MAX_VISIBILITY_MS: Millis = 43_200_000;
 
@@ -77,6 +80,9 @@ pub struct ReceiveOutcome {
     /// Messages for the dead-letter queue named in the redrive policy (the caller delivers
     /// them with [`Queue::accept_dead_letter`], so this queue's lock is never held with another).
     pub dead_letters: Vec<Message>,
+    /// The queue already holds [`MAX_IN_FLIGHT`] received messages, so nothing more could be
+    /// handed out (AWS answers a short poll with `OverLimit`, a long poll with nothing).
+    pub over_limit: bool,
 }
 
 /// The approximate counts `GetQueueAttributes` reports.
@@ -96,6 +102,8 @@ pub struct Queue {
     pub created: Millis,
     pub last_modified: Millis,
     pub tags: BTreeMap<String, String>,
+    /// [`MAX_IN_FLIGHT`]; a field so that tests can reach it with a few messages.
+    in_flight_limit: usize,
     /// Distinguishes this queue's receipt handles from those of any other queue, including
     /// an earlier queue of the same name.
     nonce: u64,
@@ -117,6 +125,7 @@ impl Queue {
             created: now,
             last_modified: now,
             tags: BTreeMap::new(),
+            in_flight_limit: MAX_IN_FLIGHT,
             nonce: rand::random(),
             next_seq: 0,
             messages: HashMap::new(),
@@ -189,6 +198,10 @@ impl Queue {
             .map(|p| p.max_receive_count);
         let hidden_until = now + Millis::from(visibility_timeout) * 1000;
         while outcome.received.len() < max {
+            if self.inflight.len() >= self.in_flight_limit {
+                outcome.over_limit = !self.visible.is_empty();
+                break;
+            }
             let Some(seq) = self.visible.pop_first() else {
                 break;
             };

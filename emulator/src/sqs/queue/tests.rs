@@ -245,3 +245,19 @@ fn visibility_cannot_reach_beyond_twelve_hours_after_the_receive() {
         Err(HandleError::BeyondVisibilityLimit)
     );
 }
+
+#[test]
+fn no_more_than_the_in_flight_quota_is_handed_out() {
+    assert_eq!(MAX_IN_FLIGHT, 120_000);
+    let mut q = queue();
+    q.in_flight_limit = 3;
+    for _ in 0..5 {
+        q.send(message("m", T0), 0, T0);
+    }
+    assert_eq!(q.receive(10, 600, T0, no_dlq).received.len(), 3);
+    let blocked = q.receive(10, 600, T0, no_dlq);
+    assert!(blocked.received.is_empty());
+    assert!(blocked.over_limit);
+    // Once in-flight messages return, receiving works again.
+    assert_eq!(q.receive(2, 600, T0 + 600_000, no_dlq).received.len(), 2);
+}
