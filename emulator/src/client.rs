@@ -70,9 +70,9 @@ impl HttpConnector for InProcessClient {
     }
 }
 
+/// Reads the request body to its end. Always polled, even when it is in memory: the SDK's
+/// stalled-stream protection watches the upload, and a body never read looks stalled after
+/// its grace period (it then re-sends the request, e.g. a 20 s long poll, as a duplicate).
 async fn body_bytes(body: SdkBody) -> Result<Bytes, Box<dyn std::error::Error + Send + Sync>> {
-    if let Some(bytes) = body.bytes() {
-        return Ok(Bytes::copy_from_slice(bytes));
-    }
     Ok(body.collect().await?.to_bytes())
 }

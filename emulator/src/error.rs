@@ -1,6 +1,6 @@
 //! The one AWS-shaped error every service core returns.
 //!
-//! A service builds it with [`aws_error!`]; the wire layer turns it into the body
+//! A service builds it with [`aws_error!`](crate::aws_error); the wire layer turns it into the body
 //! `{"__type", "message"}` with the service's `__type` prefix, the HTTP status, and for SQS
 //! the `x-amzn-query-error` header (the Rust SDK reads SQS error codes from that header).
 

@@ -5,6 +5,7 @@
 
 mod emulator_cmd;
 mod load_cmd;
+mod up_cmd;
 
 use std::process::ExitCode;
 
@@ -23,6 +24,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the pipeline locally: emulator, resources, ingest API, both event source mappings.
+    Up(up_cmd::Args),
     /// Serve the embedded Kinesis/SQS/DynamoDB emulator alone, for the AWS CLI, boto3 or SDKs.
     Emulator(emulator_cmd::Args),
     /// Load a running ingest API (`harness up`) and report events/s and latency percentiles.
@@ -45,6 +48,7 @@ pub fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
+            Command::Up(args) => up_cmd::run(args).await,
             Command::Emulator(args) => emulator_cmd::run(args).await,
             Command::Load(args) => load_cmd::run(args).await,
         }

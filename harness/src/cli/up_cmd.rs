@@ -1,0 +1,105 @@
+//! `harness up`: the main job. The backend (the embedded emulator on :4566 by default), the
+//! pipeline's resources, the ingest API on :3000 and both event source mappings, logging each
+//! event as it moves. Ctrl-C stops ingest, drains in-flight work and exits 0.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use pipeline::config::PipelineConfig;
+
+use crate::backend::{BackendKind, BackendSettings};
+use crate::stack::{Harness, HarnessOptions};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Where AWS calls go: embedded (the in-process emulator), localstack, or endpoint
+    /// (AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_<SERVICE>, or real AWS).
+    #[arg(long, env = "HARNESS_BACKEND", default_value = "embedded")]
+    backend: String,
+    /// Where the embedded emulator serves the AWS APIs for other programs (AWS CLI, boto3).
+    #[arg(long, default_value = "127.0.0.1:4566")]
+    emulator_addr: SocketAddr,
+    /// Where the ingest API listens.
+    #[arg(long, default_value = "127.0.0.1:3000")]
+    ingest_addr: SocketAddr,
+    /// Pipeline configuration (TOML: api_keys, stage, streams, retry policies, ...).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Switch on the emulator's throughput limits (real throttling).
+    #[arg(long)]
+    throughput_limits: bool,
+    /// How long a shard consumer waits after an empty read (Lambda: 1 s).
+    #[arg(long, default_value = "1s", value_parser = parse_duration)]
+    poll_interval: Duration,
+    /// How long Ctrl-C waits for in-flight work to finish.
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    drain_timeout: Duration,
+}
+
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    pipeline::config::parse_duration(text)
+}
+
+pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let mut backend = BackendSettings::from_env()?;
+    backend.kind = args.backend.parse()?;
+    if backend.kind == BackendKind::Embedded {
+        backend.emulator_addr = Some(args.emulator_addr);
+    }
+    if args.throughput_limits {
+        backend.emulator = backend.emulator.with_throughput_limits();
+    }
+    let mut options = HarnessOptions::new(backend);
+    if let Some(path) = &args.config {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        options.pipeline = toml::from_str::<PipelineConfig>(&text)
+            .with_context(|| format!("invalid pipeline configuration in {}", path.display()))?;
+    }
+    options.log_events = true;
+    options.kinesis_mapping.poll_interval = args.poll_interval;
+
+    // Bind first, so a taken port fails before anything starts.
+    let listener = tokio::net::TcpListener::bind(args.ingest_addr)
+        .await
+        .with_context(|| format!("cannot listen on {} for the ingest API", args.ingest_addr))?;
+    let harness = Harness::start_with(options)
+        .await
+        .context("cannot start the pipeline")?;
+    let stage = &harness.options().pipeline.stage;
+    match harness.backend().endpoint_url() {
+        Some(url) => tracing::info!(
+            "AWS APIs ({} backend) at {url}  (aws --endpoint-url {url} dynamodb scan --table-name {})",
+            harness.backend().kind().name(),
+            harness.provisioned().resources.table
+        ),
+        None => tracing::info!("AWS APIs: {} backend", harness.backend().kind().name()),
+    }
+    tracing::info!(
+        "ingest API at http://{}/{stage}/stream (PUT, x-api-key); Ctrl-C to stop",
+        listener.local_addr()?
+    );
+
+    axum::serve(listener, harness.ingest_app())
+        .with_graceful_shutdown(super::shutdown_signal())
+        .await
+        .context("the ingest server failed")?;
+
+    tracing::info!("stopping: ingest closed, draining in-flight work");
+    if let Err(err) = harness.drain_within(args.drain_timeout).await {
+        tracing::warn!("{err}; what is left stays on the stream and the queue");
+    }
+    let counts = harness.counts();
+    harness.shutdown().await;
+    tracing::info!(
+        "stopped: {} ingested, {} stored, {} duplicates suppressed, {} sent to the DLQ",
+        counts.ingested,
+        counts.stored,
+        counts.duplicates,
+        counts.sent_to_dlq
+    );
+    Ok(ExitCode::SUCCESS)
+}
