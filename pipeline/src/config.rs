@@ -76,6 +76,9 @@ pub struct StreamConfig {
     pub kinesis_stream: String,
     /// What the record's partition key is.
     pub partition_key: PartitionKeySource,
+    /// Coalesce concurrent events into PutRecords requests (throughput under load) instead of
+    /// one PutRecord each. Fault rules then see `PutRecords`.
+    pub batch: bool,
 }
 
 impl Default for StreamConfig {
@@ -83,6 +86,7 @@ impl Default for StreamConfig {
         StreamConfig {
             kinesis_stream: "events".to_owned(),
             partition_key: PartitionKeySource::Id,
+            batch: false,
         }
     }
 }
@@ -227,6 +231,7 @@ mod tests {
             max_delay = "1m"
             [streams.clicks]
             kinesis_stream = "clicks"
+            batch = true
             partition_key = { payload_field = "/user" }
             "#,
         )

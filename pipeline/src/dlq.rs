@@ -8,6 +8,9 @@
 //! - `failure.encoding` (String, poison only, when needed): `base64` when the raw data is not
 //!   text SQS accepts (SQS bodies must be XML 1.0 characters), `empty` when it was empty
 //!   (SQS bodies cannot be). Without it the body is the raw data itself.
+//! - `failure.truncated` (Number, poison only, when needed): the record's size in bytes when
+//!   only its first part fits a message (a record may hold 1 MiB, a message 256 KiB); a DLQ
+//!   send that can never succeed would block the shard.
 //!
 //! Messages moved by the redrive policy carry no `failure.*` attributes: they are envelopes.
 
@@ -24,6 +27,12 @@ pub const ATTR_STAGE: &str = "failure.stage";
 pub const ATTR_REASON: &str = "failure.reason";
 pub const ATTR_ATTEMPTS: &str = "failure.attempts";
 pub const ATTR_ENCODING: &str = "failure.encoding";
+pub const ATTR_TRUNCATED: &str = "failure.truncated";
+
+/// The most of a poison record kept as text (bytes), and as base64 (bytes before encoding):
+/// both under 240 KiB of body, leaving room for the attributes in a 256 KiB message.
+const MAX_POISON_TEXT: usize = 240 * 1024;
+const MAX_POISON_BINARY: usize = 180 * 1024;
 
 /// Body used for an empty poison record (SQS refuses empty bodies).
 const EMPTY_BODY: &str = "(empty record)";
@@ -86,6 +95,8 @@ pub struct DlqMessage {
     pub body: String,
     pub failure: Failure,
     pub encoding: BodyEncoding,
+    /// The original size in bytes when the body holds only the first part of the data.
+    pub truncated_from: Option<usize>,
 }
 
 /// A DLQ message whose attributes are missing or malformed.
@@ -108,15 +119,23 @@ impl DlqMessage {
                 attempts,
             },
             encoding: BodyEncoding::Raw,
+            truncated_from: None,
         }
     }
 
-    /// A record whose data is not an envelope: its raw data, as text when SQS can carry it.
+    /// A record whose data is not an envelope: its raw data, as text when SQS can carry it,
+    /// cut to what fits a message.
     pub fn poison(data: &[u8], reason: impl Into<String>) -> Self {
-        let (body, encoding) = match std::str::from_utf8(data) {
-            Ok("") => (EMPTY_BODY.to_owned(), BodyEncoding::Empty),
-            Ok(text) if text.chars().all(is_sqs_char) => (text.to_owned(), BodyEncoding::Raw),
-            _ => (BASE64.encode(data), BodyEncoding::Base64),
+        let (body, encoding, kept) = match std::str::from_utf8(data) {
+            Ok("") => (EMPTY_BODY.to_owned(), BodyEncoding::Empty, 0),
+            Ok(text) if text.chars().all(is_sqs_char) => {
+                let text = &text[..text.floor_char_boundary(MAX_POISON_TEXT)];
+                (text.to_owned(), BodyEncoding::Raw, text.len())
+            }
+            _ => {
+                let bytes = &data[..data.len().min(MAX_POISON_BINARY)];
+                (BASE64.encode(bytes), BodyEncoding::Base64, bytes.len())
+            }
         };
         DlqMessage {
             body,
@@ -126,6 +145,7 @@ impl DlqMessage {
                 attempts: 0,
             },
             encoding,
+            truncated_from: (kept < data.len()).then_some(data.len()),
         }
     }
 
@@ -169,6 +189,9 @@ impl DlqMessage {
         };
         if let Some(encoding) = encoding {
             attrs.insert(ATTR_ENCODING.to_owned(), string_attr(encoding));
+        }
+        if let Some(size) = self.truncated_from {
+            attrs.insert(ATTR_TRUNCATED.to_owned(), number_attr(size));
         }
         attrs
     }
@@ -217,6 +240,13 @@ impl DlqMessage {
             Some("empty") => BodyEncoding::Empty,
             Some(other) => return Err(DlqParseError::Invalid(ATTR_ENCODING, other.to_owned())),
         };
+        let truncated_from = match attr(ATTR_TRUNCATED) {
+            None => None,
+            Some(text) => Some(
+                text.parse()
+                    .map_err(|_| DlqParseError::Invalid(ATTR_TRUNCATED, text.to_owned()))?,
+            ),
+        };
         Ok(DlqMessage {
             body: body.to_owned(),
             failure: Failure {
@@ -225,6 +255,7 @@ impl DlqMessage {
                 attempts,
             },
             encoding,
+            truncated_from,
         })
     }
 }
@@ -258,7 +289,7 @@ fn string_attr(value: &str) -> MessageAttributeValue {
         .expect("data_type is set")
 }
 
-fn number_attr(value: u32) -> MessageAttributeValue {
+fn number_attr(value: impl ToString) -> MessageAttributeValue {
     MessageAttributeValue::builder()
         .data_type("Number")
         .string_value(value.to_string())
@@ -344,6 +375,30 @@ mod tests {
             DlqMessage::from_sdk("x", &attrs),
             Err(DlqParseError::Invalid(ATTR_STAGE, "store".into()))
         );
+    }
+
+    #[test]
+    fn oversized_poison_is_cut_to_fit_a_message_and_says_so() {
+        let text = "é".repeat(200 * 1024); // 400 KiB of two-byte characters
+        let m = DlqMessage::poison(text.as_bytes(), "too big");
+        assert_eq!(m.encoding, BodyEncoding::Raw);
+        assert!(m.body.len() <= MAX_POISON_TEXT && m.body.len() > MAX_POISON_TEXT - 2);
+        assert_eq!(m.truncated_from, Some(text.len()));
+        let attrs = m.attributes();
+        assert_eq!(
+            attrs[ATTR_TRUNCATED].string_value(),
+            Some(text.len().to_string().as_str())
+        );
+        assert_eq!(DlqMessage::from_sdk(&m.body, &attrs), Ok(m.clone()));
+
+        let binary = vec![0xffu8; 1024 * 1024];
+        let m = DlqMessage::poison(&binary, "too big");
+        assert_eq!(m.encoding, BodyEncoding::Base64);
+        assert!(m.body.len() <= 240 * 1024, "{}", m.body.len());
+        assert_eq!(m.data(), binary[..MAX_POISON_BINARY]);
+        assert_eq!(m.truncated_from, Some(binary.len()));
+
+        assert_eq!(DlqMessage::poison(b"small", "r").truncated_from, None);
     }
 
     #[test]

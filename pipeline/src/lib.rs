@@ -7,6 +7,15 @@
 //! - [`handlers`]: the forward and store Lambda handlers.
 //! - [`observe`]: what happens to each event, for logs and counts.
 //! - [`retry`]: attempts counted on the wire, and which AWS errors are worth another.
+//!
+//! Invariants:
+//! - Nothing here reads the environment; the binaries in `src/bin` (feature `lambda`) and the
+//!   harness build the configuration and hand it in.
+//! - The envelope is made once, at ingest; every later hop carries it unchanged, and the
+//!   stored item is a pure function of it, so a duplicate delivery writes the same item.
+//! - A handler's `max_attempts` is the number of HTTP requests: the SDK's retry loop is off
+//!   for the calls that run inside the handler's own loop.
+//! - Per-record failure is data (`batchItemFailures`); `Err` fails the whole batch.
 
 pub mod config;
 pub mod dlq;
@@ -23,4 +32,4 @@ pub use envelope::Envelope;
 pub use handlers::{Forwarder, Store};
 pub use ingest::{IngestState, app};
 pub use observe::{NoopObserver, Observer, PipelineEvent, TracingObserver};
-pub use transport::{KinesisTransport, Receipt, Transport, TransportError};
+pub use transport::{KinesisBatchTransport, KinesisTransport, Receipt, Transport, TransportError};

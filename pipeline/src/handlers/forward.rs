@@ -14,7 +14,7 @@ use aws_lambda_events::event::streams::KinesisEventResponse;
 use aws_sdk_sqs::config::retry::RetryConfig;
 
 use crate::config::RetryPolicy;
-use crate::dlq::{DlqMessage, FailureStage};
+use crate::dlq::DlqMessage;
 use crate::envelope::Envelope;
 use crate::observe::{Observer, PipelineEvent};
 use crate::retry::{self, AttemptError, Outcome};
@@ -140,10 +140,6 @@ impl Forwarder {
         match outcome {
             Outcome::Done { .. } => {
                 let stage = message.failure.stage;
-                debug_assert!(matches!(
-                    stage,
-                    FailureStage::Decode | FailureStage::Forward
-                ));
                 self.observer.observe(&PipelineEvent::SentToDlq {
                     id,
                     stage,

@@ -29,7 +29,10 @@ use tower_http::timeout::TimeoutLayer;
 use crate::config::PipelineConfig;
 use crate::envelope::Envelope;
 use crate::observe::{Observer, PipelineEvent};
-use crate::transport::{KinesisTransport, Transport};
+use crate::transport::{KinesisBatchTransport, KinesisTransport, Transport};
+
+/// PutRecords requests a batching stream keeps in flight at once.
+const BATCH_REQUESTS_IN_FLIGHT: usize = 4;
 
 /// Where the current time comes from (`Utc::now` unless a test hands in another).
 pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
@@ -58,7 +61,9 @@ impl IngestState {
         }
     }
 
-    /// One [`KinesisTransport`] per configured stream, all through `client`.
+    /// One [`KinesisTransport`] per configured stream, all through `client`
+    /// ([`KinesisBatchTransport`] for streams with `batch = true`: call this inside a tokio
+    /// runtime then, as it starts the batching task).
     pub fn from_config(
         client: &aws_sdk_kinesis::Client,
         config: &PipelineConfig,
@@ -68,11 +73,20 @@ impl IngestState {
             .streams
             .iter()
             .map(|(name, stream)| {
-                let transport: Arc<dyn Transport> = Arc::new(KinesisTransport::new(
-                    client.clone(),
-                    stream.kinesis_stream.clone(),
-                    stream.partition_key.clone(),
-                ));
+                let transport: Arc<dyn Transport> = if stream.batch {
+                    Arc::new(KinesisBatchTransport::new(
+                        client.clone(),
+                        stream.kinesis_stream.clone(),
+                        stream.partition_key.clone(),
+                        BATCH_REQUESTS_IN_FLIGHT,
+                    ))
+                } else {
+                    Arc::new(KinesisTransport::new(
+                        client.clone(),
+                        stream.kinesis_stream.clone(),
+                        stream.partition_key.clone(),
+                    ))
+                };
                 (name.clone(), transport)
             })
             .collect();

@@ -46,14 +46,12 @@ impl KinesisTransport {
         };
         key.chars().take(MAX_PARTITION_KEY_CHARS).collect()
     }
-}
 
-#[async_trait]
-impl Transport for KinesisTransport {
-    async fn send(&self, envelope: &Envelope) -> Result<Receipt, TransportError> {
+    /// The record for `envelope`: its data and partition key, refused if over Kinesis's limit
+    /// (which counts the data blob and the partition key).
+    pub(super) fn encode(&self, envelope: &Envelope) -> Result<(Vec<u8>, String), TransportError> {
         let data = envelope.to_json().into_bytes();
         let partition_key = self.partition_key(envelope);
-        // Kinesis counts the data blob and the partition key against the record limit.
         let size = data.len() + partition_key.len();
         if size > KINESIS_MAX_RECORD_BYTES {
             return Err(TransportError::TooLarge {
@@ -61,6 +59,39 @@ impl Transport for KinesisTransport {
                 limit: KINESIS_MAX_RECORD_BYTES,
             });
         }
+        Ok((data, partition_key))
+    }
+
+    pub(super) fn client(&self) -> &aws_sdk_kinesis::Client {
+        &self.client
+    }
+
+    pub(super) fn stream_name(&self) -> &str {
+        &self.stream_name
+    }
+}
+
+/// An SDK error as a transport error: retryable ones mean "unavailable, try later".
+pub(super) fn transport_error<E>(err: &aws_sdk_kinesis::error::SdkError<E>) -> TransportError
+where
+    E: aws_sdk_kinesis::error::ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let classified = classify(err);
+    if classified.retryable {
+        TransportError::Unavailable {
+            reason: classified.reason,
+        }
+    } else {
+        TransportError::Failed {
+            reason: classified.reason,
+        }
+    }
+}
+
+#[async_trait]
+impl Transport for KinesisTransport {
+    async fn send(&self, envelope: &Envelope) -> Result<Receipt, TransportError> {
+        let (data, partition_key) = self.encode(envelope)?;
         let out = self
             .client
             .put_record()
@@ -69,18 +100,7 @@ impl Transport for KinesisTransport {
             .data(Blob::new(data))
             .send()
             .await
-            .map_err(|err| {
-                let classified = classify(&err);
-                if classified.retryable {
-                    TransportError::Unavailable {
-                        reason: classified.reason,
-                    }
-                } else {
-                    TransportError::Failed {
-                        reason: classified.reason,
-                    }
-                }
-            })?;
+            .map_err(|err| transport_error(&err))?;
         Ok(Receipt {
             shard_id: out.shard_id,
             sequence_number: out.sequence_number,

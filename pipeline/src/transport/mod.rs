@@ -1,8 +1,10 @@
 //! Transports: where the ingest API puts an envelope. A client's `"stream"` names one; Kinesis
 //! is the default kind. Sending events to another service is a new [`Transport`], nothing else.
 
+mod batching;
 mod kinesis;
 
+pub use batching::KinesisBatchTransport;
 pub use kinesis::KinesisTransport;
 
 use async_trait::async_trait;

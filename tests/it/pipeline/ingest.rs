@@ -212,3 +212,124 @@ async fn the_seed_request_works_over_a_real_socket() {
         body["id"].is_string() && body["shardId"].is_string() && body["sequenceNumber"].is_string()
     );
 }
+
+/// PutRecords: one result per record, in order; records whose partition key starts with
+/// `hot` are refused with ProvisionedThroughputExceededException.
+struct PutRecordsAnswers;
+
+impl Respond for PutRecordsAnswers {
+    fn respond(&self, request: &MockRequest) -> ResponseTemplate {
+        let body: Value = serde_json::from_slice(&request.body).unwrap_or_default();
+        let records = body["Records"].as_array().cloned().unwrap_or_default();
+        let mut failed = 0;
+        let results: Vec<Value> = records
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                if r["PartitionKey"].as_str().unwrap_or_default().starts_with("hot") {
+                    failed += 1;
+                    json!({
+                        "ErrorCode": "ProvisionedThroughputExceededException",
+                        "ErrorMessage": "Rate exceeded for shard shardId-000000000000"
+                    })
+                } else {
+                    json!({"ShardId": "shardId-000000000000", "SequenceNumber": format!("{}", 1000 + i)})
+                }
+            })
+            .collect();
+        ResponseTemplate::new(200)
+            .insert_header("content-type", JSON_1_1)
+            .set_body_json(json!({"FailedRecordCount": failed, "Records": results}))
+    }
+}
+
+fn batching(server: &MockServer) -> pipeline::transport::KinesisBatchTransport {
+    pipeline::transport::KinesisBatchTransport::new(
+        kinesis_client(server),
+        "events",
+        pipeline::PartitionKeySource::Id,
+        4,
+    )
+}
+
+fn event(id: &str) -> Envelope {
+    Envelope::new(id, "default", chrono::Utc::now(), json!({"n": id}))
+}
+
+#[tokio::test]
+async fn concurrent_events_share_one_put_records_request_and_each_gets_its_receipt() {
+    use pipeline::Transport as _;
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(header("x-amz-target", "Kinesis_20131202.PutRecords"))
+        .respond_with(PutRecordsAnswers)
+        .mount(&server)
+        .await;
+    let transport = batching(&server);
+    let events: Vec<Envelope> = (0..20).map(|i| event(&format!("e-{i}"))).collect();
+
+    // On this single-threaded runtime all 20 sends queue before the batching task runs.
+    let receipts = futures::future::join_all(events.iter().map(|e| transport.send(e))).await;
+
+    let sequence_numbers: Vec<String> = receipts
+        .into_iter()
+        .map(|r| r.expect("accepted").sequence_number)
+        .collect();
+    let expected: Vec<String> = (0..20).map(|i| format!("{}", 1000 + i)).collect();
+    assert_eq!(
+        sequence_numbers, expected,
+        "each caller gets its own record's answer"
+    );
+    let requests = put_records(&server).await;
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0]["Records"].as_array().map(Vec::len), Some(20));
+    assert_eq!(requests[0]["StreamName"], "events");
+    transport.close().await;
+}
+
+#[tokio::test]
+async fn a_record_refused_inside_put_records_is_unavailable_for_its_caller_only() {
+    use pipeline::Transport as _;
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(header("x-amz-target", "Kinesis_20131202.PutRecords"))
+        .respond_with(PutRecordsAnswers)
+        .mount(&server)
+        .await;
+    let transport = batching(&server);
+    let (cold, hot) = (event("cold-1"), event("hot-1"));
+
+    let (cold_answer, hot_answer) = tokio::join!(transport.send(&cold), transport.send(&hot));
+
+    assert!(cold_answer.is_ok(), "{cold_answer:?}");
+    assert!(
+        matches!(&hot_answer, Err(pipeline::TransportError::Unavailable { reason }) if reason.contains("ProvisionedThroughputExceeded")),
+        "{hot_answer:?}"
+    );
+    transport.close().await;
+}
+
+#[tokio::test]
+async fn a_batching_stream_serves_the_ingest_api() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(header("x-amz-target", "Kinesis_20131202.PutRecords"))
+        .respond_with(PutRecordsAnswers)
+        .mount(&server)
+        .await;
+    let mut config = PipelineConfig::default();
+    if let Some(stream) = config.streams.get_mut("default") {
+        stream.batch = true;
+    }
+    let state = IngestState::from_config(
+        &kinesis_client(&server),
+        &config,
+        Arc::new(MemoryObserver::new()),
+    );
+    let router = app(state, &config);
+
+    let (status, body, _) = put_seed(&router).await;
+
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["sequenceNumber"], "1000");
+}
