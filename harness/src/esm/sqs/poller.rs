@@ -250,18 +250,12 @@ mod tests {
     #[test]
     fn listed_messages_stay_and_the_others_are_deleted() {
         let verdict = classify(&failures(&["b"]), &IDS, true);
-        assert_eq!(
-            verdict,
-            Verdict::AllBut(HashSet::from(["b".to_owned()]))
-        );
+        assert_eq!(verdict, Verdict::AllBut(HashSet::from(["b".to_owned()])));
     }
 
     #[test]
     fn an_unknown_or_empty_identifier_fails_the_whole_batch() {
-        assert_eq!(
-            classify(&failures(&["zz"]), &IDS, true),
-            Verdict::None
-        );
+        assert_eq!(classify(&failures(&["zz"]), &IDS, true), Verdict::None);
         assert_eq!(classify(&failures(&[""]), &IDS, true), Verdict::None);
     }
 
