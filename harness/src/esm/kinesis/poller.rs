@@ -111,17 +111,12 @@ async fn shard_iterator(
 
 /// Runs a shard's consumer until it stops or the shard ends, restarting it from the
 /// checkpoint store after each crash (as a new lease holder would).
-pub(crate) async fn run_shard(
-    m: Arc<Mapping>,
-    shard: Arc<Shard>,
-    first_iterator: String,
-    restart_position: StartingPosition,
-) {
+pub(crate) async fn run_shard(m: Arc<Mapping>, shard: Arc<Shard>, first_iterator: String) {
     let mut iterator = Some(first_iterator);
     loop {
         let it = match iterator.take() {
             Some(it) => it,
-            None => match starting_iterator(&m, &shard, &restart_position).await {
+            None => match starting_iterator(&m, &shard, &m.restart_position).await {
                 Ok(it) => it,
                 Err(err) => {
                     tracing::warn!(shard = %shard.shard_id, %err, "cannot restart the consumer");
@@ -206,11 +201,11 @@ async fn read(
                     .is_some_and(|e| e.is_expired_iterator_exception());
                 if expired {
                     // A lane blocked for minutes lets the iterator expire: pick up where we were.
-                    let position = match &last_read {
-                        Some(seq) => Position::After(seq),
-                        None => Position::Start(&m.config.starting_position),
+                    let renewed = match &last_read {
+                        Some(seq) => shard_iterator(&m, &shard, Position::After(seq)).await,
+                        None => starting_iterator(&m, &shard, &m.restart_position).await,
                     };
-                    match shard_iterator(&m, &shard, position).await {
+                    match renewed {
                         Ok(it) => {
                             iterator = it;
                             continue;
