@@ -19,12 +19,50 @@ use super::{Counters, Mapping, Shard};
 use crate::esm::handler::invoke_guarded;
 use crate::esm::{BoxError, DeliveryFault};
 
-/// A record as read from the shard, with what the consumer needs to sort and age it.
+/// A record as read from the shard, with what the consumer needs to sort, age and size it.
 #[derive(Debug, Clone)]
 pub(crate) struct Rec {
     pub event: KinesisEventRecord,
     pub seq: SeqNum,
     pub arrival: DateTime<Utc>,
+    /// Bytes the record adds to the event's JSON.
+    pub size: usize,
+}
+
+impl Rec {
+    pub(crate) fn new(event: KinesisEventRecord, seq: SeqNum, arrival: DateTime<Utc>) -> Self {
+        let size = serde_json::to_vec(&event).map_or(0, |json| json.len() + 1);
+        Self {
+            event,
+            seq,
+            arrival,
+            size,
+        }
+    }
+}
+
+/// Lambda's payload limit for a synchronous invocation: a batch is cut before it (2.2).
+pub(crate) const MAX_PAYLOAD: usize = 6 * 1024 * 1024;
+
+/// How many records from the front of `buffer` make the next batch: at most `batch_size`, and
+/// no more than fit in [`MAX_PAYLOAD`] (but always at least one).
+pub(crate) fn next_batch_len(buffer: &VecDeque<Rec>, batch_size: usize) -> usize {
+    // `{"Records":[` and `]}`.
+    let mut total = 14;
+    let mut n = 0;
+    for rec in buffer.iter().take(batch_size) {
+        if n > 0 && total + rec.size > MAX_PAYLOAD {
+            break;
+        }
+        total += rec.size;
+        n += 1;
+    }
+    n
+}
+
+/// The next batch is as big as it can be: by count or by payload.
+fn batch_full(buffer: &VecDeque<Rec>, batch_size: usize) -> bool {
+    buffer.len() >= batch_size || next_batch_len(buffer, batch_size) < buffer.len()
 }
 
 /// What an invocation's outcome means for the batch.
@@ -121,7 +159,7 @@ pub(crate) async fn run_lane(
             }
         }
         if window.is_zero() {
-            while buffer.len() < batch_size {
+            while !batch_full(&buffer, batch_size) {
                 match rx.try_recv() {
                     Ok(chunk) => buffer.extend(chunk),
                     Err(_) => break,
@@ -130,7 +168,7 @@ pub(crate) async fn run_lane(
         } else {
             // The window opens with the first record and closes early when the batch is full.
             let deadline = tokio::time::Instant::now() + window;
-            while buffer.len() < batch_size && !closed {
+            while !batch_full(&buffer, batch_size) && !closed {
                 tokio::select! {
                     chunk = rx.recv() => match chunk {
                         Some(chunk) => buffer.extend(chunk),
@@ -141,7 +179,7 @@ pub(crate) async fn run_lane(
                 }
             }
         }
-        let take = batch_size.min(buffer.len());
+        let take = next_batch_len(&buffer, batch_size);
         let batch: Vec<Rec> = buffer.drain(..take).collect();
         match process(&m, &shard, batch, &mut stop).await {
             Flow::Continue => {}
@@ -205,7 +243,7 @@ async fn process(
                 Counters::add(&m.counters.batches_invoked, 1);
                 Counters::add(&m.counters.records_delivered, event.records.len() as u64);
                 let event = event.clone();
-                outcome = invoke_guarded(|| m.handler.handle(event)).await;
+                outcome = invoke_guarded(|| m.handler.handle(event), c.function_timeout).await;
             }
             att.invokes += 1;
             if faults.contains(&DeliveryFault::CrashBeforeCheckpoint) {
@@ -383,6 +421,25 @@ mod tests {
                 "{ids:?}"
             );
         }
+    }
+
+    fn rec(seq: &str, data_len: usize) -> Rec {
+        let mut event = KinesisEventRecord::default();
+        event.kinesis.data.0 = vec![b'x'; data_len];
+        Rec::new(event, SeqNum::new(seq), DateTime::<Utc>::default())
+    }
+
+    #[test]
+    fn a_batch_stops_before_lambdas_payload_limit() {
+        let mib = 1024 * 1024;
+        let buffer: VecDeque<Rec> = (0..10).map(|i| rec(&i.to_string(), mib)).collect();
+        // Base64 makes each 1 MiB record about 1.33 MiB: four fit in 6 MiB, five do not.
+        assert_eq!(next_batch_len(&buffer, 100), 4);
+        assert_eq!(next_batch_len(&buffer, 2), 2);
+        let huge: VecDeque<Rec> = [rec("1", 7 * mib)].into();
+        assert_eq!(next_batch_len(&huge, 100), 1, "a record alone always goes");
+        let small: VecDeque<Rec> = (0..10).map(|i| rec(&i.to_string(), 10)).collect();
+        assert_eq!(next_batch_len(&small, 100), 10);
     }
 
     #[test]

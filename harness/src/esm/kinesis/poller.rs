@@ -226,10 +226,12 @@ async fn read(
         let records: Vec<Rec> = out
             .records()
             .iter()
-            .map(|r| Rec {
-                event: kinesis_record(&shard.source, r),
-                seq: SeqNum::new(r.sequence_number()),
-                arrival: arrival(r),
+            .map(|r| {
+                Rec::new(
+                    kinesis_record(&shard.source, r),
+                    SeqNum::new(r.sequence_number()),
+                    arrival(r),
+                )
             })
             .collect();
         let empty = records.is_empty();

@@ -159,7 +159,7 @@ async fn process(m: &Mapping, messages: Vec<Message>) {
         Counters::add(&m.counters.batches_invoked, 1);
         Counters::add(&m.counters.messages_delivered, event.records.len() as u64);
         let event = event.clone();
-        outcome = invoke_guarded(|| m.handler.handle(event)).await;
+        outcome = invoke_guarded(|| m.handler.handle(event), m.config.function_timeout).await;
     }
     if faults.contains(&DeliveryFault::CrashBeforeCheckpoint) {
         // The poller dies before deleting: the whole batch returns after its visibility timeout.

@@ -753,3 +753,31 @@ async fn stop_finishes_the_batch_in_flight_and_checkpoints_it() {
         Some(seqs[0].as_str())
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn an_invocation_past_the_function_timeout_is_retried_as_a_function_error() {
+    let env = Env::start(Edge::InProcess).await;
+    let stream = stream(&env, 1).await;
+    put_all(&env, &stream, &["a"]).await;
+    let calls = Arc::new(AtomicUsize::new(0));
+    let handler: Arc<dyn KinesisHandler> = {
+        let calls = calls.clone();
+        Arc::new(move |_event: KinesisEvent| {
+            let n = calls.fetch_add(1, Ordering::SeqCst) + 1;
+            async move {
+                if n == 1 {
+                    tokio::time::sleep(Duration::from_secs(60)).await;
+                }
+                Ok::<_, BoxError>(KinesisEventResponse::default())
+            }
+        })
+    };
+    let config = KinesisMappingConfig {
+        function_timeout: Some(Duration::from_secs(3)),
+        ..Default::default()
+    };
+    let mapping = spawn(&env, &stream, config, handler).await;
+    mapping.wait_idle(IDLE).await.unwrap();
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+    assert_eq!(mapping.stats().retries, 1);
+}
