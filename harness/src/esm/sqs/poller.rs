@@ -154,6 +154,7 @@ async fn process(m: &Mapping, messages: Vec<Message>) {
     } else {
         1
     };
+    // A duplicated delivery: the second invocation's answer is the one that counts.
     let mut outcome = Err::<SqsBatchResponse, BoxError>("not invoked".into());
     for _ in 0..deliveries {
         Counters::add(&m.counters.batches_invoked, 1);
