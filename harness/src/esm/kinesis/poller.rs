@@ -305,8 +305,9 @@ pub(crate) fn split_into_lanes(records: Vec<Rec>, lanes: usize) -> Vec<(usize, V
         .collect()
 }
 
-/// FNV-1a: a stable hash, so a key lands in the same lane in every run.
-pub(crate) fn lane_of(partition_key: &str, lanes: usize) -> usize {
+/// The lane (of `lanes`) a partition key goes to. FNV-1a: a stable hash, so a key lands in
+/// the same lane in every run.
+pub fn lane_of(partition_key: &str, lanes: usize) -> usize {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for byte in partition_key.bytes() {
         hash ^= u64::from(byte);

@@ -375,3 +375,75 @@ async fn stop_finishes_the_batch_in_flight_and_checkpoints_it() {
         Some(seqs[0].as_str())
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn with_parallel_lanes_the_checkpoint_waits_for_the_lowest_unfinished_record() {
+    use ::harness::esm::kinesis::poller::lane_of;
+    let env = Env::start(Edge::InProcess).await;
+    let stream = stream(&env, 1).await;
+    let slow = "key-0";
+    let fast = (1..)
+        .map(|i| format!("key-{i}"))
+        .find(|k| lane_of(k, 2) != lane_of(slow, 2))
+        .unwrap();
+    put(&env, &stream, slow, "slow").await;
+    put(&env, &stream, &fast, "fast-1").await;
+    put(&env, &stream, &fast, "fast-2").await;
+
+    // First life: the slow lane's record keeps failing while the fast lane finishes.
+    let (fast_done_tx, fast_done) = tokio::sync::oneshot::channel::<()>();
+    let fast_done_tx = Arc::new(std::sync::Mutex::new(Some(fast_done_tx)));
+    let handler: Arc<dyn KinesisHandler> = Arc::new(move |event: KinesisEvent| {
+        let data = datas(&event);
+        if data.iter().any(|d| d == "fast-2")
+            && let Some(tx) = fast_done_tx.lock().unwrap().take()
+        {
+            let _ = tx.send(());
+        }
+        async move {
+            if data.iter().any(|d| d == "slow") {
+                Err::<KinesisEventResponse, BoxError>("slow lane fails".into())
+            } else {
+                Ok(KinesisEventResponse::default())
+            }
+        }
+    });
+    let checkpoints = Arc::new(InMemoryCheckpoints::new());
+    let config = KinesisMappingConfig {
+        parallelization_factor: 2,
+        ..Default::default()
+    };
+    let mapping = spawn_with(
+        &env,
+        &stream,
+        config.clone(),
+        handler,
+        checkpoints.clone(),
+        Arc::new(NoDeliveryFaults),
+    )
+    .await;
+    let shard = mapping.shard_ids()[0].clone();
+    tokio::time::timeout(IDLE, fast_done)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!mapping.is_idle());
+    mapping.kill().await;
+    assert_eq!(checkpoints.checkpoint(&stream, &shard), None);
+
+    // Second life: everything after the checkpoint (here: everything) comes again.
+    let seen = Seen::new();
+    let mapping = spawn_with(
+        &env,
+        &stream,
+        config,
+        recording(&seen, ok),
+        checkpoints,
+        Arc::new(NoDeliveryFaults),
+    )
+    .await;
+    mapping.wait_idle(IDLE).await.unwrap();
+    let mut again: Vec<String> = seen.all().iter().flat_map(datas).collect();
+    again.sort();
+    assert_eq!(again, ["fast-1", "fast-2", "slow"]);
+}
