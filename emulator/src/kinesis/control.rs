@@ -47,7 +47,24 @@ pub fn create_stream(k: &Kinesis, input: CreateStreamInput, ctx: &Ctx) -> Result
             &["PROVISIONED", "ON_DEMAND"],
         );
     }
+    if let Some(tags) = &input.tags {
+        super::tags::check_tags(&mut v, "tags", tags);
+    }
+    if let Some(size) = input.max_record_size_in_kib {
+        v.range("maxRecordSizeInKiB", size, 1024, 10240);
+    }
     v.finish()?;
+    if input
+        .max_record_size_in_kib
+        .is_some_and(|size| size != 1024)
+    {
+        // Large records (up to 10 MiB) are not emulated: say so rather than ignore it.
+        return Err(aws_error!(
+            400,
+            InvalidArgumentException,
+            "This emulator supports only the default MaxRecordSizeInKiB of 1024."
+        ));
+    }
     let name = name.unwrap_or_default();
     let (mode, shard_count) = match mode {
         // AWS sizes an on-demand stream itself; a ShardCount sent along is not used.
@@ -86,7 +103,7 @@ pub fn create_stream(k: &Kinesis, input: CreateStreamInput, ctx: &Ctx) -> Result
             k.config.shard_limit
         ));
     }
-    let stream = Stream::new(
+    let mut stream = Stream::new(
         name.clone(),
         stream_arn(ctx, &name),
         ctx.account.clone(),
@@ -95,6 +112,9 @@ pub fn create_stream(k: &Kinesis, input: CreateStreamInput, ctx: &Ctx) -> Result
         mode,
         ctx.now,
     );
+    if let Some(tags) = input.tags {
+        super::tags::merge_tags(&mut stream.tags, tags, &name, &ctx.account)?;
+    }
     streams.insert(name, Arc::new(Mutex::new(stream)));
     Ok(empty())
 }
@@ -320,15 +340,25 @@ pub fn list_shards(k: &Kinesis, input: ListShardsInput, ctx: &Ctx) -> Result<Val
 
     let (name, from_token) = match &input.next_token {
         Some(token) => {
-            if input.stream_name.is_some() || input.stream_arn.is_some() {
+            // AWS refuses these together (botocore's ListShards paginator trips on it too).
+            let conflicting = if input.stream_name.is_some() {
+                Some("StreamName")
+            } else if input.stream_arn.is_some() {
+                Some("StreamARN")
+            } else if input.exclusive_start_shard_id.is_some() {
+                Some("ExclusiveStartShardId")
+            } else {
+                None
+            };
+            if let Some(other) = conflicting {
                 return Err(aws_error!(
                     400,
                     InvalidArgumentException,
-                    "NextToken and StreamName cannot be provided together."
+                    "NextToken and {other} cannot be provided together."
                 ));
             }
             let parsed = ShardsToken::decode(token).ok_or_else(|| invalid_token(token))?;
-            if ctx.now - parsed.issued > NEXT_TOKEN_TTL_MS {
+            if ctx.now.saturating_sub(parsed.issued) > NEXT_TOKEN_TTL_MS {
                 return Err(aws_error!(
                     400,
                     ExpiredNextTokenException,
@@ -348,7 +378,7 @@ pub fn list_shards(k: &Kinesis, input: ListShardsInput, ctx: &Ctx) -> Result<Val
         Some(token) if token.incarnation != stream.incarnation => {
             return Err(super::stream_not_found(&name, &ctx.account));
         }
-        Some(token) => token.after + 1,
+        Some(token) => token.after.saturating_add(1),
         None => {
             let after_filter = filter
                 .filter(|f| f.kind.as_deref() == Some("AFTER_SHARD_ID"))

@@ -27,6 +27,9 @@ pub struct CreateStreamInput {
     pub stream_name: Option<String>,
     pub shard_count: Option<i64>,
     pub stream_mode_details: Option<StreamModeDetails>,
+    pub tags: Option<std::collections::HashMap<String, String>>,
+    #[serde(rename = "MaxRecordSizeInKiB")]
+    pub max_record_size_in_kib: Option<i64>,
 }
 
 /// Input of operations that name one stream and nothing else of note.
@@ -303,6 +306,6 @@ mod tests {
     fn timestamps_round_trip_at_millisecond_precision() {
         assert_eq!(epoch_seconds(1_764_115_200_123), 1_764_115_200.123);
         assert_eq!(epoch_millis(1_764_115_200.123), 1_764_115_200_123);
-        assert_eq!(epoch_millis(1_764_115_200.1229), 1_764_115_200_123);
+        assert_eq!(epoch_millis(1_764_115_200.122_9), 1_764_115_200_123);
     }
 }

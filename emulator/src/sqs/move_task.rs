@@ -6,8 +6,8 @@
 //! receive count 0 (AWS implements redrive as receive + send + delete).
 //!
 //! Without `MaxNumberOfMessagesPerSecond` the move completes within the call. With it, the
-//! task runs in the background at that rate (one batch per second on the emulator's clock),
-//! so it can be listed while RUNNING and cancelled.
+//! first batch moves within the call and the rest in the background at that rate (one batch
+//! per second on the emulator's clock), so the task can be listed while RUNNING and cancelled.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -168,16 +168,15 @@ pub fn start(
         source,
         destination,
     };
+    // The first batch moves within the call; a paced task continues once a second.
+    let running = mover.step(rate.map_or(usize::MAX, |r| r as usize), ctx.now);
     let run = match rate {
-        None => {
-            mover.step(usize::MAX, ctx.now);
-            None
-        }
-        Some(rate) => {
+        Some(rate) if running => {
             let run: std::pin::Pin<Box<dyn Future<Output = ()> + Send>> =
-                Box::pin(mover.run_paced(rate, ctx.clock.clone()));
+                Box::pin(mover.run_paced(rate, ctx.clock.clone(), ctx.now));
             Some(run)
         }
+        _ => None,
     };
     Ok(Started { task_handle, run })
 }
@@ -192,13 +191,14 @@ struct Mover {
 }
 
 impl Mover {
-    async fn run_paced(self, rate: u32, clock: Clock) {
+    async fn run_paced(self, rate: u32, clock: Clock, started: Millis) {
+        let mut next = started;
         loop {
-            let now = clock.now_ms();
-            if !self.step(rate as usize, now) {
+            next += 1000;
+            tokio::time::sleep_until(clock.instant_at(next)).await;
+            if !self.step(rate as usize, clock.now_ms()) {
                 return;
             }
-            tokio::time::sleep_until(clock.instant_at(now + 1000)).await;
         }
     }
 
