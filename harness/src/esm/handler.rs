@@ -6,6 +6,7 @@
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
+use std::time::Duration;
 
 use aws_lambda_events::event::kinesis::KinesisEvent;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
@@ -60,15 +61,30 @@ where
 #[error("handler panicked: {0}")]
 pub struct HandlerPanicked(pub String);
 
-/// Runs one invocation, turning a panic (in the call or in the future) into a function error.
+/// A handler that ran past the function timeout, as Lambda reports it.
+#[derive(Debug, thiserror::Error)]
+#[error("Task timed out after {:.2} seconds", .0.as_secs_f64())]
+pub struct FunctionTimedOut(pub Duration);
+
+/// Runs one invocation, turning a panic (in the call or in the future) or running past
+/// `timeout` into a function error.
 pub(crate) async fn invoke_guarded<T>(
     call: impl FnOnce() -> BoxFuture<'static, Result<T, BoxError>>,
+    timeout: Option<Duration>,
 ) -> Result<T, BoxError> {
     let fut = match std::panic::catch_unwind(AssertUnwindSafe(call)) {
         Ok(fut) => fut,
         Err(panic) => return Err(Box::new(HandlerPanicked(panic_message(&panic)))),
     };
-    match AssertUnwindSafe(fut).catch_unwind().await {
+    let guarded = AssertUnwindSafe(fut).catch_unwind();
+    let outcome = match timeout {
+        None => guarded.await,
+        Some(limit) => match tokio::time::timeout(limit, guarded).await {
+            Ok(outcome) => outcome,
+            Err(_) => return Err(Box::new(FunctionTimedOut(limit))),
+        },
+    };
+    match outcome {
         Ok(result) => result,
         Err(panic) => Err(Box::new(HandlerPanicked(panic_message(&panic)))),
     }
@@ -91,8 +107,11 @@ mod tests {
     #[tokio::test]
     async fn a_closure_is_a_handler_and_its_error_is_a_function_error() {
         let handler = |_event: KinesisEvent| async { Err::<KinesisEventResponse, _>("boom") };
-        let result =
-            invoke_guarded(|| KinesisHandler::handle(&handler, KinesisEvent::default())).await;
+        let result = invoke_guarded(
+            || KinesisHandler::handle(&handler, KinesisEvent::default()),
+            None,
+        )
+        .await;
         assert_eq!(result.unwrap_err().to_string(), "boom");
     }
 
@@ -104,7 +123,25 @@ mod tests {
             }
             Ok::<_, BoxError>(SqsBatchResponse::default())
         };
-        let result = invoke_guarded(|| SqsHandler::handle(&handler, SqsEvent::default())).await;
+        let result =
+            invoke_guarded(|| SqsHandler::handle(&handler, SqsEvent::default()), None).await;
         assert!(result.unwrap_err().to_string().contains("kaboom"));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_handler_past_the_function_timeout_is_a_function_error() {
+        let handler = |_event: SqsEvent| async {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            Ok::<_, BoxError>(SqsBatchResponse::default())
+        };
+        let result = invoke_guarded(
+            || SqsHandler::handle(&handler, SqsEvent::default()),
+            Some(Duration::from_secs(3)),
+        )
+        .await;
+        assert_eq!(
+            result.unwrap_err().to_string(),
+            "Task timed out after 3.00 seconds"
+        );
     }
 }

@@ -19,12 +19,60 @@ use super::{Counters, Mapping, Shard};
 use crate::esm::handler::invoke_guarded;
 use crate::esm::{BoxError, DeliveryFault};
 
-/// A record as read from the shard, with what the consumer needs to sort and age it.
+/// A record as read from the shard, with what the consumer needs to sort, age and size it.
 #[derive(Debug, Clone)]
 pub(crate) struct Rec {
     pub event: KinesisEventRecord,
     pub seq: SeqNum,
     pub arrival: DateTime<Utc>,
+    /// Bytes the record adds to the event's JSON.
+    pub size: usize,
+}
+
+impl Rec {
+    pub(crate) fn new(event: KinesisEventRecord, seq: SeqNum, arrival: DateTime<Utc>) -> Self {
+        // The JSON's size without serialising it (this runs for every record read): the data
+        // in base64, the variable fields, and the field names and constants (~330 bytes).
+        let text = |o: &Option<String>| o.as_deref().map_or(0, str::len);
+        let size = event.kinesis.data.len().div_ceil(3) * 4
+            + event.kinesis.partition_key.len()
+            + event.kinesis.sequence_number.len()
+            + text(&event.event_id)
+            + text(&event.event_source_arn)
+            + text(&event.invoke_identity_arn)
+            + text(&event.aws_region)
+            + 330;
+        Self {
+            event,
+            seq,
+            arrival,
+            size,
+        }
+    }
+}
+
+/// Lambda's payload limit for a synchronous invocation: a batch is cut before it (2.2).
+pub(crate) const MAX_PAYLOAD: usize = 6 * 1024 * 1024;
+
+/// How many records from the front of `buffer` make the next batch: at most `batch_size`, and
+/// no more than fit in [`MAX_PAYLOAD`] (but always at least one).
+pub(crate) fn next_batch_len(buffer: &VecDeque<Rec>, batch_size: usize) -> usize {
+    // `{"Records":[` and `]}`.
+    let mut total = 14;
+    let mut n = 0;
+    for rec in buffer.iter().take(batch_size) {
+        if n > 0 && total + rec.size > MAX_PAYLOAD {
+            break;
+        }
+        total += rec.size;
+        n += 1;
+    }
+    n
+}
+
+/// The next batch is as big as it can be: by count or by payload.
+fn batch_full(buffer: &VecDeque<Rec>, batch_size: usize) -> bool {
+    buffer.len() >= batch_size || next_batch_len(buffer, batch_size) < buffer.len()
 }
 
 /// What an invocation's outcome means for the batch.
@@ -121,7 +169,7 @@ pub(crate) async fn run_lane(
             }
         }
         if window.is_zero() {
-            while buffer.len() < batch_size {
+            while !batch_full(&buffer, batch_size) {
                 match rx.try_recv() {
                     Ok(chunk) => buffer.extend(chunk),
                     Err(_) => break,
@@ -130,7 +178,7 @@ pub(crate) async fn run_lane(
         } else {
             // The window opens with the first record and closes early when the batch is full.
             let deadline = tokio::time::Instant::now() + window;
-            while buffer.len() < batch_size && !closed {
+            while !batch_full(&buffer, batch_size) && !closed {
                 tokio::select! {
                     chunk = rx.recv() => match chunk {
                         Some(chunk) => buffer.extend(chunk),
@@ -141,7 +189,7 @@ pub(crate) async fn run_lane(
                 }
             }
         }
-        let take = batch_size.min(buffer.len());
+        let take = next_batch_len(&buffer, batch_size);
         let batch: Vec<Rec> = buffer.drain(..take).collect();
         match process(&m, &shard, batch, &mut stop).await {
             Flow::Continue => {}
@@ -200,12 +248,13 @@ async fn process(
             } else {
                 1
             };
+            // A duplicated delivery: the second invocation's answer is the one that counts.
             let mut outcome = Err::<KinesisEventResponse, BoxError>("not invoked".into());
             for _ in 0..deliveries {
                 Counters::add(&m.counters.batches_invoked, 1);
                 Counters::add(&m.counters.records_delivered, event.records.len() as u64);
                 let event = event.clone();
-                outcome = invoke_guarded(|| m.handler.handle(event)).await;
+                outcome = invoke_guarded(|| m.handler.handle(event), c.function_timeout).await;
             }
             att.invokes += 1;
             if faults.contains(&DeliveryFault::CrashBeforeCheckpoint) {
@@ -383,6 +432,50 @@ mod tests {
                 "{ids:?}"
             );
         }
+    }
+
+    fn rec(seq: &str, data_len: usize) -> Rec {
+        let mut event = KinesisEventRecord::default();
+        event.kinesis.data.0 = vec![b'x'; data_len];
+        Rec::new(event, SeqNum::new(seq), DateTime::<Utc>::default())
+    }
+
+    #[test]
+    fn a_records_size_estimate_is_close_to_its_json() {
+        let source = crate::esm::event::KinesisSource {
+            shard_id: "shardId-000000000000".into(),
+            stream_arn: "arn:aws:kinesis:us-east-1:000000000000:stream/events".into(),
+            region: "us-east-1".into(),
+            invoke_identity_arn: "arn:aws:iam::000000000000:role/lambda-role".into(),
+        };
+        let record = aws_sdk_kinesis::types::Record::builder()
+            .sequence_number("49590338271490256608559692538361571095921575989136588898")
+            .partition_key("0193a5c2-7f00-7000-8000-000000000000")
+            .data(aws_sdk_kinesis::primitives::Blob::new(vec![b'x'; 300]))
+            .approximate_arrival_timestamp(aws_smithy_types::DateTime::from_millis(1545084650987))
+            .build()
+            .unwrap();
+        let event = crate::esm::event::kinesis_record(&source, &record);
+        let json = serde_json::to_vec(&event).unwrap().len();
+        let rec = Rec::new(event, SeqNum::new("1"), DateTime::<Utc>::default());
+        assert!(
+            rec.size.abs_diff(json) * 10 < json,
+            "estimate {} vs {json}",
+            rec.size
+        );
+    }
+
+    #[test]
+    fn a_batch_stops_before_lambdas_payload_limit() {
+        let mib = 1024 * 1024;
+        let buffer: VecDeque<Rec> = (0..10).map(|i| rec(&i.to_string(), mib)).collect();
+        // Base64 makes each 1 MiB record about 1.33 MiB: four fit in 6 MiB, five do not.
+        assert_eq!(next_batch_len(&buffer, 100), 4);
+        assert_eq!(next_batch_len(&buffer, 2), 2);
+        let huge: VecDeque<Rec> = [rec("1", 7 * mib)].into();
+        assert_eq!(next_batch_len(&huge, 100), 1, "a record alone always goes");
+        let small: VecDeque<Rec> = (0..10).map(|i| rec(&i.to_string(), 10)).collect();
+        assert_eq!(next_batch_len(&small, 100), 10);
     }
 
     #[test]

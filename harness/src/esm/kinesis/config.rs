@@ -45,6 +45,9 @@ pub struct KinesisMappingConfig {
     /// The clock for record age and on-failure timestamps; `None` follows tokio's clock from
     /// the system time at spawn. Hand in the emulator's clock for exact agreement with it.
     pub clock: Option<emulator::Clock>,
+    /// The function's timeout: an invocation still running after it is a function error
+    /// ("Task timed out"). `None`: no limit.
+    pub function_timeout: Option<Duration>,
 }
 
 impl Default for KinesisMappingConfig {
@@ -63,6 +66,7 @@ impl Default for KinesisMappingConfig {
             retry_delay: Duration::from_millis(500),
             function_name: "function".to_owned(),
             clock: None,
+            function_timeout: None,
         }
     }
 }

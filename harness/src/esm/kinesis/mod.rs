@@ -104,6 +104,8 @@ pub(crate) struct Mapping {
     /// Set once by `stop`: consumers finish their in-flight batch and exit.
     pub stop: tokio::sync::watch::Sender<bool>,
     pub shards: Vec<Arc<Shard>>,
+    /// Where a consumer with no checkpoint (re)starts after the first time.
+    pub restart_position: StartingPosition,
 }
 
 /// One shard's identity and the state its consumer publishes.
@@ -247,6 +249,7 @@ impl KinesisMapping {
             idle: IdleTracker::default(),
             stop: tokio::sync::watch::Sender::new(false),
             shards,
+            restart_position,
         });
         let mut first_iterators = Vec::new();
         for shard in &mapping.shards {
@@ -256,12 +259,7 @@ impl KinesisMapping {
         }
         let mut tasks = JoinSet::new();
         for (shard, it) in mapping.shards.iter().zip(first_iterators) {
-            tasks.spawn(poller::run_shard(
-                mapping.clone(),
-                shard.clone(),
-                it,
-                restart_position.clone(),
-            ));
+            tasks.spawn(poller::run_shard(mapping.clone(), shard.clone(), it));
         }
         Ok(KinesisMappingHandle { mapping, tasks })
     }

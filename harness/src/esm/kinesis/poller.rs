@@ -111,17 +111,12 @@ async fn shard_iterator(
 
 /// Runs a shard's consumer until it stops or the shard ends, restarting it from the
 /// checkpoint store after each crash (as a new lease holder would).
-pub(crate) async fn run_shard(
-    m: Arc<Mapping>,
-    shard: Arc<Shard>,
-    first_iterator: String,
-    restart_position: StartingPosition,
-) {
+pub(crate) async fn run_shard(m: Arc<Mapping>, shard: Arc<Shard>, first_iterator: String) {
     let mut iterator = Some(first_iterator);
     loop {
         let it = match iterator.take() {
             Some(it) => it,
-            None => match starting_iterator(&m, &shard, &restart_position).await {
+            None => match starting_iterator(&m, &shard, &m.restart_position).await {
                 Ok(it) => it,
                 Err(err) => {
                     tracing::warn!(shard = %shard.shard_id, %err, "cannot restart the consumer");
@@ -206,11 +201,11 @@ async fn read(
                     .is_some_and(|e| e.is_expired_iterator_exception());
                 if expired {
                     // A lane blocked for minutes lets the iterator expire: pick up where we were.
-                    let position = match &last_read {
-                        Some(seq) => Position::After(seq),
-                        None => Position::Start(&m.config.starting_position),
+                    let renewed = match &last_read {
+                        Some(seq) => shard_iterator(&m, &shard, Position::After(seq)).await,
+                        None => starting_iterator(&m, &shard, &m.restart_position).await,
                     };
-                    match shard_iterator(&m, &shard, position).await {
+                    match renewed {
                         Ok(it) => {
                             iterator = it;
                             continue;
@@ -231,10 +226,12 @@ async fn read(
         let records: Vec<Rec> = out
             .records()
             .iter()
-            .map(|r| Rec {
-                event: kinesis_record(&shard.source, r),
-                seq: SeqNum::new(r.sequence_number()),
-                arrival: arrival(r),
+            .map(|r| {
+                Rec::new(
+                    kinesis_record(&shard.source, r),
+                    SeqNum::new(r.sequence_number()),
+                    arrival(r),
+                )
             })
             .collect();
         let empty = records.is_empty();
@@ -308,8 +305,9 @@ pub(crate) fn split_into_lanes(records: Vec<Rec>, lanes: usize) -> Vec<(usize, V
         .collect()
 }
 
-/// FNV-1a: a stable hash, so a key lands in the same lane in every run.
-pub(crate) fn lane_of(partition_key: &str, lanes: usize) -> usize {
+/// The lane (of `lanes`) a partition key goes to. FNV-1a: a stable hash, so a key lands in
+/// the same lane in every run.
+pub fn lane_of(partition_key: &str, lanes: usize) -> usize {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for byte in partition_key.bytes() {
         hash ^= u64::from(byte);

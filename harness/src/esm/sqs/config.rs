@@ -18,6 +18,9 @@ pub struct SqsMappingConfig {
     pub visibility_timeout: Option<Duration>,
     /// Concurrent pollers, each with one batch in flight (Lambda starts with 5).
     pub concurrency: usize,
+    /// The function's timeout: an invocation still running after it is a function error
+    /// ("Task timed out"). `None`: no limit.
+    pub function_timeout: Option<Duration>,
 }
 
 impl Default for SqsMappingConfig {
@@ -29,6 +32,7 @@ impl Default for SqsMappingConfig {
             wait_time_seconds: 20,
             visibility_timeout: None,
             concurrency: 5,
+            function_timeout: None,
         }
     }
 }

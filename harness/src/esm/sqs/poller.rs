@@ -154,12 +154,13 @@ async fn process(m: &Mapping, messages: Vec<Message>) {
     } else {
         1
     };
+    // A duplicated delivery: the second invocation's answer is the one that counts.
     let mut outcome = Err::<SqsBatchResponse, BoxError>("not invoked".into());
     for _ in 0..deliveries {
         Counters::add(&m.counters.batches_invoked, 1);
         Counters::add(&m.counters.messages_delivered, event.records.len() as u64);
         let event = event.clone();
-        outcome = invoke_guarded(|| m.handler.handle(event)).await;
+        outcome = invoke_guarded(|| m.handler.handle(event), m.config.function_timeout).await;
     }
     if faults.contains(&DeliveryFault::CrashBeforeCheckpoint) {
         // The poller dies before deleting: the whole batch returns after its visibility timeout.

@@ -1,0 +1,478 @@
+//! The SQS mapping against the embedded emulator (AWS-SEMANTICS 3).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ::harness::esm::{
+    BoxError, DeliveryFault, DeliveryHooks, NoDeliveryFaults, SqsHandler, SqsMapping,
+    SqsMappingConfig, SqsMappingHandle,
+};
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use aws_sdk_sqs::types::{MessageAttributeValue, QueueAttributeName};
+use md5::{Digest, Md5};
+use tokio::time::Instant;
+
+use super::{IDLE, ScriptedHooks, Seen};
+use crate::support::{Edge, Env, unique};
+
+/// A fresh queue with the given attributes; answers its URL.
+async fn queue(env: &Env, attributes: &[(QueueAttributeName, String)]) -> String {
+    let mut req = env.sqs().create_queue().queue_name(unique("esm"));
+    for (name, value) in attributes {
+        req = req.attributes(name.clone(), value);
+    }
+    req.send().await.unwrap().queue_url().unwrap().to_owned()
+}
+
+async fn queue_arn(env: &Env, url: &str) -> String {
+    env.sqs()
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap()
+        .attributes()
+        .unwrap()[&QueueAttributeName::QueueArn]
+        .clone()
+}
+
+async fn send(env: &Env, url: &str, bodies: &[&str]) {
+    for body in bodies {
+        env.sqs()
+            .send_message()
+            .queue_url(url)
+            .message_body(*body)
+            .send()
+            .await
+            .unwrap();
+    }
+}
+
+/// When each invocation happened and what it got.
+type Calls = Seen<(Instant, SqsEvent)>;
+
+fn bodies(event: &SqsEvent) -> Vec<String> {
+    event
+        .records
+        .iter()
+        .map(|m| m.body.clone().unwrap_or_default())
+        .collect()
+}
+
+fn recording(
+    calls: &Calls,
+    respond: impl Fn(&SqsEvent, usize) -> Result<SqsBatchResponse, BoxError> + Send + Sync + 'static,
+) -> Arc<dyn SqsHandler> {
+    let calls = calls.clone();
+    let respond = Arc::new(respond);
+    Arc::new(move |event: SqsEvent| {
+        let n = calls.push((Instant::now(), event.clone()));
+        let answer = respond(&event, n);
+        async move { answer }
+    })
+}
+
+fn ok(_: &SqsEvent, _: usize) -> Result<SqsBatchResponse, BoxError> {
+    Ok(SqsBatchResponse::default())
+}
+
+fn failing(ids: &[String]) -> SqsBatchResponse {
+    let mut response = SqsBatchResponse::default();
+    response.batch_item_failures = ids
+        .iter()
+        .map(|id| {
+            let mut f = BatchItemFailure::default();
+            f.item_identifier = id.clone();
+            f
+        })
+        .collect();
+    response
+}
+
+async fn spawn(
+    env: &Env,
+    url: &str,
+    config: SqsMappingConfig,
+    handler: Arc<dyn SqsHandler>,
+) -> SqsMappingHandle {
+    spawn_with(env, url, config, handler, Arc::new(NoDeliveryFaults)).await
+}
+
+async fn spawn_with(
+    env: &Env,
+    url: &str,
+    config: SqsMappingConfig,
+    handler: Arc<dyn SqsHandler>,
+    hooks: Arc<dyn DeliveryHooks>,
+) -> SqsMappingHandle {
+    SqsMapping::spawn(env.sqs(), url, config, handler, hooks)
+        .await
+        .unwrap()
+}
+
+/// How many times each body was delivered.
+fn deliveries(calls: &Calls) -> HashMap<String, usize> {
+    let mut counts = HashMap::new();
+    for (_, event) in calls.all() {
+        for body in bodies(&event) {
+            *counts.entry(body).or_default() += 1;
+        }
+    }
+    counts
+}
+
+#[tokio::test(start_paused = true)]
+async fn messages_have_lambdas_shape_and_batch_size_caps_each_batch() {
+    let env = Env::start(Edge::InProcess).await;
+    let url = queue(&env, &[]).await;
+    env.sqs()
+        .send_message()
+        .queue_url(&url)
+        .message_body("m0")
+        .message_attributes(
+            "Attr1",
+            MessageAttributeValue::builder()
+                .data_type("String")
+                .string_value("v")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    send(&env, &url, &["m1", "m2", "m3", "m4", "m5", "m6"]).await;
+    let calls = Calls::new();
+    let config = SqsMappingConfig {
+        batch_size: 3,
+        concurrency: 1,
+        ..Default::default()
+    };
+    let mapping = spawn(&env, &url, config, recording(&calls, ok)).await;
+    mapping.wait_idle(IDLE).await.unwrap();
+
+    let sizes: Vec<usize> = calls.all().iter().map(|(_, e)| e.records.len()).collect();
+    assert!(sizes.iter().all(|&n| n <= 3), "{sizes:?}");
+    assert_eq!(sizes[0], 3);
+    assert_eq!(deliveries(&calls).len(), 7);
+    assert_eq!(mapping.stats().messages_deleted, 7);
+
+    let all: Vec<_> = calls
+        .all()
+        .into_iter()
+        .flat_map(|(_, e)| e.records)
+        .collect();
+    let m0 = all
+        .iter()
+        .find(|m| m.body.as_deref() == Some("m0"))
+        .unwrap();
+    assert!(!m0.message_id.as_deref().unwrap().is_empty());
+    assert!(!m0.receipt_handle.as_deref().unwrap().is_empty());
+    let md5 = format!("{:x}", Md5::digest(b"m0"));
+    assert_eq!(m0.md5_of_body.as_deref(), Some(md5.as_str()));
+    assert!(m0.md5_of_message_attributes.is_some());
+    assert_eq!(m0.attributes["ApproximateReceiveCount"], "1");
+    let sent: u64 = m0.attributes["SentTimestamp"].parse().unwrap();
+    assert!(sent > 1_600_000_000_000, "epoch milliseconds: {sent}");
+    assert!(
+        m0.attributes
+            .contains_key("ApproximateFirstReceiveTimestamp")
+    );
+    assert!(m0.attributes.contains_key("SenderId"));
+    assert_eq!(
+        m0.message_attributes["Attr1"].string_value.as_deref(),
+        Some("v")
+    );
+    assert_eq!(
+        m0.message_attributes["Attr1"].data_type.as_deref(),
+        Some("String")
+    );
+    assert_eq!(m0.event_source.as_deref(), Some("aws:sqs"));
+    assert_eq!(m0.event_source_arn.as_deref(), Some(mapping.queue_arn()));
+    assert_eq!(m0.aws_region.as_deref(), Some("us-east-1"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_batching_window_gathers_a_batch_larger_than_one_receive() {
+    let env = Env::start(Edge::InProcess).await;
+    let url = queue(&env, &[]).await;
+    let many: Vec<String> = (0..15).map(|i| format!("m{i}")).collect();
+    send(
+        &env,
+        &url,
+        &many.iter().map(String::as_str).collect::<Vec<_>>(),
+    )
+    .await;
+    let calls = Calls::new();
+    let config = SqsMappingConfig {
+        batch_size: 20,
+        maximum_batching_window: Duration::from_secs(5),
+        concurrency: 1,
+        ..Default::default()
+    };
+    let mapping = spawn(&env, &url, config, recording(&calls, ok)).await;
+    mapping.wait_idle(IDLE).await.unwrap();
+    let sizes: Vec<usize> = calls.all().iter().map(|(_, e)| e.records.len()).collect();
+    assert_eq!(sizes, [15]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_batching_window_waits_for_messages_that_arrive_apart() {
+    let env = Env::start(Edge::InProcess).await;
+    let url = queue(&env, &[]).await;
+    let calls = Calls::new();
+    let config = SqsMappingConfig {
+        maximum_batching_window: Duration::from_secs(5),
+        concurrency: 1,
+        ..Default::default()
+    };
+    let mapping = spawn(&env, &url, config, recording(&calls, ok)).await;
+    send(&env, &url, &["first"]).await;
+    // Scripted arrival (paused clock): the second message comes 2 s after the first.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    send(&env, &url, &["second"]).await;
+    mapping.wait_idle(IDLE).await.unwrap();
+    let batches: Vec<Vec<String>> = calls.all().iter().map(|(_, e)| bodies(e)).collect();
+    assert_eq!(batches, [vec!["first", "second"]]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn report_batch_item_failures_leaves_only_the_failed_messages_on_the_queue() {
+    let env = Env::start(Edge::InProcess).await;
+    let url = queue(
+        &env,
+        &[(QueueAttributeName::VisibilityTimeout, "30".into())],
+    )
+    .await;
+    send(&env, &url, &["m1", "m2", "m3"]).await;
+    let calls = Calls::new();
+    let config = SqsMappingConfig {
+        report_batch_item_failures: true,
+        concurrency: 1,
+        ..Default::default()
+    };
+    let handler = recording(&calls, |event, _| {
+        let failed: Vec<String> = event
+            .records
+            .iter()
+            .filter(|m| {
+                m.body.as_deref() == Some("m2") && m.attributes["ApproximateReceiveCount"] == "1"
+            })
+            .filter_map(|m| m.message_id.clone())
+            .collect();
+        Ok(failing(&failed))
+    });
+    let mapping = spawn(&env, &url, config, handler).await;
+    mapping.wait_idle(IDLE).await.unwrap();
+
+    let counts = deliveries(&calls);
+    assert_eq!(
+        counts,
+        HashMap::from([("m1".into(), 1), ("m2".into(), 2), ("m3".into(), 1)])
+    );
+    let calls = calls.all();
+    let (first_at, _) = &calls[0];
+    let (again_at, again) = calls.last().unwrap();
+    assert_eq!(bodies(again), ["m2"]);
+    assert_eq!(again.records[0].attributes["ApproximateReceiveCount"], "2");
+    assert!(
+        *again_at - *first_at >= Duration::from_secs(30),
+        "after the visibility timeout"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn partial_answers_are_ignored_without_report_batch_item_failures() {
+    let env = Env::start(Edge::InProcess).await;
+    let url = queue(&env, &[]).await;
+    send(&env, &url, &["m1", "m2"]).await;
+    let calls = Calls::new();
+    let handler = recording(&calls, |event, _| {
+        Ok(failing(&[event.records[0].message_id.clone().unwrap()]))
+    });
+    let config = SqsMappingConfig {
+        concurrency: 1,
+        ..Default::default()
+    };
+    let mapping = spawn(&env, &url, config, handler).await;
+    mapping.wait_idle(IDLE).await.unwrap();
+    assert_eq!(
+        deliveries(&calls),
+        HashMap::from([("m1".into(), 1), ("m2".into(), 1)])
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_handler_error_returns_the_whole_batch_after_the_visibility_timeout() {
+    let env = Env::start(Edge::InProcess).await;
+    let url = queue(
+        &env,
+        &[(QueueAttributeName::VisibilityTimeout, "30".into())],
+    )
+    .await;
+    send(&env, &url, &["m1", "m2"]).await;
+    let calls = Calls::new();
+    let handler = recording(&calls, |_, n| {
+        if n == 1 {
+            Err("function error".into())
+        } else {
+            Ok(SqsBatchResponse::default())
+        }
+    });
+    let config = SqsMappingConfig {
+        concurrency: 1,
+        ..Default::default()
+    };
+    let mapping = spawn(&env, &url, config, handler).await;
+    mapping.wait_idle(IDLE).await.unwrap();
+
+    assert_eq!(
+        deliveries(&calls),
+        HashMap::from([("m1".into(), 2), ("m2".into(), 2)])
+    );
+    let calls = calls.all();
+    let (first_at, _) = &calls[0];
+    let (last_at, last) = calls.last().unwrap();
+    assert!(*last_at - *first_at >= Duration::from_secs(30));
+    assert!(
+        last.records
+            .iter()
+            .all(|m| m.attributes["ApproximateReceiveCount"] == "2")
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_visibility_timeout_setting_overrides_the_queues() {
+    let env = Env::start(Edge::InProcess).await;
+    let url = queue(
+        &env,
+        &[(QueueAttributeName::VisibilityTimeout, "30".into())],
+    )
+    .await;
+    send(&env, &url, &["m1"]).await;
+    let calls = Calls::new();
+    let handler = recording(&calls, |_, n| {
+        if n == 1 {
+            Err("function error".into())
+        } else {
+            Ok(SqsBatchResponse::default())
+        }
+    });
+    let config = SqsMappingConfig {
+        visibility_timeout: Some(Duration::from_secs(120)),
+        concurrency: 1,
+        ..Default::default()
+    };
+    let mapping = spawn(&env, &url, config, handler).await;
+    mapping.wait_idle(IDLE).await.unwrap();
+    let calls = calls.all();
+    assert_eq!(calls.len(), 2);
+    assert!(calls[1].0 - calls[0].0 >= Duration::from_secs(120));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_message_that_keeps_failing_is_redriven_to_the_dlq_after_max_receive_count() {
+    let env = Env::start(Edge::InProcess).await;
+    let dlq = queue(&env, &[]).await;
+    let dlq_arn = queue_arn(&env, &dlq).await;
+    let policy = serde_json::json!({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "3"});
+    let url = queue(
+        &env,
+        &[
+            (QueueAttributeName::VisibilityTimeout, "30".into()),
+            (QueueAttributeName::RedrivePolicy, policy.to_string()),
+        ],
+    )
+    .await;
+    send(&env, &url, &["poison"]).await;
+    let calls = Calls::new();
+    let handler = recording(&calls, |_, _| Err("always fails".into()));
+    let mapping = spawn(&env, &url, Default::default(), handler).await;
+    mapping.wait_idle(IDLE).await.unwrap();
+
+    assert_eq!(deliveries(&calls), HashMap::from([("poison".into(), 3)]));
+    let moved = env
+        .sqs()
+        .receive_message()
+        .queue_url(&dlq)
+        .send()
+        .await
+        .unwrap();
+    let bodies: Vec<&str> = moved.messages().iter().filter_map(|m| m.body()).collect();
+    assert_eq!(bodies, ["poison"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_duplicate_delivery_invokes_the_handler_twice_and_deletes_once() {
+    let env = Env::start(Edge::InProcess).await;
+    let url = queue(&env, &[]).await;
+    send(&env, &url, &["m1"]).await;
+    let calls = Calls::new();
+    let hooks = ScriptedHooks::sqs(vec![vec![DeliveryFault::Duplicate]]);
+    let config = SqsMappingConfig {
+        concurrency: 1,
+        ..Default::default()
+    };
+    let mapping = spawn_with(&env, &url, config, recording(&calls, ok), hooks).await;
+    mapping.wait_idle(IDLE).await.unwrap();
+    let calls = calls.all();
+    assert_eq!(calls.len(), 2);
+    assert_eq!(calls[0].1, calls[1].1);
+    let stats = mapping.stats();
+    assert_eq!((stats.batches_invoked, stats.messages_deleted), (2, 1));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_crash_before_deleting_redelivers_the_batch_after_the_visibility_timeout() {
+    let env = Env::start(Edge::InProcess).await;
+    let url = queue(
+        &env,
+        &[(QueueAttributeName::VisibilityTimeout, "30".into())],
+    )
+    .await;
+    send(&env, &url, &["m1"]).await;
+    let calls = Calls::new();
+    let hooks = ScriptedHooks::sqs(vec![vec![DeliveryFault::CrashBeforeCheckpoint]]);
+    let config = SqsMappingConfig {
+        concurrency: 1,
+        ..Default::default()
+    };
+    let mapping = spawn_with(&env, &url, config, recording(&calls, ok), hooks).await;
+    mapping.wait_idle(IDLE).await.unwrap();
+    assert_eq!(deliveries(&calls), HashMap::from([("m1".into(), 2)]));
+}
+
+#[tokio::test(start_paused = true)]
+async fn stop_finishes_the_batch_in_flight_and_deletes_it() {
+    let env = Env::start(Edge::InProcess).await;
+    let url = queue(&env, &[]).await;
+    send(&env, &url, &["m1"]).await;
+    let (entered_tx, entered_rx) = tokio::sync::oneshot::channel::<()>();
+    let entered = Arc::new(std::sync::Mutex::new(Some(entered_tx)));
+    let handler: Arc<dyn SqsHandler> = Arc::new(move |_event: SqsEvent| {
+        let entered = entered.clone();
+        async move {
+            if let Some(tx) = entered.lock().unwrap().take() {
+                let _ = tx.send(());
+            }
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            Ok::<_, BoxError>(SqsBatchResponse::default())
+        }
+    });
+    let mapping = spawn(&env, &url, Default::default(), handler).await;
+    entered_rx.await.unwrap();
+    mapping.stop().await;
+    let left = env
+        .sqs()
+        .get_queue_attributes()
+        .queue_url(&url)
+        .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        left.attributes().unwrap()[&QueueAttributeName::ApproximateNumberOfMessagesNotVisible],
+        "0"
+    );
+}
