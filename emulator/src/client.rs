@@ -12,6 +12,7 @@
 //!     .build();
 //! ```
 
+use aws_smithy_runtime_api::client::connection::{CaptureSmithyConnection, ConnectionMetadata};
 use aws_smithy_runtime_api::client::http::{
     HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpConnector,
 };
@@ -55,6 +56,18 @@ impl HttpClient for InProcessClient {
 impl HttpConnector for InProcessClient {
     fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
         let emulator = self.emulator.clone();
+        // The SDK marks a connection for closure after a transient error; there is no
+        // connection here, so report one whose closing is a no-op (else the SDK logs an error).
+        if let Some(capture) = request.extension::<CaptureSmithyConnection>() {
+            capture.set_connection_retriever(|| {
+                Some(
+                    ConnectionMetadata::builder()
+                        .proxied(false)
+                        .poison_fn(|| {})
+                        .build(),
+                )
+            });
+        }
         HttpConnectorFuture::new(async move {
             let request = request
                 .try_into_http1x()

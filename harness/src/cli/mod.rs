@@ -5,6 +5,7 @@
 
 mod emulator_cmd;
 mod load_cmd;
+mod scenario_cmd;
 mod up_cmd;
 
 use std::process::ExitCode;
@@ -28,6 +29,8 @@ enum Command {
     Up(up_cmd::Args),
     /// Serve the embedded Kinesis/SQS/DynamoDB emulator alone, for the AWS CLI, boto3 or SDKs.
     Emulator(emulator_cmd::Args),
+    /// Run a scenario (scenarios/NAME.toml or a path) and print its report.
+    Scenario(scenario_cmd::Args),
     /// Load a running ingest API (`harness up`) and report events/s and latency percentiles.
     Load(load_cmd::Args),
 }
@@ -36,28 +39,31 @@ enum Command {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
+    exit_code(match cli.command {
+        Command::Up(args) => on_runtime(up_cmd::run(args)),
+        Command::Emulator(args) => on_runtime(emulator_cmd::run(args)),
+        Command::Load(args) => on_runtime(load_cmd::run(args)),
+        // Scenarios pick their own runtime (a paused clock on the embedded backend).
+        Command::Scenario(args) => scenario_cmd::main(args),
+    })
+}
+
+/// Runs a command on a multi-threaded runtime.
+fn on_runtime(
+    command: impl std::future::Future<Output = anyhow::Result<ExitCode>>,
+) -> anyhow::Result<ExitCode> {
+    tokio::runtime::Builder::new_multi_thread()
         .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(err) => {
-            eprintln!("error: cannot start the async runtime: {err}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let result = runtime.block_on(async {
-        match cli.command {
-            Command::Up(args) => up_cmd::run(args).await,
-            Command::Emulator(args) => emulator_cmd::run(args).await,
-            Command::Load(args) => load_cmd::run(args).await,
-        }
-    });
+        .build()?
+        .block_on(command)
+}
+
+fn exit_code(result: anyhow::Result<ExitCode>) -> ExitCode {
     match result {
         Ok(code) => code,
         Err(err) => {
             eprintln!("error: {err:#}");
-            ExitCode::FAILURE
+            ExitCode::from(2)
         }
     }
 }

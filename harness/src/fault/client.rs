@@ -14,6 +14,7 @@
 //! ```
 
 use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::connection::{CaptureSmithyConnection, ConnectionMetadata};
 use aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata;
 use aws_smithy_runtime_api::client::http::{
     HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient,
@@ -109,6 +110,19 @@ struct FaultyConnector {
 
 impl HttpConnector for FaultyConnector {
     fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        // The SDK marks the connection for closure after a transient error. An injected answer
+        // never had one: report a connection whose closing is a no-op (else the SDK logs an
+        // error each time). A real connector called below replaces this with its own.
+        if let Some(capture) = request.extension::<CaptureSmithyConnection>() {
+            capture.set_connection_retriever(|| {
+                Some(
+                    ConnectionMetadata::builder()
+                        .proxied(false)
+                        .poison_fn(|| {})
+                        .build(),
+                )
+            });
+        }
         let this = self.clone();
         HttpConnectorFuture::new(async move { this.handle(request).await })
     }

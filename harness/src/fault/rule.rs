@@ -172,7 +172,8 @@ pub struct RequestMatcher {
     /// A substring the request body must contain.
     pub body_contains: Option<String>,
     /// The stream, queue or table name the request addresses (e.g. `events`, so the DLQ
-    /// send to `events-dlq` is left alone).
+    /// send to `events-dlq` is left alone). Also matches the name with a uniqueness prefix
+    /// (`<prefix>-events`), as tests and scenarios sharing a backend name their resources.
     pub resource: Option<String>,
 }
 
@@ -186,6 +187,14 @@ pub struct RequestView<'a> {
     pub body: &'a [u8],
 }
 
+/// `name` is the resource `logical` itself or `logical` under a `<prefix>-` for uniqueness.
+fn resource_is(name: &str, logical: &str) -> bool {
+    name == logical
+        || name
+            .strip_suffix(logical)
+            .is_some_and(|prefix| prefix.ends_with('-'))
+}
+
 impl RequestMatcher {
     pub fn matches(&self, req: &RequestView<'_>) -> bool {
         self.service == req.service
@@ -197,7 +206,7 @@ impl RequestMatcher {
             && self
                 .resource
                 .as_ref()
-                .is_none_or(|r| req.resource == Some(r.as_str()))
+                .is_none_or(|r| req.resource.is_some_and(|name| resource_is(name, r)))
             && self
                 .body_contains
                 .as_ref()
@@ -462,6 +471,14 @@ mod tests {
         assert!(!t.on_match(true));
         assert!(t.on_match(false));
         assert_eq!((t.seen(), t.fired()), (2, 1));
+    }
+
+    #[test]
+    fn a_resource_matches_its_uniquely_prefixed_name_but_not_a_longer_one() {
+        assert!(resource_is("events", "events"));
+        assert!(resource_is("t-42-0-events", "events"));
+        assert!(!resource_is("t-42-0-events-dlq", "events"));
+        assert!(!resource_is("myevents", "events"));
     }
 
     #[test]

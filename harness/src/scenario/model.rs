@@ -46,12 +46,14 @@ pub struct Settings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Step {
-    /// Install a fault rule (see the fault module for the fields).
-    Fault(toml::Table),
+    /// Install a fault rule (fields: see [`crate::fault::FaultSpec`]).
+    Fault(crate::fault::FaultSpec),
     /// Remove every fault rule.
     ClearFaults(Empty),
     /// PUT events through the ingest API.
     Ingest(Ingest),
+    /// Write a raw record straight to the stream (a producer that bypasses the ingest API).
+    PutRecord(PutRecord),
     /// Wait until the stream, the queues and in-flight batches are idle.
     Drain(Drain),
     /// Restart a consumer (its checkpoint survives).
@@ -72,6 +74,7 @@ impl Step {
             Step::Fault(_) => "fault",
             Step::ClearFaults(_) => "clear_faults",
             Step::Ingest(_) => "ingest",
+            Step::PutRecord(_) => "put_record",
             Step::Drain(_) => "drain",
             Step::Restart(_) => "restart",
             Step::Replay(_) => "replay",
@@ -104,6 +107,18 @@ pub struct Ingest {
     pub stream: Option<String>,
     /// Expected HTTP status of every PUT (default 200).
     pub status: Option<u16>,
+    /// How often the client retries a `503` with the same id (default 3): the client owns
+    /// the retry when Kinesis refuses, and a retried id never creates a second item.
+    pub client_retries: Option<u32>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PutRecord {
+    /// The record's data, as text.
+    pub data: String,
+    /// Partition key (default "raw").
+    pub partition_key: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -118,6 +133,9 @@ pub struct Drain {
 pub struct Restart {
     /// `forward` (the Kinesis mapping) or `store` (the SQS mapping).
     pub consumer: String,
+    /// Kill it without a graceful stop (no checkpoint of in-flight work).
+    #[serde(default)]
+    pub crash: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -1,0 +1,61 @@
+//! `harness scenario NAME|PATH`: run a scenario file, print its report, exit non-zero when an
+//! expectation fails.
+//!
+//! On the embedded backend the scenario runs in process under tokio's paused clock, so
+//! production timeouts (30 s visibility, 1 s polling, backoff) cost no wall time and a seeded
+//! run is reproducible. Other backends run in real time.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+
+use crate::backend::{BackendKind, BackendSettings};
+use crate::scenario::{self, RunOptions};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// A scenario name (scenarios/NAME.toml) or a path to a scenario file.
+    scenario: String,
+    /// Where scenario names and fixtures are looked up.
+    #[arg(long, default_value = ".")]
+    root: PathBuf,
+}
+
+/// Runs on its own runtime: current-thread with a paused clock for the embedded backend.
+pub fn main(args: Args) -> anyhow::Result<ExitCode> {
+    let backend = BackendSettings::from_env()?;
+    let mut builder = if backend.kind == BackendKind::Embedded {
+        let mut b = tokio::runtime::Builder::new_current_thread();
+        b.start_paused(true);
+        b
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+    };
+    let runtime = builder.enable_all().build()?;
+    runtime.block_on(run(args, backend))
+}
+
+async fn run(args: Args, backend: BackendSettings) -> anyhow::Result<ExitCode> {
+    let path = scenario::resolve(&args.scenario, &args.root.join("scenarios"))?;
+    let parsed = scenario::load(&path)?;
+    let name = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| args.scenario.clone());
+    let options = RunOptions {
+        root: args.root.clone(),
+        backend,
+    };
+    let report = scenario::run(&name, &parsed, &options)
+        .await
+        .with_context(|| format!("scenario {name} could not run"))?;
+    // A closed pipe (`| head`) is not an error worth a panic.
+    use std::io::Write;
+    let _ = std::io::stdout().write_all(report.render().as_bytes());
+    Ok(if report.passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}

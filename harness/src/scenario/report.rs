@@ -1,0 +1,265 @@
+//! What a scenario run found: its steps, the checks of its expectations, the faults that
+//! fired, the counts per hop and the latency, rendered for a person.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::fault::FiredFault;
+use crate::load::Percentiles;
+use crate::stack::Counts;
+
+/// One expectation: what was expected, what was found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Check {
+    pub what: String,
+    pub expected: i64,
+    pub actual: i64,
+    pub ok: bool,
+    pub detail: Option<String>,
+}
+
+impl Check {
+    pub fn new(what: impl Into<String>, expected: i64, actual: i64) -> Self {
+        Check {
+            what: what.into(),
+            expected,
+            actual,
+            ok: expected == actual,
+            detail: None,
+        }
+    }
+
+    /// Compares id lists; counts are the list lengths, the detail names the differences.
+    pub fn ids(what: &str, expected: &[String], actual: &[String]) -> Self {
+        let mut expected_sorted = expected.to_vec();
+        expected_sorted.sort();
+        let missing: Vec<&String> = expected_sorted
+            .iter()
+            .filter(|id| !actual.contains(id))
+            .collect();
+        let extra: Vec<&String> = actual
+            .iter()
+            .filter(|id| !expected_sorted.contains(id))
+            .collect();
+        let mut check = Check::new(what, expected.len() as i64, actual.len() as i64);
+        check.ok = expected_sorted == actual;
+        if !check.ok {
+            check.detail = Some(format!("missing {missing:?}, unexpected {extra:?}"));
+        }
+        check
+    }
+
+    pub fn with_detail(mut self, detail: String) -> Self {
+        self.detail = Some(detail);
+        self
+    }
+
+    /// `table = 20 ✓` or `table = 19, expected 20 (1 fewer) ✗`.
+    pub fn short(&self) -> String {
+        if self.ok {
+            format!("{} = {} ✓", self.what, self.actual)
+        } else {
+            format!("{} ✗", self.explain())
+        }
+    }
+
+    /// Says which count was wrong and by how much.
+    pub fn explain(&self) -> String {
+        let diff = self.actual - self.expected;
+        let by = match diff {
+            0 => String::new(),
+            d if d > 0 => format!(" ({d} more)"),
+            d => format!(" ({} fewer)", -d),
+        };
+        let mut text = format!(
+            "{} = {}, expected {}{by}",
+            self.what, self.actual, self.expected
+        );
+        if let Some(detail) = &self.detail {
+            let _ = write!(text, "; {detail}");
+        }
+        text
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct StepReport {
+    pub index: usize,
+    pub kind: &'static str,
+    pub summary: String,
+}
+
+/// The table and the DLQ at one point of a scenario.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Snapshot {
+    pub name: String,
+    pub table: Vec<Value>,
+    pub dlq: Vec<Value>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ScenarioReport {
+    pub name: String,
+    pub description: String,
+    pub steps: Vec<StepReport>,
+    pub checks: BTreeMap<usize, Vec<Check>>,
+    pub faults_fired: Vec<FiredFault>,
+    pub counts: Counts,
+    pub latency: Percentiles,
+    pub scenario_time: Duration,
+    pub wall_time: Duration,
+    pub snapshots: Vec<Snapshot>,
+    /// Why the scenario did not run on this backend.
+    pub skipped: Option<String>,
+}
+
+impl ScenarioReport {
+    pub fn new(name: &str, description: &str) -> Self {
+        ScenarioReport {
+            name: name.to_owned(),
+            description: description.to_owned(),
+            steps: Vec::new(),
+            checks: BTreeMap::new(),
+            faults_fired: Vec::new(),
+            counts: Counts::default(),
+            latency: Percentiles::default(),
+            scenario_time: Duration::ZERO,
+            wall_time: Duration::ZERO,
+            snapshots: Vec::new(),
+            skipped: None,
+        }
+    }
+
+    pub(crate) fn checks_for(&mut self, step: usize) -> &mut Vec<Check> {
+        self.checks.entry(step).or_default()
+    }
+
+    /// The failed checks, each with its step: `step 4 (expect): table = 19, expected 20 (1 fewer)`.
+    pub fn failures(&self) -> Vec<String> {
+        self.checks
+            .iter()
+            .flat_map(|(step, checks)| {
+                let kind = self
+                    .steps
+                    .iter()
+                    .find(|s| s.index == *step)
+                    .map_or("step", |s| s.kind);
+                checks
+                    .iter()
+                    .filter(|c| !c.ok)
+                    .map(move |c| format!("step {step} ({kind}): {}", c.explain()))
+            })
+            .collect()
+    }
+
+    pub fn passed(&self) -> bool {
+        self.failures().is_empty()
+    }
+
+    /// The report as a person reads it.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "scenario {}: {}", self.name, self.description);
+        if let Some(reason) = &self.skipped {
+            let _ = writeln!(out, "SKIPPED: {reason}");
+            return out;
+        }
+        for step in &self.steps {
+            let _ = writeln!(
+                out,
+                "  {:>2}. {:<12} {}",
+                step.index, step.kind, step.summary
+            );
+        }
+        if self.faults_fired.is_empty() {
+            let _ = writeln!(out, "faults fired: none");
+        } else {
+            let mut by_rule: BTreeMap<&str, (usize, Vec<&str>)> = BTreeMap::new();
+            for f in &self.faults_fired {
+                let entry = by_rule.entry(&f.rule).or_default();
+                entry.0 += 1;
+                for id in &f.event_ids {
+                    if !entry.1.contains(&id.as_str()) {
+                        entry.1.push(id);
+                    }
+                }
+            }
+            let _ = writeln!(out, "faults fired:");
+            for (rule, (n, ids)) in by_rule {
+                let _ = writeln!(out, "  {rule} x{n} (events: {})", ids.join(", "));
+            }
+        }
+        let c = &self.counts;
+        let _ = writeln!(
+            out,
+            "counts: ingested {}, forwarded {}, forward retries {}, sent to DLQ {}, stored {}, \
+             duplicates suppressed {}, store retries {}, store failures {}",
+            c.ingested,
+            c.forwarded,
+            c.forward_retries,
+            c.sent_to_dlq,
+            c.stored,
+            c.duplicates,
+            c.store_retries,
+            c.store_failed
+        );
+        let _ = writeln!(
+            out,
+            "latency PUT -> stored (scenario time): {}",
+            self.latency
+        );
+        let failures = self.failures();
+        if failures.is_empty() {
+            let _ = writeln!(
+                out,
+                "verdict: PASS ({:.1} s of scenario time in {:.2} s of wall time)",
+                self.scenario_time.as_secs_f64(),
+                self.wall_time.as_secs_f64()
+            );
+        } else {
+            let _ = writeln!(out, "verdict: FAIL");
+            for f in failures {
+                let _ = writeln!(out, "  {f}");
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_wrong_count_says_by_how_much() {
+        assert_eq!(
+            Check::new("table", 20, 19).explain(),
+            "table = 19, expected 20 (1 fewer)"
+        );
+        assert_eq!(
+            Check::new("dlq", 0, 2).explain(),
+            "dlq = 2, expected 0 (2 more)"
+        );
+    }
+
+    #[test]
+    fn failures_name_their_step() {
+        let mut report = ScenarioReport::new("x", "y");
+        report.steps.push(StepReport {
+            index: 4,
+            kind: "expect",
+            summary: String::new(),
+        });
+        report.checks_for(4).push(Check::new("table", 20, 19));
+        report.checks_for(4).push(Check::new("dlq", 0, 0));
+        assert_eq!(
+            report.failures(),
+            ["step 4 (expect): table = 19, expected 20 (1 fewer)"]
+        );
+        assert!(!report.passed());
+        assert!(report.render().contains("verdict: FAIL"));
+    }
+}

@@ -1,0 +1,371 @@
+//! Runs a scenario against a fresh [`Harness`] and collects what happened into a report.
+//!
+//! Expectations that fail do not stop the run: every check is recorded with the expected and
+//! the actual value, and the verdict lists the ones that failed.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use super::model::{Drain, Expect, Ingest, PutRecord, Replay, Restart, Scenario, Step};
+use super::report::{Check, ScenarioReport, Snapshot, StepReport};
+use crate::backend::{BackendSettings, Resources};
+use crate::stack::{Harness, HarnessError, HarnessOptions, ReplayFrom};
+
+/// Where a scenario runs.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// The workspace root: fixture paths are relative to it.
+    pub root: PathBuf,
+    pub backend: BackendSettings,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Harness(#[from] HarnessError),
+    #[error("step {index} ({kind}): {message}")]
+    Step {
+        index: usize,
+        kind: &'static str,
+        message: String,
+    },
+}
+
+const ENERGY: [&str; 4] = ["nuclear", "solar", "wind", "hydro"];
+
+/// Runs `scenario` (named `name` in the report).
+pub async fn run(
+    name: &str,
+    scenario: &Scenario,
+    options: &RunOptions,
+) -> Result<ScenarioReport, RunError> {
+    let wall = std::time::Instant::now();
+    let mut report = ScenarioReport::new(name, &scenario.description);
+    let mut backend = options.backend.clone();
+    let settings = &scenario.settings;
+    if settings.throughput_limits {
+        let caps = crate::backend::Capabilities::of(backend.kind);
+        if !caps.throughput_limits {
+            report.skipped = Some(format!(
+                "needs the emulator's throughput limits, which the {} backend does not have",
+                backend.kind.name()
+            ));
+            return Ok(report);
+        }
+        backend.emulator = backend.emulator.with_throughput_limits();
+    }
+    let mut harness_options = HarnessOptions::new(backend);
+    harness_options.resources = Resources::unique(name);
+    harness_options.seed = settings.seed.unwrap_or(0);
+    if let Some(n) = settings.forward_max_attempts {
+        harness_options.pipeline.forward.max_attempts = n;
+    }
+    if let Some(n) = settings.store_max_attempts {
+        harness_options.pipeline.store.max_attempts = n;
+    }
+    if let Some(n) = settings.kinesis_batch_size {
+        harness_options.kinesis_mapping.batch_size = n;
+    }
+    if let Some(n) = settings.sqs_batch_size {
+        harness_options.sqs_mapping.batch_size = n;
+    }
+    let h = Harness::start_with(harness_options).await?;
+    let started = h.clock().now();
+    let scenario_time = tokio::time::Instant::now();
+
+    for (i, step) in scenario.steps.iter().enumerate() {
+        let index = i + 1;
+        let kind = step.kind();
+        let fail = |message: String| RunError::Step {
+            index,
+            kind,
+            message,
+        };
+        let summary = match step {
+            Step::Fault(spec) => {
+                h.faults().install(spec);
+                spec.rule().to_string()
+            }
+            Step::ClearFaults(_) => {
+                h.faults().clear();
+                "all fault rules removed".to_owned()
+            }
+            Step::Ingest(ingest) => {
+                run_ingest(&h, ingest, &options.root, &mut report.checks_for(index))
+                    .await
+                    .map_err(fail)?
+            }
+            Step::PutRecord(record) => put_record(&h, record).await.map_err(fail)?,
+            Step::Drain(Drain { deadline_s }) => {
+                let before = tokio::time::Instant::now();
+                h.drain_within(Duration::from_secs(deadline_s.unwrap_or(600)))
+                    .await
+                    .map_err(|e| fail(e.to_string()))?;
+                format!("settled after {:.1} s", before.elapsed().as_secs_f64())
+            }
+            Step::Restart(Restart { consumer, crash }) => {
+                match (consumer.as_str(), crash) {
+                    ("forward", false) => h.restart_forward().await,
+                    ("forward", true) => h.crash_forward().await,
+                    ("store", _) => h.restart_store().await,
+                    (other, _) => {
+                        return Err(fail(format!(
+                            "no consumer named {other:?} (expected forward or store)"
+                        )));
+                    }
+                }
+                .map_err(|e| fail(e.to_string()))?;
+                format!(
+                    "{consumer} consumer {}",
+                    if *crash {
+                        "crashed and restarted"
+                    } else {
+                        "restarted"
+                    }
+                )
+            }
+            Step::Replay(Replay { from }) => {
+                let from = match from.as_str() {
+                    "scenario-start" => ReplayFrom::Timestamp(started),
+                    other => other.parse().map_err(fail)?,
+                };
+                let replayed = h
+                    .replay(from.clone())
+                    .await
+                    .map_err(|e| fail(e.to_string()))?;
+                format!(
+                    "from {from:?}: {} records in {} batches",
+                    replayed.records, replayed.batches
+                )
+            }
+            Step::Redrive(_) => {
+                let moved = h.redrive().await.map_err(|e| fail(e.to_string()))?;
+                format!("{moved} message(s) moved from the DLQ to the queue")
+            }
+            Step::Expect(expect) => {
+                let checks = evaluate(&h, expect)
+                    .await
+                    .map_err(|e| fail(e.to_string()))?;
+                let summary = checks
+                    .iter()
+                    .map(Check::short)
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                report.checks_for(index).extend(checks);
+                summary
+            }
+            Step::Snapshot(s) => {
+                report.snapshots.push(
+                    snapshot(&h, &s.name)
+                        .await
+                        .map_err(|e| fail(e.to_string()))?,
+                );
+                format!("table and DLQ recorded as {:?}", s.name)
+            }
+        };
+        report.steps.push(StepReport {
+            index,
+            kind,
+            summary,
+        });
+    }
+
+    if report.snapshots.is_empty() {
+        report.snapshots.push(snapshot(&h, "final").await?);
+    }
+    report.faults_fired = h.journal().faults_fired();
+    report.counts = h.counts();
+    report.latency = h.recorder().latency();
+    report.scenario_time = scenario_time.elapsed();
+    report.wall_time = wall.elapsed();
+    h.shutdown().await;
+    Ok(report)
+}
+
+/// The request bodies an ingest step sends.
+fn ingest_bodies(ingest: &Ingest, root: &Path) -> Result<Vec<Value>, String> {
+    let stream = ingest.stream.clone().unwrap_or_else(|| "default".into());
+    let mut bodies = Vec::new();
+    if let Some(count) = ingest.count {
+        let prefix = ingest.prefix.clone().unwrap_or_else(|| "e-".into());
+        for n in 1..=count {
+            bodies.push(json!({
+                "stream": stream,
+                "id": format!("{prefix}{n}"),
+                "payload": { "energy_type": ENERGY[(n as usize - 1) % ENERGY.len()], "n": n },
+            }));
+        }
+    }
+    if let Some(fixture) = &ingest.fixture {
+        let path = root.join(fixture);
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| format!("cannot read fixture {}: {e}", path.display()))?;
+        for (line_no, line) in text.lines().enumerate() {
+            if line.trim().is_empty() {
+                continue;
+            }
+            let body: Value = serde_json::from_str(line).map_err(|e| {
+                format!(
+                    "{}:{}: not a JSON request body: {e}",
+                    path.display(),
+                    line_no + 1
+                )
+            })?;
+            bodies.push(body);
+        }
+    }
+    if bodies.is_empty() {
+        return Err("ingest needs `count` or `fixture`".into());
+    }
+    Ok(bodies)
+}
+
+async fn run_ingest(
+    h: &Harness,
+    ingest: &Ingest,
+    root: &Path,
+    checks: &mut Vec<Check>,
+) -> Result<String, String> {
+    let bodies = ingest_bodies(ingest, root)?;
+    let expected = ingest.status.unwrap_or(200);
+    let retries = ingest.client_retries.unwrap_or(3);
+    let (mut accepted, mut client_retries, mut unexpected) = (0, 0, Vec::new());
+    for body in &bodies {
+        let mut outcome = h
+            .ingest_json(body.clone())
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut tries = 0;
+        while outcome.status == 503 && tries < retries {
+            tries += 1;
+            client_retries += 1;
+            // The API's Retry-After is a hint in seconds; under a paused clock this is free.
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            outcome = h
+                .ingest_json(body.clone())
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        if outcome.status == 200 {
+            accepted += 1;
+        }
+        if outcome.status != expected {
+            unexpected.push(format!("{} -> {}", body["id"], outcome.status));
+        }
+    }
+    if !unexpected.is_empty() {
+        checks.push(
+            Check::new(
+                format!("ingest status {expected}"),
+                bodies.len() as i64,
+                (bodies.len() - unexpected.len()) as i64,
+            )
+            .with_detail(format!("unexpected: {}", unexpected.join(", "))),
+        );
+    }
+    let mut summary = format!("{} events: {accepted} accepted", bodies.len());
+    if client_retries > 0 {
+        summary.push_str(&format!(", {client_retries} client retries after 503"));
+    }
+    Ok(summary)
+}
+
+async fn put_record(h: &Harness, record: &PutRecord) -> Result<String, String> {
+    let kinesis = aws_sdk_kinesis::Client::new(&h.backend().sdk_config());
+    let key = record.partition_key.clone().unwrap_or_else(|| "raw".into());
+    let out = kinesis
+        .put_record()
+        .stream_name(&h.provisioned().resources.stream)
+        .partition_key(&key)
+        .data(aws_sdk_kinesis::primitives::Blob::new(
+            record.data.as_bytes(),
+        ))
+        .send()
+        .await
+        .map_err(|e| aws_sdk_kinesis::error::DisplayErrorContext(e).to_string())?;
+    Ok(format!(
+        "raw record ({} bytes) on {}",
+        record.data.len(),
+        out.shard_id
+    ))
+}
+
+async fn evaluate(h: &Harness, expect: &Expect) -> Result<Vec<Check>, HarnessError> {
+    let mut checks = Vec::new();
+    let counts = h.counts();
+    let needs_table = expect.table.is_some() || expect.table_ids.is_some();
+    let needs_dlq = expect.dlq.is_some() || expect.dlq_ids.is_some();
+    let table_ids = if needs_table {
+        h.table_ids().await?
+    } else {
+        Vec::new()
+    };
+    let dlq = if needs_dlq {
+        h.dlq_messages().await?
+    } else {
+        Vec::new()
+    };
+    if let Some(n) = expect.table {
+        checks.push(Check::new("table", n as i64, table_ids.len() as i64));
+    }
+    if let Some(n) = expect.dlq {
+        checks.push(Check::new("dlq", n as i64, dlq.len() as i64));
+    }
+    if let Some(n) = expect.lost {
+        let lost = h.lost_ids().await?;
+        let mut check = Check::new("lost", n as i64, lost.len() as i64);
+        if !lost.is_empty() {
+            check = check.with_detail(format!("lost: {}", lost.join(", ")));
+        }
+        checks.push(check);
+    }
+    if let Some(n) = expect.duplicates {
+        checks.push(Check::new("duplicates", n as i64, counts.duplicates as i64));
+    }
+    if let Some(ids) = &expect.table_ids {
+        checks.push(Check::ids("table_ids", ids, &table_ids));
+    }
+    if let Some(ids) = &expect.dlq_ids {
+        let actual: Vec<String> = dlq.iter().filter_map(|m| m.id.clone()).collect();
+        checks.push(Check::ids("dlq_ids", ids, &actual));
+    }
+    for a in &expect.attempts {
+        let actual = match &a.event {
+            Some(event) => h.journal().attempts(&a.service, &a.operation, event),
+            None => h.journal().calls(&a.service, &a.operation),
+        };
+        let what = match &a.event {
+            Some(event) => format!("attempts {} {} {event}", a.service, a.operation),
+            None => format!("calls {} {}", a.service, a.operation),
+        };
+        checks.push(Check::new(what, a.count as i64, actual as i64));
+    }
+    for f in &expect.fired {
+        checks.push(Check::new(
+            format!("fired {}", f.rule),
+            f.count as i64,
+            h.journal().fired(&f.rule) as i64,
+        ));
+    }
+    Ok(checks)
+}
+
+async fn snapshot(h: &Harness, name: &str) -> Result<Snapshot, HarnessError> {
+    let table = h.table_items().await?;
+    let dlq = h
+        .dlq_messages()
+        .await?
+        .into_iter()
+        .map(|m| {
+            let body = serde_json::from_str::<Value>(&m.body).unwrap_or(Value::String(m.body));
+            json!({ "id": m.id, "body": body, "attributes": m.attributes })
+        })
+        .collect();
+    Ok(Snapshot {
+        name: name.to_owned(),
+        table,
+        dlq,
+    })
+}
