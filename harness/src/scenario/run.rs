@@ -92,11 +92,9 @@ pub async fn run(
                 h.faults().clear();
                 "all fault rules removed".to_owned()
             }
-            Step::Ingest(ingest) => {
-                run_ingest(&h, ingest, &options.root, &mut report.checks_for(index))
-                    .await
-                    .map_err(fail)?
-            }
+            Step::Ingest(ingest) => run_ingest(&h, ingest, &options.root, report.checks_for(index))
+                .await
+                .map_err(fail)?,
             Step::PutRecord(record) => put_record(&h, record).await.map_err(fail)?,
             Step::Drain(Drain { deadline_s }) => {
                 let before = tokio::time::Instant::now();
