@@ -86,13 +86,17 @@ impl Step {
 }
 
 /// `{}` (or `true`) for steps without parameters.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(untagged)]
 pub enum Empty {
-    #[default]
-    Table,
+    Table(NoFields),
     Flag(bool),
 }
+
+/// An empty table: `{}`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoFields {}
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

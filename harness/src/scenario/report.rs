@@ -107,6 +107,9 @@ pub struct ScenarioReport {
     pub steps: Vec<StepReport>,
     pub checks: BTreeMap<usize, Vec<Check>>,
     pub faults_fired: Vec<FiredFault>,
+    /// Error answers per `service operation code`, injected or real (e.g. the emulator's
+    /// own throttling): what the retries had to get through.
+    pub errors: BTreeMap<String, u64>,
     pub counts: Counts,
     pub latency: Percentiles,
     pub scenario_time: Duration,
@@ -124,6 +127,7 @@ impl ScenarioReport {
             steps: Vec::new(),
             checks: BTreeMap::new(),
             faults_fired: Vec::new(),
+            errors: BTreeMap::new(),
             counts: Counts::default(),
             latency: Percentiles::default(),
             scenario_time: Duration::ZERO,
@@ -191,6 +195,14 @@ impl ScenarioReport {
             for (rule, (n, ids)) in by_rule {
                 let _ = writeln!(out, "  {rule} x{n} (events: {})", ids.join(", "));
             }
+        }
+        if !self.errors.is_empty() {
+            let list: Vec<String> = self
+                .errors
+                .iter()
+                .map(|(k, n)| format!("{k} x{n}"))
+                .collect();
+            let _ = writeln!(out, "error answers: {}", list.join(", "));
         }
         let c = &self.counts;
         let _ = writeln!(

@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use super::model::{Drain, Expect, Ingest, PutRecord, Replay, Restart, Scenario, Step};
 use super::report::{Check, ScenarioReport, Snapshot, StepReport};
 use crate::backend::{BackendSettings, Resources};
+use crate::fault::AttemptStatus;
 use crate::stack::{Harness, HarnessError, HarnessOptions, ReplayFrom};
 
 /// Where a scenario runs.
@@ -174,6 +175,17 @@ pub async fn run(
         report.snapshots.push(snapshot(&h, "final").await?);
     }
     report.faults_fired = h.journal().faults_fired();
+    for attempt in h.journal().attempt_log() {
+        let code = match &attempt.status {
+            AttemptStatus::Ok { .. } => continue,
+            AttemptStatus::AwsError { code, .. } => code.clone(),
+            AttemptStatus::ConnectorError { kind } => format!("{kind:?}"),
+        };
+        *report
+            .errors
+            .entry(format!("{} {} {code}", attempt.service, attempt.operation))
+            .or_default() += 1;
+    }
     report.counts = h.counts();
     report.latency = h.recorder().latency();
     report.scenario_time = scenario_time.elapsed();

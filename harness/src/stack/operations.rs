@@ -170,7 +170,7 @@ impl Harness {
             .send()
             .await
             .map_err(|e| HarnessError::aws("StartMessageMoveTask", e))?;
-        let handle = task.task_handle.unwrap_or_default();
+        tracing::debug!(task = ?task.task_handle, "redrive started");
         let deadline = Instant::now() + self.options.drain_timeout;
         loop {
             let tasks = sqs
@@ -179,10 +179,8 @@ impl Harness {
                 .send()
                 .await
                 .map_err(|e| HarnessError::aws("ListMessageMoveTasks", e))?;
-            let ours =
-                tasks.results.unwrap_or_default().into_iter().find(|t| {
-                    t.task_handle.as_deref() == Some(handle.as_str()) || handle.is_empty()
-                });
+            // Most recent first; AWS reports a TaskHandle only while a task runs.
+            let ours = tasks.results.unwrap_or_default().into_iter().next();
             if let Some(t) = ours {
                 match t.status.as_deref() {
                     Some("COMPLETED") => return Ok(t.approximate_number_of_messages_moved as u64),

@@ -1,0 +1,80 @@
+//! Every scenario file in scenarios/ runs and passes, and its table and DLQ match the
+//! snapshot. On the embedded backend each runs in process under a paused clock.
+
+use std::path::{Path, PathBuf};
+
+use harness::backend::{BackendKind, BackendSettings};
+use harness::scenario::{self, RunOptions, ScenarioReport};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()
+}
+
+/// Runs a parsed scenario on the backend `HARNESS_BACKEND` names.
+fn run(name: &str, parsed: &scenario::Scenario) -> ScenarioReport {
+    let backend = BackendSettings::from_env().expect("HARNESS_BACKEND is valid");
+    let mut builder = if backend.kind == BackendKind::Embedded {
+        let mut b = tokio::runtime::Builder::new_current_thread();
+        b.start_paused(true);
+        b
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+    };
+    let runtime = builder.enable_all().build().unwrap();
+    let options = RunOptions {
+        root: root(),
+        backend,
+    };
+    runtime
+        .block_on(scenario::run(name, parsed, &options))
+        .unwrap_or_else(|e| panic!("scenario {name} could not run: {e}"))
+}
+
+#[test]
+fn every_scenario_passes_and_matches_its_snapshot() {
+    insta::glob!("../../scenarios", "*.toml", |path| {
+        let parsed = scenario::load(path).unwrap();
+        let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+        let report = run(&name, &parsed);
+        if let Some(reason) = &report.skipped {
+            eprintln!("SKIPPED scenario {name}: {reason}");
+            return;
+        }
+        assert!(report.passed(), "{}", report.render());
+        insta::assert_json_snapshot!(report.snapshots, {
+            "[].table[].receivedAt" => "[time]",
+            "[].dlq[].body.receivedAt" => "[time]",
+        });
+    });
+}
+
+#[test]
+fn a_broken_expectation_says_which_count_was_wrong_and_by_how_much() {
+    let text = r#"
+description = "expects one item too few"
+[[steps]]
+ingest = { count = 3 }
+[[steps]]
+drain = {}
+[[steps]]
+expect = { table = 2, dlq = 0 }
+"#;
+    let parsed = scenario::parse(text, Path::new("broken.toml")).unwrap();
+    let report = run("broken", &parsed);
+    assert!(!report.passed());
+    assert_eq!(
+        report.failures(),
+        ["step 3 (expect): table = 3, expected 2 (1 more)"]
+    );
+    assert!(report.render().contains("verdict: FAIL"));
+}
+
+#[test]
+fn an_invalid_scenario_file_is_named_with_its_line() {
+    let text = "description = \"x\"\n[[steps]]\ningest = { count = 1 }\n[[steps]]\nfault = { service = \"sqs\", operation = \"SendMessage\", action = \"explode\", always = true }\n";
+    let err = scenario::parse(text, Path::new("scenarios/bad.toml")).unwrap_err();
+    let message = err.to_string();
+    // The line of the step whose fault table is wrong.
+    assert!(message.starts_with("scenarios/bad.toml:4:"), "{message}");
+    assert!(message.contains("explode"), "{message}");
+}
