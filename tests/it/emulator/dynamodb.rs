@@ -903,6 +903,32 @@ async fn expression_names_and_values_must_be_defined_and_used(env: &Env) {
             .await,
     );
     assert!(message.starts_with("Invalid UpdateExpression: An expression attribute value"));
+    // Reserved words cannot be bare attribute names; placeholders can stand for them.
+    let (code, message) = error(
+        client
+            .update_item()
+            .table_name(&table)
+            .key("id", s("a"))
+            .update_expression("SET count = :v")
+            .expression_attribute_values(":v", n("1"))
+            .send()
+            .await,
+    );
+    assert_eq!(code, "ValidationException");
+    assert_eq!(
+        message,
+        "Invalid UpdateExpression: Attribute name is a reserved keyword; reserved keyword: count"
+    );
+    client
+        .update_item()
+        .table_name(&table)
+        .key("id", s("a"))
+        .update_expression("SET #c = :v")
+        .expression_attribute_names("#c", "count")
+        .expression_attribute_values(":v", n("1"))
+        .send()
+        .await
+        .unwrap();
 }
 
 async fn operations_on_a_missing_table_get_resource_not_found(env: &Env) {
@@ -977,7 +1003,7 @@ async fn update_item_arithmetic_if_not_exists_and_remove(env: &Env) {
         .update_item()
         .table_name(&table)
         .key("id", s("u"))
-        .update_expression("SET visits = visits + :step, left = visits - :big, #n = if_not_exists(#n, :other) REMOVE gone")
+        .update_expression("SET visits = visits + :step, remaining = visits - :big, #n = if_not_exists(#n, :other) REMOVE gone")
         .expression_attribute_names("#n", "name")
         .expression_attribute_values(":step", n("0.5"))
         .expression_attribute_values(":big", n("100"))
@@ -989,7 +1015,7 @@ async fn update_item_arithmetic_if_not_exists_and_remove(env: &Env) {
     let new = out.attributes().unwrap();
     assert_eq!(new["visits"], n("1.5"));
     assert_eq!(
-        new["left"],
+        new["remaining"],
         n("-99"),
         "operands read the item before the update"
     );
@@ -1072,9 +1098,10 @@ async fn update_item_add_delete_lists_and_nested_paths(env: &Env) {
         .key("id", s("n"))
         .update_expression(
             "ADD #c :two, tags :more, fresh :two DELETE tags :gone \
-             SET log = list_append(log, :entries), profile.addresses[0].city = :city, profile.age = :two",
+             SET #log = list_append(#log, :entries), profile.addresses[0].city = :city, profile.age = :two",
         )
         .expression_attribute_names("#c", "count")
+        .expression_attribute_names("#log", "log")
         .expression_attribute_values(":two", n("2"))
         .expression_attribute_values(":more", AttributeValue::Ss(vec!["c".into()]))
         .expression_attribute_values(":gone", AttributeValue::Ss(vec!["a".into()]))
@@ -1092,9 +1119,10 @@ async fn update_item_add_delete_lists_and_nested_paths(env: &Env) {
         .key("id", s("n"))
         .update_expression(
             "ADD #c :two, tags :more, fresh :two \
-             SET log = list_append(log, :entries), profile.addresses[0].city = :city, profile.age = :two",
+             SET #log = list_append(#log, :entries), profile.addresses[0].city = :city, profile.age = :two",
         )
         .expression_attribute_names("#c", "count")
+        .expression_attribute_names("#log", "log")
         .expression_attribute_values(":two", n("2"))
         .expression_attribute_values(":more", AttributeValue::Ss(vec!["c".into()]))
         .expression_attribute_values(":entries", AttributeValue::L(vec![s("two")]))
@@ -1121,7 +1149,8 @@ async fn update_item_add_delete_lists_and_nested_paths(env: &Env) {
         .update_item()
         .table_name(&table)
         .key("id", s("n"))
-        .update_expression("DELETE tags :all REMOVE log[0], profile.addresses")
+        .update_expression("DELETE tags :all REMOVE #log[0], profile.addresses")
+        .expression_attribute_names("#log", "log")
         .expression_attribute_values(
             ":all",
             AttributeValue::Ss(vec!["a".into(), "b".into(), "c".into()]),
@@ -1409,7 +1438,7 @@ async fn query_supports_every_sort_key_operator(env: &Env) {
             "Invalid operator used in KeyConditionExpression: <>",
         ),
         (
-            "pk = :p AND other = :v",
+            "pk = :p AND extra = :v",
             "Query key condition not supported",
         ),
     ] {

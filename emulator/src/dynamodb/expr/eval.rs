@@ -244,9 +244,9 @@ mod tests {
             !holds("n < :str10") && !holds("n > :str10"),
             "mismatched types compare false"
         );
-        assert!(!holds("missing = :ten"));
-        assert!(holds("missing <> :ten"));
-        assert!(!holds("missing < :ten"));
+        assert!(!holds("absent = :ten"));
+        assert!(holds("absent <> :ten"));
+        assert!(!holds("absent < :ten"));
         assert!(holds("s > :hel") && holds("s < :zz"));
         assert!(holds("b > :b12") && holds("b < :b3"));
         assert!(holds("m.k = :v") && holds("l[1] = :three") && holds("l[0] = :x"));

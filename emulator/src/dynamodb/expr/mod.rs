@@ -7,11 +7,13 @@
 //! unused ones exactly as AWS does.
 //!
 //! Modules: [`lexer`] (tokens), [`parser`] (the grammar, producing the AST below), [`eval`]
-//! (conditions on an item, document paths, projections), [`update`] (update expressions).
+//! (conditions on an item, document paths, projections), [`update`] (update expressions),
+//! [`reserved`] (the words that cannot be bare attribute names).
 
 pub mod eval;
 pub mod lexer;
 pub mod parser;
+pub mod reserved;
 pub mod update;
 
 use std::cell::RefCell;

@@ -347,6 +347,11 @@ impl<'a> Parser<'a> {
                 self.symbols.name(&key)
             }
             Tok::Ident(name) if !is_keyword(&name) => {
+                if super::reserved::is_reserved(&name) {
+                    return Err(ExprError::Other(format!(
+                        "Attribute name is a reserved keyword; reserved keyword: {name}"
+                    )));
+                }
                 self.advance();
                 Ok(name)
             }
@@ -600,6 +605,11 @@ mod tests {
         assert!(err("a BETWEEN :b AND :a").contains("upper bound to be greater"));
         assert!(err("attribute_type(a, :s)").contains("Invalid attribute type name"));
         assert!(err("(a = :a").starts_with("Syntax error"));
+        assert_eq!(
+            err("status = :a"),
+            "Attribute name is a reserved keyword; reserved keyword: status"
+        );
+        assert!(err("a.Data = :a").contains("reserved keyword: Data"));
         assert!(err("a = :a b").starts_with("Syntax error"));
         assert_eq!(parse_condition("  ", &symbols()), Err(ExprError::Empty));
     }
