@@ -7,7 +7,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use bigdecimal::BigDecimal;
-use bigdecimal::num_bigint::Sign;
+use bigdecimal::num_bigint::{BigInt, Sign};
 
 /// Most significant digits a DynamoDB number may have.
 pub const MAX_DIGITS: u64 = 38;
@@ -85,10 +85,14 @@ impl FromStr for Number {
     type Err = NumberError;
 
     /// Accepts what DynamoDB accepts: an optional sign, digits with an optional point, and an
-    /// optional exponent. Checked by hand first so that absurd exponents never reach the
-    /// decimal library.
+    /// optional exponent. The digits are checked by hand and only the significant ones reach
+    /// the decimal library, so a huge string or exponent costs no more than a small one.
     fn from_str(s: &str) -> Result<Self, NumberError> {
-        let body = s.strip_prefix(['-', '+']).unwrap_or(s);
+        let (negative, body) = match s.as_bytes().first() {
+            Some(b'-') => (true, &s[1..]),
+            Some(b'+') => (false, &s[1..]),
+            _ => (false, s),
+        };
         let (mantissa, exponent) = match body.find(['e', 'E']) {
             Some(i) => (&body[..i], Some(&body[i + 1..])),
             None => (body, None),
@@ -98,25 +102,46 @@ impl FromStr for Number {
         if int.len() + frac.len() == 0 || !all_digits(int) || !all_digits(frac) {
             return Err(NumberError::NotANumber);
         }
-        if let Some(exp) = exponent {
-            let digits = exp.strip_prefix(['-', '+']).unwrap_or(exp);
-            if digits.is_empty() || !all_digits(digits) {
-                return Err(NumberError::NotANumber);
-            }
-            // Beyond this the number is out of range whatever its mantissa (which is bounded
-            // by the request size), so answer without computing.
-            let significant = digits.trim_start_matches('0');
-            if significant.len() > 6 {
-                let zero_mantissa = mantissa.bytes().all(|b| b == b'0' || b == b'.');
-                return match (zero_mantissa, exp.starts_with('-')) {
-                    (true, _) => Ok(Number::zero()),
-                    (false, true) => Err(NumberError::Underflow),
-                    (false, false) => Err(NumberError::Overflow),
+        let digits: String = [int, frac].concat();
+        let significant = digits.trim_start_matches('0');
+        let trailing = significant.len() - significant.trim_end_matches('0').len();
+        let significant = significant.trim_end_matches('0');
+        let exponent: i64 = match exponent {
+            None => 0,
+            Some(exp) => {
+                let (minus, magnitude) = match exp.as_bytes().first() {
+                    Some(b'-') => (true, &exp[1..]),
+                    Some(b'+') => (false, &exp[1..]),
+                    _ => (false, exp),
                 };
+                if magnitude.is_empty() || !all_digits(magnitude) {
+                    return Err(NumberError::NotANumber);
+                }
+                let magnitude = magnitude.trim_start_matches('0');
+                // Beyond this the number is out of range whatever its mantissa (which the
+                // request size bounds), so there is nothing to compute.
+                if magnitude.len() > 12 {
+                    return match (significant.is_empty(), minus) {
+                        (true, _) => Ok(Number::zero()),
+                        (false, true) => Err(NumberError::Underflow),
+                        (false, false) => Err(NumberError::Overflow),
+                    };
+                }
+                let value = magnitude.parse::<i64>().unwrap_or(0);
+                if minus { -value } else { value }
             }
+        };
+        if significant.is_empty() {
+            return Ok(Number::zero());
         }
-        let value = BigDecimal::from_str(s).map_err(|_| NumberError::NotANumber)?;
-        Self::checked(value)
+        if significant.len() as u64 > MAX_DIGITS {
+            return Err(NumberError::TooPrecise);
+        }
+        // value = significant * 10^(exponent - frac.len() + trailing zeros dropped)
+        let power = exponent - frac.len() as i64 + trailing as i64;
+        let int = BigInt::from_str(significant).map_err(|_| NumberError::NotANumber)?;
+        let int = if negative { -int } else { int };
+        Self::checked(BigDecimal::new(int, -power))
     }
 }
 
@@ -219,6 +244,24 @@ mod tests {
             Err(NumberError::Overflow)
         );
         assert_eq!("0e99999999999".parse::<Number>(), Ok(Number::zero()));
+        assert_eq!(
+            "1e-99999999999999999".parse::<Number>(),
+            Err(NumberError::Underflow)
+        );
+        // Zeros are not significant, however many there are.
+        let long = format!("0.{}1{}", "0".repeat(100), "0".repeat(100_000));
+        assert_eq!(
+            long.parse::<Number>().unwrap().to_string(),
+            format!("0.{}1", "0".repeat(100))
+        );
+        assert_eq!(
+            format!("1{}", "0".repeat(200)).parse::<Number>(),
+            Err(NumberError::Overflow)
+        );
+        assert_eq!(
+            format!("{}e-5", "1".repeat(100_000)).parse::<Number>(),
+            Err(NumberError::TooPrecise)
+        );
     }
 
     #[test]

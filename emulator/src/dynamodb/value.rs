@@ -16,6 +16,8 @@ pub type Item = BTreeMap<String, AttributeValue>;
 
 /// Largest item DynamoDB stores (400 KB, names and values counted).
 pub const MAX_ITEM_SIZE: usize = 400 * 1024;
+/// Deepest nesting of lists and maps DynamoDB stores.
+const MAX_NESTING: usize = 32;
 
 #[derive(Debug, Clone)]
 pub enum AttributeValue {
@@ -82,6 +84,17 @@ impl AttributeValue {
     /// Parses and validates one wire AttributeValue (exactly one type key, non-empty sets
     /// without duplicates, numbers in range).
     pub fn from_json(value: &Value) -> Result<Self, AwsError> {
+        Self::from_json_at(value, 0)
+    }
+
+    fn from_json_at(value: &Value, depth: usize) -> Result<Self, AwsError> {
+        if depth > MAX_NESTING {
+            return Err(aws_error!(
+                400,
+                ValidationException,
+                "Nesting Levels have exceeded supported limits"
+            ));
+        }
         let Some(object) = value.as_object() else {
             return Err(aws_error!(
                 400,
@@ -163,10 +176,17 @@ impl AttributeValue {
             "L" => AttributeValue::L(
                 array(inner)?
                     .iter()
-                    .map(AttributeValue::from_json)
+                    .map(|v| AttributeValue::from_json_at(v, depth + 1))
                     .collect::<Result<_, _>>()?,
             ),
-            "M" => AttributeValue::M(item_from_json(inner.as_object().ok_or_else(wrong)?)?),
+            "M" => AttributeValue::M(
+                inner
+                    .as_object()
+                    .ok_or_else(wrong)?
+                    .iter()
+                    .map(|(k, v)| Ok((k.clone(), AttributeValue::from_json_at(v, depth + 1)?)))
+                    .collect::<Result<_, AwsError>>()?,
+            ),
             other => {
                 return Err(aws_error!(
                     400,
@@ -340,6 +360,11 @@ mod tests {
         );
         assert!(err(json!({"NS": ["1", "1.0"]})).contains("contains duplicates"));
         assert!(err(json!({"NULL": false})).contains("Null attribute value"));
+        let mut deep = json!({"S": "leaf"});
+        for _ in 0..33 {
+            deep = json!({"L": [deep]});
+        }
+        assert_eq!(err(deep), "Nesting Levels have exceeded supported limits");
         assert_eq!(
             err(json!({"N": "one"})),
             "A value provided cannot be converted into a number"

@@ -31,12 +31,18 @@ const BOOL_FUNCTIONS: [&str; 5] = [
     "begins_with",
     "contains",
 ];
+/// Longest expression DynamoDB accepts (4 KB).
+const MAX_EXPRESSION_BYTES: usize = 4096;
+/// Deepest nesting of parentheses, NOT and update functions; bounds the recursion.
+const MAX_DEPTH: usize = 64;
+
 const VALID_TYPES: [&str; 10] = ["B", "NULL", "SS", "BOOL", "L", "BS", "N", "NS", "S", "M"];
 
 struct Parser<'a> {
     source: &'a str,
     tokens: Vec<Token>,
     pos: usize,
+    depth: usize,
     symbols: &'a Symbols,
 }
 
@@ -72,12 +78,35 @@ impl<'a> Parser<'a> {
         if source.trim().is_empty() {
             return Err(ExprError::Empty);
         }
+        if source.len() > MAX_EXPRESSION_BYTES {
+            return Err(ExprError::Other(format!(
+                "Expression size has exceeded the maximum allowed size; expression size: {}",
+                source.len()
+            )));
+        }
         Ok(Self {
             source,
             tokens: tokenize(source)?,
             pos: 0,
+            depth: 0,
             symbols,
         })
+    }
+
+    /// Runs a nested production, refusing nesting deeper than [`MAX_DEPTH`].
+    fn nested<T>(
+        &mut self,
+        parse: impl FnOnce(&mut Self) -> Result<T, ExprError>,
+    ) -> Result<T, ExprError> {
+        if self.depth >= MAX_DEPTH {
+            return Err(ExprError::Other(format!(
+                "The expression is nested more than {MAX_DEPTH} levels deep"
+            )));
+        }
+        self.depth += 1;
+        let result = parse(self);
+        self.depth -= 1;
+        result
     }
 
     fn peek(&self) -> &Tok {
@@ -166,14 +195,15 @@ impl<'a> Parser<'a> {
 
     fn not(&mut self) -> Result<Condition, ExprError> {
         if self.eat_keyword("NOT") {
-            return Ok(Condition::Not(Box::new(self.not()?)));
+            let inner = self.nested(Self::not)?;
+            return Ok(Condition::Not(Box::new(inner)));
         }
         self.primary()
     }
 
     fn primary(&mut self) -> Result<Condition, ExprError> {
         if self.eat(&Tok::LParen) {
-            let inner = self.condition()?;
+            let inner = self.nested(Self::condition)?;
             self.expect(&Tok::RParen)?;
             return Ok(inner);
         }
@@ -452,12 +482,13 @@ impl<'a> Parser<'a> {
                     "if_not_exists" => {
                         let path = self.path()?;
                         self.expect(&Tok::Comma)?;
-                        UpdateOperand::IfNotExists(path, Box::new(self.update_operand()?))
+                        let fallback = self.nested(Self::update_operand)?;
+                        UpdateOperand::IfNotExists(path, Box::new(fallback))
                     }
                     "list_append" => {
-                        let a = self.update_operand()?;
+                        let a = self.nested(Self::update_operand)?;
                         self.expect(&Tok::Comma)?;
-                        let b = self.update_operand()?;
+                        let b = self.nested(Self::update_operand)?;
                         UpdateOperand::ListAppend(Box::new(a), Box::new(b))
                     }
                     _ => return Err(ExprError::InvalidFunction(name)),
@@ -612,6 +643,12 @@ mod tests {
         assert!(err("a.Data = :a").contains("reserved keyword: Data"));
         assert!(err("a = :a b").starts_with("Syntax error"));
         assert_eq!(parse_condition("  ", &symbols()), Err(ExprError::Empty));
+        let deep = format!("{}a = :a{}", "(".repeat(2000), ")".repeat(2000));
+        assert!(err(&deep).contains("nested more than"));
+        let nots = format!("{}a = :a", "NOT ".repeat(500));
+        assert!(err(&nots).contains("nested more than"));
+        let long = format!("a IN ({})", vec![":a"; 2000].join(","));
+        assert!(err(&long).starts_with("Expression size has exceeded"));
     }
 
     #[test]
