@@ -104,13 +104,17 @@ pub fn key_range(
     if let Some(c) = condition {
         flatten(c, &mut conjuncts)?;
     }
-    if conjuncts.len() > 2 {
-        return Err(validation("Conditions can be of length 1 or 2 only"));
-    }
-    if conjuncts.len() == 2 && conjuncts[0].0 == conjuncts[1].0 {
+    let repeated = conjuncts
+        .iter()
+        .enumerate()
+        .any(|(i, (name, _))| conjuncts[..i].iter().any(|(n, _)| n == name));
+    if repeated {
         return Err(validation(
             "KeyConditionExpressions must only contain one condition per key",
         ));
+    }
+    if conjuncts.len() > 2 {
+        return Err(validation("Conditions can be of length 1 or 2 only"));
     }
     let typed = |value: &AttributeValue, ty: &str| -> Result<KeyValue, AwsError> {
         match KeyValue::from_attribute(value) {
@@ -131,7 +135,12 @@ pub fn key_range(
             continue;
         }
         let Some(attr) = schema.range.as_ref().filter(|r| r.name == name) else {
-            return Err(validation("Query key condition not supported"));
+            // A condition on a non-key attribute: AWS names the key element it expected.
+            let expected = schema.range.as_ref().unwrap_or(&schema.hash);
+            return Err(validation(format!(
+                "Query condition missed key schema element: {}",
+                expected.name
+            )));
         };
         let key = |v: &AttributeValue| typed(v, attr.ty).map(Some);
         range = match cond {

@@ -71,13 +71,19 @@ impl Number {
         Self::checked(&self.0 - &other.0)
     }
 
-    /// Significant digits (for item size accounting).
-    pub fn significant_digits(&self) -> u64 {
+    /// Bytes DynamoDB counts for this number: its significant digits in base-100 pairs
+    /// aligned on the decimal point, plus one byte of exponent, plus one if negative (so 1 and
+    /// 12 take 2 bytes, 123 and 1.5 take 3, 1000 takes 2, 0 takes 1), as DynamoDB Local
+    /// reports in TableSizeBytes.
+    pub fn stored_size(&self) -> usize {
         if self.0.sign() == Sign::NoSign {
-            1
-        } else {
-            self.0.digits()
+            return 1;
         }
+        let (int, scale) = self.0.as_bigint_and_exponent();
+        let highest = self.0.digits() as i64 - 1 - scale;
+        let lowest = -scale;
+        let pairs = highest.div_euclid(2) - lowest.div_euclid(2) + 1;
+        pairs as usize + 1 + usize::from(int.sign() == Sign::Minus)
     }
 }
 
@@ -274,6 +280,29 @@ mod tests {
                 Err(NumberError::NotANumber),
                 "{bad:?}"
             );
+        }
+    }
+
+    #[test]
+    fn stored_size_counts_base_100_pairs() {
+        for (input, size) in [
+            ("0", 1),
+            ("1", 2),
+            ("12", 2),
+            ("123", 3),
+            ("1234", 3),
+            ("12345", 4),
+            ("1.5", 3),
+            ("10", 2),
+            ("1000", 2),
+            ("0.1", 2),
+            ("0.001", 2),
+            ("-1", 3),
+            ("-12345", 5),
+            ("1e100", 2),
+            ("12.345", 4),
+        ] {
+            assert_eq!(n(input).stored_size(), size, "{input}");
         }
     }
 

@@ -89,6 +89,7 @@ impl ReadMany {
         check_symbols(
             &symbols,
             key_condition.is_some() || filter.is_some() || input.projection_expression.is_some(),
+            "FilterExpression is null",
         )?;
         let select = input.select.as_deref();
         let all = [
@@ -108,6 +109,11 @@ impl ReadMany {
             Some("ALL_PROJECTED_ATTRIBUTES") => {
                 return Err(validation(
                     "ALL_PROJECTED_ATTRIBUTES can be used only when Querying using an IndexName",
+                ));
+            }
+            Some("COUNT") if projection.is_some() => {
+                return Err(validation(
+                    "Cannot specify the ProjectionExpression when choosing to get only the Count",
                 ));
             }
             Some(s) if projection.is_some() => {
@@ -183,7 +189,7 @@ impl ReadMany {
             if let Some(start) = &start {
                 if start.hash != hash {
                     return Err(validation(
-                        "The provided starting key is outside query boundaries based on provided conditions",
+                        "The provided starting key does not match the range key predicate",
                     ));
                 }
                 let after = start.range.clone();

@@ -690,7 +690,7 @@ async fn conditions_use_functions_comparators_and_logic(env: &Env) {
     assert!(check("begins_with(#n, :prefix)").await);
     assert!(check("contains(tags, :red) AND size(l) = :three").await);
     assert!(check("qty BETWEEN :five AND :twenty").await);
-    assert!(!check("qty BETWEEN :five AND :ten_s").await, "types differ");
+    assert!(!check("#n BETWEEN :five AND :twenty").await, "types differ");
     assert!(check("qty IN (:five, :ten)").await);
     assert!(!check("qty = :ten_s").await, "a number is not a string");
     assert!(check("qty <> :ten_s").await);
@@ -713,7 +713,7 @@ async fn return_values_are_checked_per_operation(env: &Env) {
             .await,
     );
     assert_eq!(code, "ValidationException");
-    assert_eq!(message, "ReturnValues can only be ALL_OLD or NONE");
+    assert_eq!(message, "Return values set to invalid value");
     let (code, _) = error(
         client
             .delete_item()
@@ -787,7 +787,7 @@ async fn keys_and_attribute_values_are_validated(env: &Env) {
                 ("sk", n("1")),
                 ("dup", AttributeValue::Ss(vec!["x".into(), "x".into()])),
             ]),
-            "One or more parameter values were invalid: Input collection [x, x] contains duplicates.",
+            "One or more parameter values were invalid: Input collection [x, x] contains duplicates",
         ),
     ];
     for (bad, expected) in cases {
@@ -1065,7 +1065,7 @@ async fn update_item_arithmetic_if_not_exists_and_remove(env: &Env) {
     );
     assert_eq!(
         message,
-        "Cannot update attribute id. This attribute is part of the key"
+        "One or more parameter values were invalid: Cannot update attribute id. This attribute is part of the key"
     );
 }
 
@@ -1439,14 +1439,17 @@ async fn query_supports_every_sort_key_operator(env: &Env) {
         ),
         (
             "pk = :p AND extra = :v",
-            "Query key condition not supported",
+            "Query condition missed key schema element: sk",
         ),
+        ("pk < :p", "Query key condition not supported"),
     ] {
         let mut request = client
             .query()
             .table_name(&table)
-            .key_condition_expression(condition)
-            .expression_attribute_values(":v", n("1"));
+            .key_condition_expression(condition);
+        if condition.contains(":v") {
+            request = request.expression_attribute_values(":v", n("1"));
+        }
         if condition.contains(":p") {
             request = request.expression_attribute_values(":p", s("p"));
         }

@@ -47,7 +47,7 @@ fn operand<'a>(item: &'a Item, op: &'a Operand) -> Option<std::borrow::Cow<'a, A
 }
 
 /// `size(path)`: string length in bytes, binary length, element count of sets, lists, maps.
-fn size_of(value: &AttributeValue) -> Option<AttributeValue> {
+pub fn size_of(value: &AttributeValue) -> Option<AttributeValue> {
     let n = match value {
         AttributeValue::S(s) => s.len(),
         AttributeValue::B(b) => b.len(),
