@@ -1929,6 +1929,75 @@ mod throttling {
         provisioned_tables_answer_provisioned_throughput_exceeded(Edge::InProcess).await;
     }
 
+    /// Reads are metered in half units (eventually consistent) and BatchGetItem hands back
+    /// what the table could not serve as UnprocessedKeys.
+    #[tokio::test(start_paused = true)]
+    async fn reads_throttle_and_batch_get_leaves_keys_unprocessed() {
+        let config = emulator::EmulatorConfig {
+            dynamodb: emulator::dynamodb::DynamoDbConfig {
+                enforce_throughput: true,
+                on_demand_read_units: 2,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let env = Env::start_with(Edge::InProcess, config).await;
+        let conf = aws_sdk_dynamodb::config::Builder::from(env.sdk())
+            .retry_config(aws_smithy_types::retry::RetryConfig::disabled())
+            .build();
+        let client = Client::from_conf(conf);
+        let table = id_table(&client).await;
+        for i in 0..10 {
+            client
+                .put_item()
+                .table_name(&table)
+                .item("id", s(&format!("k{i}")))
+                .send()
+                .await
+                .unwrap();
+        }
+        // 2 read units = 4 eventually consistent reads of items under 4 KB.
+        for i in 0..4 {
+            let out = client
+                .get_item()
+                .table_name(&table)
+                .key("id", s(&format!("k{i}")))
+                .return_consumed_capacity(aws_sdk_dynamodb::types::ReturnConsumedCapacity::Total)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(out.consumed_capacity().unwrap().capacity_units(), Some(0.5));
+        }
+        let err = client
+            .get_item()
+            .table_name(&table)
+            .key("id", s("k0"))
+            .send()
+            .await
+            .unwrap_err()
+            .into_service_error();
+        assert!(err.is_throttling_exception(), "{err:?}");
+        tokio::time::advance(std::time::Duration::from_secs(1)).await;
+        let keys: Vec<Item> = (0..10)
+            .map(|i| item(&[("id", s(&format!("k{i}")))]))
+            .collect();
+        let out = client
+            .batch_get_item()
+            .request_items(
+                &table,
+                KeysAndAttributes::builder()
+                    .set_keys(Some(keys))
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
+        let served = out.responses().unwrap()[&table].len();
+        let left = out.unprocessed_keys().unwrap()[&table].keys().len();
+        assert_eq!((served, left), (4, 6));
+    }
+
     /// With the paused clock the limits are exact, and a new second refills the buckets.
     #[tokio::test(start_paused = true)]
     async fn a_new_second_refills_the_bucket() {
