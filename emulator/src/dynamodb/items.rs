@@ -464,10 +464,17 @@ impl Update {
             "Item size to update has exceeded the maximum allowed size",
         )?;
         let units = charge_write(table, config, &key.hash, item_size(&new).max(old_size), now)?;
+        // UPDATED_OLD / UPDATED_NEW return each updated top-level attribute whole, even when
+        // only a nested path of it changed (as DynamoDB Local answers).
         let targets: Vec<Path> = self
             .update
             .as_ref()
-            .map(|u| u.targets().into_iter().cloned().collect())
+            .map(|u| {
+                u.targets()
+                    .into_iter()
+                    .map(|p| Path(vec![PathElem::Attr(p.root().to_owned())]))
+                    .collect()
+            })
             .unwrap_or_default();
         let attributes = match self.return_values.as_str() {
             "ALL_OLD" => old.clone(),

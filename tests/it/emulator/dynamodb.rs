@@ -1219,6 +1219,34 @@ async fn update_item_return_values_and_failures(env: &Env) {
     assert_eq!(all_new.attributes().unwrap()["a"], n("5"));
     let none = update(ReturnValue::None).await.unwrap();
     assert!(none.attributes().is_none());
+    // A nested update returns its whole top-level attribute.
+    let m = AttributeValue::M(item(&[("x", n("1")), ("y", n("2"))]));
+    client
+        .update_item()
+        .table_name(&table)
+        .key("id", s("r"))
+        .update_expression("SET m = :m")
+        .expression_attribute_values(":m", m)
+        .send()
+        .await
+        .unwrap();
+    let nested = client
+        .update_item()
+        .table_name(&table)
+        .key("id", s("r"))
+        .update_expression("SET m.x = :nine")
+        .expression_attribute_values(":nine", n("9"))
+        .return_values(ReturnValue::UpdatedNew)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        nested.attributes().unwrap(),
+        &item(&[(
+            "m",
+            AttributeValue::M(item(&[("x", n("9")), ("y", n("2"))]))
+        )])
+    );
     // A failed condition leaves the item alone.
     let err = client
         .update_item()
