@@ -11,6 +11,8 @@
 //! [`reserved`] (the words that cannot be bare attribute names).
 
 pub mod eval;
+#[cfg(test)]
+mod fuzz;
 pub mod lexer;
 pub mod parser;
 pub mod reserved;
