@@ -147,6 +147,7 @@ crate::on_both_edges!(
     batch_write_and_batch_get,
     batch_limits_are_enforced,
     item_size_limit_is_400_kb,
+    concurrent_counter_updates_are_not_lost,
 );
 
 async fn table_lifecycle_create_describe_list_delete(env: &Env) {
@@ -1809,6 +1810,39 @@ async fn item_size_limit_is_400_kb(env: &Env) {
         message,
         "Item size to update has exceeded the maximum allowed size"
     );
+}
+
+async fn concurrent_counter_updates_are_not_lost(env: &Env) {
+    let client = env.dynamodb();
+    let table = id_table(&client).await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..64 {
+        let client = client.clone();
+        let table = table.clone();
+        tasks.spawn(async move {
+            client
+                .update_item()
+                .table_name(&table)
+                .key("id", s("counter"))
+                .update_expression("ADD hits :one")
+                .expression_attribute_values(":one", n("1"))
+                .send()
+                .await
+                .unwrap();
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.unwrap();
+    }
+    let got = client
+        .get_item()
+        .table_name(&table)
+        .key("id", s("counter"))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.item().unwrap()["hits"], n("64"));
 }
 
 // ---- throttling (limits switched on, SDK retries off so the error surfaces) ----
