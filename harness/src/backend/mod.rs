@@ -27,7 +27,7 @@ use emulator::server::ServerHandle;
 use emulator::{Emulator, EmulatorConfig};
 
 pub use capabilities::Capabilities;
-pub use provision::{Provisioned, Resources, provision};
+pub use provision::{Provisioned, Resources, lookup, provision};
 pub use settings::{BackendKind, BackendSettings};
 
 /// Errors starting or using a backend.

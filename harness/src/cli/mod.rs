@@ -5,6 +5,9 @@
 
 mod emulator_cmd;
 mod load_cmd;
+mod redrive_cmd;
+mod remote;
+mod replay_cmd;
 mod scenario_cmd;
 mod up_cmd;
 
@@ -31,6 +34,10 @@ enum Command {
     Emulator(emulator_cmd::Args),
     /// Run a scenario (scenarios/NAME.toml or a path) and print its report.
     Scenario(scenario_cmd::Args),
+    /// Re-read the stream of a running pipeline from a point through the forward handler.
+    Replay(replay_cmd::Args),
+    /// Move a running pipeline's DLQ messages back to its queue.
+    Redrive(redrive_cmd::Args),
     /// Load a running ingest API (`harness up`) and report events/s and latency percentiles.
     Load(load_cmd::Args),
 }
@@ -43,6 +50,8 @@ pub fn main() -> ExitCode {
         Command::Up(args) => on_runtime(up_cmd::run(args)),
         Command::Emulator(args) => on_runtime(emulator_cmd::run(args)),
         Command::Load(args) => on_runtime(load_cmd::run(args)),
+        Command::Replay(args) => on_runtime(replay_cmd::run(args)),
+        Command::Redrive(args) => on_runtime(redrive_cmd::run(args)),
         // Scenarios pick their own runtime (a paused clock on the embedded backend).
         Command::Scenario(args) => scenario_cmd::main(args),
     })

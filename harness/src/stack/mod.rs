@@ -13,6 +13,7 @@
 mod inspect;
 mod operations;
 mod recorder;
+pub mod replay;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -35,8 +36,8 @@ use crate::esm::{
 use crate::fault::{FaultPlan, FaultyHttpClient, Journal};
 
 pub use inspect::DlqEntry;
-pub use operations::{ReplayFrom, ReplayReport};
 pub use recorder::{Counts, Recorder};
+pub use replay::{ReplayFrom, ReplayReport};
 
 /// Errors of a running harness.
 #[derive(Debug, thiserror::Error)]
