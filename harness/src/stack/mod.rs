@@ -82,6 +82,10 @@ pub struct HarnessOptions {
     pub seed: u64,
     /// How long `drain` waits at most (tokio time).
     pub drain_timeout: Duration,
+    /// Put the fault layer (and its journal) under the pipeline's clients. Off for
+    /// `harness up` and load runs, where nothing injects faults and the journal's per-request
+    /// body inspection would only cost time.
+    pub fault_layer: bool,
 }
 
 impl HarnessOptions {
@@ -104,6 +108,7 @@ impl HarnessOptions {
             log_events: false,
             seed: 0,
             drain_timeout: Duration::from_secs(600),
+            fault_layer: true,
         }
     }
 
@@ -181,9 +186,13 @@ impl Harness {
         let backend = Backend::start(&options.backend).await?;
         let journal = Journal::new();
         let plan = FaultPlan::with_journal(journal.clone(), options.seed);
-        let faulty = backend.sdk_config_with(|inner| {
-            SharedHttpClient::new(FaultyHttpClient::new(inner, plan.clone(), journal.clone()))
-        });
+        let faulty = if options.fault_layer {
+            backend.sdk_config_with(|inner| {
+                SharedHttpClient::new(FaultyHttpClient::new(inner, plan.clone(), journal.clone()))
+            })
+        } else {
+            backend.sdk_config()
+        };
         static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let partition = format!(
             "harness-{}",
