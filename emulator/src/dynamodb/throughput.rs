@@ -134,19 +134,21 @@ fn throttled(billing: Billing, arn: &str, kind: Kind, whole_table: bool) -> AwsE
         (true, Billing::Provisioned { .. }) => "ProvisionedThroughputExceeded",
     };
     let reasons = json!([{ "reason": format!("Table{op}{cause}"), "resource": arn }]);
-    let err = match billing {
+    // The two shapes spell the member differently in DynamoDB's model.
+    match billing {
         Billing::PayPerRequest => aws_error!(
             400,
             ThrottlingException,
             "Rate of requests exceeds the allowed throughput."
-        ),
+        )
+        .with_field("throttlingReasons", reasons),
         Billing::Provisioned { .. } => aws_error!(
             400,
             ProvisionedThroughputExceededException,
             "The level of configured provisioned throughput for the table was exceeded. Consider increasing your provisioning level with the UpdateTable API."
-        ),
-    };
-    err.with_field("ThrottlingReasons", reasons)
+        )
+        .with_field("ThrottlingReasons", reasons),
+    }
 }
 
 #[cfg(test)]

@@ -320,15 +320,25 @@ pub fn list_shards(k: &Kinesis, input: ListShardsInput, ctx: &Ctx) -> Result<Val
 
     let (name, from_token) = match &input.next_token {
         Some(token) => {
-            if input.stream_name.is_some() || input.stream_arn.is_some() {
+            // AWS refuses these together (botocore's ListShards paginator trips on it too).
+            let conflicting = if input.stream_name.is_some() {
+                Some("StreamName")
+            } else if input.stream_arn.is_some() {
+                Some("StreamARN")
+            } else if input.exclusive_start_shard_id.is_some() {
+                Some("ExclusiveStartShardId")
+            } else {
+                None
+            };
+            if let Some(other) = conflicting {
                 return Err(aws_error!(
                     400,
                     InvalidArgumentException,
-                    "NextToken and StreamName cannot be provided together."
+                    "NextToken and {other} cannot be provided together."
                 ));
             }
             let parsed = ShardsToken::decode(token).ok_or_else(|| invalid_token(token))?;
-            if ctx.now - parsed.issued > NEXT_TOKEN_TTL_MS {
+            if ctx.now.saturating_sub(parsed.issued) > NEXT_TOKEN_TTL_MS {
                 return Err(aws_error!(
                     400,
                     ExpiredNextTokenException,
@@ -348,7 +358,7 @@ pub fn list_shards(k: &Kinesis, input: ListShardsInput, ctx: &Ctx) -> Result<Val
         Some(token) if token.incarnation != stream.incarnation => {
             return Err(super::stream_not_found(&name, &ctx.account));
         }
-        Some(token) => token.after + 1,
+        Some(token) => token.after.saturating_add(1),
         None => {
             let after_filter = filter
                 .filter(|f| f.kind.as_deref() == Some("AFTER_SHARD_ID"))

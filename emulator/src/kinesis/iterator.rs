@@ -61,7 +61,7 @@ impl ShardIterator {
 
     /// `true` when more than five minutes passed since the iterator was issued.
     pub fn is_expired(&self, now: Millis) -> bool {
-        now - self.issued > ITERATOR_TTL_MS
+        now.saturating_sub(self.issued) > ITERATOR_TTL_MS
     }
 
     /// AWS's `ExpiredIteratorException` message.

@@ -149,11 +149,12 @@ pub fn set_queue_attributes(
     let attributes = input
         .attributes
         .ok_or_else(|| missing_parameter("Attributes"))?;
-    let current = handle.lock().settings.clone();
-    let mut settings = current;
+    // One lock for read-modify-write, so concurrent updates do not undo each other.
+    // (Checking the dead-letter target reads the registry under it: allowed by the lock order.)
+    let mut queue = handle.lock();
+    let mut settings = queue.settings.clone();
     settings.apply(&attributes, s.config.max_message_size)?;
     check_dead_letter_target(s, &settings)?;
-    let mut queue = handle.lock();
     queue.settings = settings;
     queue.last_modified = ctx.now;
     drop(queue);

@@ -1,13 +1,15 @@
 //! SQS conformance through the official `aws-sdk-sqs` client.
 //!
 //! - `queues`: queue operations and their errors;
-//! - `messages`: send, receive, delete, visibility, attributes, MD5s, batches, long polling;
+//! - `messages`: send, receive, delete, visibility, attributes, MD5s, limits, long polling;
+//! - `batches`: the batch operations and their errors;
 //! - `redrive`: the redrive policy at exactly `maxReceiveCount` and message move tasks;
 //! - `timing`: what needs time to pass (visibility expiry, delays, retention, long-poll
 //!   timeouts, paced move tasks), in process under tokio's paused clock.
 //!
 //! The Rust SDK does not check the MD5 digests SQS returns, so these tests recompute them.
 
+mod batches;
 mod messages;
 mod queues;
 mod redrive;

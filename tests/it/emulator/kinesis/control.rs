@@ -422,6 +422,19 @@ async fn list_shards_paginates_with_next_token(env: &Env) {
     assert!(err.into_service_error().is_invalid_argument_exception());
     let err = client
         .list_shards()
+        .stream_arn(format!(
+            "arn:aws:kinesis:us-east-1:000000000000:stream/{name}"
+        ))
+        .next_token("any")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        message(&err),
+        "NextToken and StreamARN cannot be provided together."
+    );
+    let err = client
+        .list_shards()
         .next_token("garbage")
         .send()
         .await

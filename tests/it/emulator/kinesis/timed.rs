@@ -265,3 +265,36 @@ async fn put_record_is_throttled_past_1000_records_a_second_per_shard() {
         "shardId-000000000000"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn list_shards_tokens_expire_after_300_seconds() {
+    let env = Env::start(Edge::InProcess).await;
+    let client = env.kinesis();
+    let name = create_stream(&client, 3).await;
+    let token = client
+        .list_shards()
+        .stream_name(&name)
+        .max_results(1)
+        .send()
+        .await
+        .unwrap()
+        .next_token
+        .unwrap();
+    advance(Duration::from_secs(300)).await;
+    let page = client
+        .list_shards()
+        .next_token(&token)
+        .max_results(1)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.shards.unwrap()[0].shard_id, "shardId-000000000001");
+    advance(MS).await;
+    let err = client
+        .list_shards()
+        .next_token(&token)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(err.into_service_error().is_expired_next_token_exception());
+}
