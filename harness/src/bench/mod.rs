@@ -6,11 +6,13 @@
 //! Layout:
 //! - [`workload`]: the benchmarked operations ([`Case`]) and the resources they need;
 //! - [`target`]: the servers they run against ([`TargetKind`]);
+//! - [`direct`]: the same operations straight into `Emulator::handle` (the emulator's cost);
 //! - [`null`]: the null server (the same answers over a socket and in process);
 //! - [`driver`]: the closed-loop driver at a given concurrency;
 //! - [`startup`]: start-to-ready measurements;
 //! - [`report`]: results, ratios, text and Markdown tables.
 
+pub mod direct;
 pub mod driver;
 pub mod null;
 pub mod report;
@@ -61,6 +63,7 @@ impl Plan {
             TargetKind::NullHttp,
             TargetKind::EmulatorInProcess,
             TargetKind::NullInProcess,
+            TargetKind::EmulatorCore,
         ];
         targets.extend(endpoints.iter().map(|(name, url)| TargetKind::Endpoint {
             name: name.clone(),
@@ -116,10 +119,10 @@ pub async fn run(plan: &Plan, mut progress: impl FnMut(&CaseResult)) -> Result<R
 }
 
 async fn measure(target: &Target, case: Case, concurrency: usize, budget: Budget) -> Measurement {
-    let workload = target.workload.clone();
+    let calls = target.calls.clone();
     driver::drive(concurrency, budget, move || {
-        let workload = workload.clone();
-        async move { workload.run_once(case).await }
+        let calls = calls.clone();
+        async move { calls.run_once(case).await }
     })
     .await
 }
@@ -201,11 +204,15 @@ mod tests {
             concurrencies: vec![1, 4],
             budget: Budget::Ops(20),
             rounds: 1,
-            targets: vec![TargetKind::EmulatorInProcess, TargetKind::NullInProcess],
+            targets: vec![
+                TargetKind::EmulatorInProcess,
+                TargetKind::NullInProcess,
+                TargetKind::EmulatorCore,
+            ],
             startup_runs: None,
         };
         let report = run(&plan, |_| {}).await.unwrap();
-        assert_eq!(report.throughput.len(), 3 * 2 * 2);
+        assert_eq!(report.throughput.len(), 3 * 2 * 3);
         for r in &report.throughput {
             assert_eq!(
                 (r.measurement.ops, r.measurement.errors),
@@ -226,7 +233,7 @@ mod tests {
         let target = Target::start(TargetKind::NullHttp, "unused").await.unwrap();
         for case in Case::ALL {
             target
-                .workload
+                .calls
                 .run_once(case)
                 .await
                 .unwrap_or_else(|e| panic!("{}: {e}", case.label()));

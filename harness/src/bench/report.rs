@@ -89,6 +89,12 @@ impl Report {
                     numerator: TargetKind::EmulatorHttp,
                     denominator: endpoint.clone(),
                 });
+                // The best ratio any server could reach through this SDK client.
+                columns.push(RatioColumn {
+                    title: format!("ceiling: null / {name} (HTTP)"),
+                    numerator: TargetKind::NullHttp,
+                    denominator: endpoint.clone(),
+                });
             }
         }
         columns
@@ -335,8 +341,8 @@ mod tests {
             md.contains("| SQS Send+Receive+Delete | 64 | emulator (in-process) | 9000 | 27000 |")
         );
         assert!(md.contains("| emulator / moto (HTTP) |"));
-        assert!(md.contains("| Kinesis PutRecord | 1 | 0.80x | n/a | 20x |"));
-        assert!(md.contains("| SQS Send+Receive+Delete | 64 | n/a | 0.90x | n/a |"));
+        assert!(md.contains("| Kinesis PutRecord | 1 | 0.80x | n/a | 20x | 25x |"));
+        assert!(md.contains("| SQS Send+Receive+Delete | 64 | n/a | 0.90x | n/a | n/a |"));
         assert!(
             md.contains("| in process: new + stream, queue, table + first PutRecord | 1 | 2.500 |")
         );

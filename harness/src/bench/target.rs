@@ -12,8 +12,9 @@ use emulator::server::ServerHandle;
 use emulator::{Emulator, EmulatorConfig};
 
 use super::BenchError;
+use super::direct::DirectWorkload;
 use super::null::{self, NullInProcessClient, NullServer};
-use super::workload::{Names, Workload};
+use super::workload::{Case, Names, Workload};
 
 /// Where the SDK calls go.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -26,6 +27,8 @@ pub enum TargetKind {
     EmulatorInProcess,
     /// The null answers through an in-process `HttpClient`: the ceiling with no socket.
     NullInProcess,
+    /// Requests handed straight to `Emulator::handle`, no SDK: the emulator's own cost.
+    EmulatorCore,
     /// Any AWS-compatible endpoint, e.g. moto server.
     Endpoint { name: String, url: String },
 }
@@ -38,6 +41,7 @@ impl TargetKind {
             TargetKind::NullHttp => "null server (HTTP)".into(),
             TargetKind::EmulatorInProcess => "emulator (in-process)".into(),
             TargetKind::NullInProcess => "null (in-process)".into(),
+            TargetKind::EmulatorCore => "emulator core, no SDK".into(),
             TargetKind::Endpoint { name, .. } => format!("{name} (HTTP)"),
         }
     }
@@ -46,8 +50,25 @@ impl TargetKind {
 /// A started target: the SDK workload pointed at it, and what keeps its server running.
 pub struct Target {
     pub kind: TargetKind,
-    pub workload: Arc<Workload>,
+    pub calls: Arc<Calls>,
     server: Server,
+}
+
+/// How a target's operations are made.
+pub enum Calls {
+    /// Through the official SDK clients.
+    Sdk(Workload),
+    /// Straight into the emulator.
+    Direct(DirectWorkload),
+}
+
+impl Calls {
+    pub async fn run_once(&self, case: Case) -> Result<(), String> {
+        match self {
+            Calls::Sdk(workload) => workload.run_once(case).await,
+            Calls::Direct(direct) => direct.run_once(case).await,
+        }
+    }
 }
 
 enum Server {
@@ -89,7 +110,7 @@ impl Target {
     /// Starts the target and creates its resources (named `tag`) before any timing.
     pub async fn start(kind: TargetKind, tag: &str) -> Result<Target, BenchError> {
         let loopback = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
-        let (workload, server) = match &kind {
+        let (calls, server) = match &kind {
             TargetKind::EmulatorHttp => {
                 let emulator = Emulator::new(EmulatorConfig::default());
                 let server = emulator::server::spawn(loopback, emulator)
@@ -97,7 +118,7 @@ impl Target {
                     .map_err(BenchError::Bind)?;
                 let sdk = http_config(&server.endpoint_url());
                 (
-                    Workload::provision(&sdk, tag).await?,
+                    Calls::Sdk(Workload::provision(&sdk, tag).await?),
                     Server::Emulator(server),
                 )
             }
@@ -105,36 +126,53 @@ impl Target {
                 let emulator = Emulator::new(EmulatorConfig::default());
                 let client = emulator::client::InProcessClient::new(emulator);
                 let sdk = in_process_config(SharedHttpClient::new(client));
-                (Workload::provision(&sdk, tag).await?, Server::None)
+                (
+                    Calls::Sdk(Workload::provision(&sdk, tag).await?),
+                    Server::None,
+                )
+            }
+            TargetKind::EmulatorCore => {
+                // Resources are created through the SDK in process; the timed calls are not.
+                let emulator = Emulator::new(EmulatorConfig::default());
+                let client = emulator::client::InProcessClient::new(emulator.clone());
+                let sdk = in_process_config(SharedHttpClient::new(client));
+                let names = Workload::provision(&sdk, tag).await?.names().clone();
+                (
+                    Calls::Direct(DirectWorkload::new(emulator, names)),
+                    Server::None,
+                )
             }
             TargetKind::NullHttp => {
                 let server = null::spawn(loopback).await.map_err(BenchError::Bind)?;
                 let url = server.endpoint_url();
                 let sdk = http_config(&url);
                 let names = Names::unprovisioned(&url);
-                (Workload::new(&sdk, names), Server::Null(server))
+                (Calls::Sdk(Workload::new(&sdk, names)), Server::Null(server))
             }
             TargetKind::NullInProcess => {
                 let sdk = in_process_config(SharedHttpClient::new(NullInProcessClient));
                 let names = Names::unprovisioned("http://emulator.local");
-                (Workload::new(&sdk, names), Server::None)
+                (Calls::Sdk(Workload::new(&sdk, names)), Server::None)
             }
             TargetKind::Endpoint { url, .. } => {
                 let sdk = http_config(url);
-                (Workload::provision(&sdk, tag).await?, Server::None)
+                (
+                    Calls::Sdk(Workload::provision(&sdk, tag).await?),
+                    Server::None,
+                )
             }
         };
         Ok(Target {
             kind,
-            workload: Arc::new(workload),
+            calls: Arc::new(calls),
             server,
         })
     }
 
     /// Deletes the resources on endpoints that outlive the run and stops local servers.
     pub async fn finish(self) {
-        if matches!(self.kind, TargetKind::Endpoint { .. }) {
-            self.workload.delete_resources().await;
+        if let (TargetKind::Endpoint { .. }, Calls::Sdk(workload)) = (&self.kind, &*self.calls) {
+            workload.delete_resources().await;
         }
         match self.server {
             Server::Emulator(handle) => {

@@ -93,6 +93,11 @@ impl Workload {
         }
     }
 
+    /// The resources this workload writes to.
+    pub fn names(&self) -> &Names {
+        &self.names
+    }
+
     /// Creates a stream, a queue and a table named `tag` (unique per run) and waits for them.
     pub async fn provision(sdk: &SdkConfig, tag: &str) -> Result<Workload, BenchError> {
         let provision = |what: &str| {
@@ -301,7 +306,7 @@ impl Workload {
 }
 
 /// An event envelope like the pipeline's (DESIGN.md "Envelope"), about 150 bytes.
-fn envelope(id: &str, n: u64) -> Vec<u8> {
+pub(crate) fn envelope(id: &str, n: u64) -> Vec<u8> {
     format!(
         r#"{{"id":"{id}","stream":"default","receivedAt":"2026-11-26T00:00:00.000Z","payload":{{"energy_type":"nuclear","n":{n}}}}}"#
     )

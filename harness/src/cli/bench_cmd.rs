@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use crate::bench::{self, Budget, Case, Plan, parse_duration};
+use crate::bench::{self, Budget, Case, Plan, TargetKind, parse_duration};
 
 /// What `harness bench` can run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -19,6 +19,33 @@ pub enum Which {
     Startup,
     /// Everything above.
     All,
+}
+
+/// The local targets (moto is added with `--moto`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Local {
+    /// The emulator on an ephemeral loopback port.
+    EmulatorHttp,
+    /// The null server on an ephemeral loopback port.
+    NullHttp,
+    /// The emulator through its in-process `HttpClient`.
+    EmulatorInProcess,
+    /// The null answers through an in-process `HttpClient`.
+    NullInProcess,
+    /// Requests straight into `Emulator::handle`, no SDK.
+    EmulatorCore,
+}
+
+impl Local {
+    fn kind(self) -> TargetKind {
+        match self {
+            Local::EmulatorHttp => TargetKind::EmulatorHttp,
+            Local::NullHttp => TargetKind::NullHttp,
+            Local::EmulatorInProcess => TargetKind::EmulatorInProcess,
+            Local::NullInProcess => TargetKind::NullInProcess,
+            Local::EmulatorCore => TargetKind::EmulatorCore,
+        }
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -39,6 +66,9 @@ pub struct Args {
     /// http://127.0.0.1:5123) and report the emulator's rate over its rate.
     #[arg(long, value_name = "URL")]
     moto: Option<String>,
+    /// Which local targets to run (comma-separated); all by default. `--moto` adds moto.
+    #[arg(long, value_enum, value_delimiter = ',')]
+    targets: Vec<Local>,
     /// Repeat each measurement this many times (interleaved) and report the median round.
     #[arg(long, default_value_t = 1, value_parser = parse_concurrency)]
     rounds: usize,
@@ -83,7 +113,14 @@ impl Args {
                 None => Budget::Duration(self.duration),
             },
             rounds: self.rounds,
-            targets: Plan::default_targets(&endpoints),
+            targets: Plan::default_targets(&endpoints)
+                .into_iter()
+                .filter(|kind| {
+                    self.targets.is_empty()
+                        || matches!(kind, TargetKind::Endpoint { .. })
+                        || self.targets.iter().any(|local| &local.kind() == kind)
+                })
+                .collect(),
             startup_runs: wants(Which::Startup).then_some(self.startup_runs),
         }
     }
@@ -165,7 +202,6 @@ mod tests {
     use clap::Parser;
 
     use super::*;
-    use crate::bench::TargetKind;
 
     #[derive(Debug, Parser)]
     struct Cli {
@@ -184,7 +220,7 @@ mod tests {
         assert_eq!(plan.concurrencies, vec![1, 64]);
         assert_eq!(plan.budget, Budget::Duration(Duration::from_secs(3)));
         assert_eq!(plan.startup_runs, Some(21));
-        assert_eq!(plan.targets.len(), 4);
+        assert_eq!(plan.targets.len(), 5);
     }
 
     #[test]
@@ -218,6 +254,20 @@ mod tests {
                 url: "http://127.0.0.1:5123".into()
             })
         );
+    }
+
+    #[test]
+    fn targets_narrow_the_local_servers_but_keep_moto() {
+        let plan = parse(&[
+            "--targets",
+            "emulator-in-process",
+            "--moto",
+            "http://127.0.0.1:5123",
+        ])
+        .unwrap()
+        .plan();
+        assert_eq!(plan.targets.len(), 2);
+        assert_eq!(plan.targets[0], TargetKind::EmulatorInProcess);
     }
 
     #[test]
