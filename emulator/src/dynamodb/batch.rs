@@ -192,7 +192,7 @@ pub fn batch_get(db: &DynamoDb, input: BatchGetItemInput, now: Millis) -> Result
             request.attributes_to_get.as_ref(),
             &symbols,
         )?;
-        check_symbols(&symbols, request.projection_expression.is_some())?;
+        check_symbols(&symbols, request.projection_expression.is_some(), "")?;
         let table = db.table(name)?;
         let mut keys = Vec::new();
         {

@@ -125,8 +125,13 @@ pub(crate) fn projection(
     }
 }
 
-/// AWS rejects names or values given without any expression to use them.
-pub(crate) fn check_symbols(symbols: &Symbols, any_expression: bool) -> Result<(), AwsError> {
+/// AWS rejects names or values given without any expression to use them; `absent` names
+/// the expressions that could have used values (AWS's message says which were null).
+pub(crate) fn check_symbols(
+    symbols: &Symbols,
+    any_expression: bool,
+    absent: &str,
+) -> Result<(), AwsError> {
     if !any_expression {
         if symbols.has_names() {
             return Err(aws_error!(
@@ -139,7 +144,7 @@ pub(crate) fn check_symbols(symbols: &Symbols, any_expression: bool) -> Result<(
             return Err(aws_error!(
                 400,
                 ValidationException,
-                "ExpressionAttributeValues can only be specified when using expressions"
+                "ExpressionAttributeValues can only be specified when using expressions: {absent}"
             ));
         }
     }
@@ -201,7 +206,7 @@ impl Put {
             input.return_values.as_deref(),
             &RETURN_VALUES,
             &["NONE", "ALL_OLD"],
-            "ReturnValues can only be ALL_OLD or NONE",
+            "Return values set to invalid value",
         )?;
         let old_on_failure =
             return_old_on_failure(input.return_values_on_condition_check_failure.as_deref())?;
@@ -215,7 +220,7 @@ impl Put {
             input.condition_expression.as_deref(),
             &symbols,
         )?;
-        check_symbols(&symbols, condition.is_some())?;
+        check_symbols(&symbols, condition.is_some(), "ConditionExpression is null")?;
         let item = item_from_json(&input.item)?;
         check_item_size(&item, "Item size has exceeded the maximum allowed size")?;
         let put = Put {
@@ -273,7 +278,7 @@ impl Get {
             input.attributes_to_get.as_ref(),
             &symbols,
         )?;
-        check_symbols(&symbols, input.projection_expression.is_some())?;
+        check_symbols(&symbols, input.projection_expression.is_some(), "")?;
         let get = Get {
             key: item_from_json(&input.key)?,
             projection,
@@ -327,7 +332,7 @@ impl Delete {
             input.return_values.as_deref(),
             &RETURN_VALUES,
             &["NONE", "ALL_OLD"],
-            "ReturnValues can only be ALL_OLD or NONE",
+            "Return values set to invalid value",
         )?;
         let old_on_failure =
             return_old_on_failure(input.return_values_on_condition_check_failure.as_deref())?;
@@ -341,7 +346,7 @@ impl Delete {
             input.condition_expression.as_deref(),
             &symbols,
         )?;
-        check_symbols(&symbols, condition.is_some())?;
+        check_symbols(&symbols, condition.is_some(), "ConditionExpression is null")?;
         let delete = Delete {
             key: item_from_json(&input.key)?,
             condition,
@@ -413,7 +418,11 @@ impl Update {
             input.condition_expression.as_deref(),
             &symbols,
         )?;
-        check_symbols(&symbols, update.is_some() || condition.is_some())?;
+        check_symbols(
+            &symbols,
+            update.is_some() || condition.is_some(),
+            "UpdateExpression and ConditionExpression are null",
+        )?;
         let prepared = Update {
             key: item_from_json(&input.key)?,
             update,
@@ -455,10 +464,17 @@ impl Update {
             "Item size to update has exceeded the maximum allowed size",
         )?;
         let units = charge_write(table, config, &key.hash, item_size(&new).max(old_size), now)?;
+        // UPDATED_OLD / UPDATED_NEW return each updated top-level attribute whole, even when
+        // only a nested path of it changed (as DynamoDB Local answers).
         let targets: Vec<Path> = self
             .update
             .as_ref()
-            .map(|u| u.targets().into_iter().cloned().collect())
+            .map(|u| {
+                u.targets()
+                    .into_iter()
+                    .map(|p| Path(vec![PathElem::Attr(p.root().to_owned())]))
+                    .collect()
+            })
             .unwrap_or_default();
         let attributes = match self.return_values.as_str() {
             "ALL_OLD" => old.clone(),

@@ -8,7 +8,8 @@
 //!   [`number`]: exact decimal numbers; [`expr`]: the expression language;
 //! - [`table`]: one table's sans-io state; [`throughput`]: capacity and throttling;
 //! - [`tables`]: CreateTable, DescribeTable, ListTables, DeleteTable;
-//!   [`items`]: PutItem, GetItem, DeleteItem, UpdateItem; [`read`]: Query and Scan;
+//!   [`items`]: PutItem, GetItem, DeleteItem, UpdateItem; [`read`]: Query and Scan, with
+//!   [`key_condition`] for key conditions;
 //!   [`batch`]: BatchWriteItem and BatchGetItem.
 //!
 //! Locking: a `RwLock` over the table map (written only by CreateTable and DeleteTable), then
@@ -18,6 +19,7 @@
 pub mod batch;
 pub mod expr;
 pub mod items;
+pub mod key_condition;
 pub mod number;
 pub mod read;
 pub mod shapes;

@@ -7,7 +7,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use bigdecimal::BigDecimal;
-use bigdecimal::num_bigint::Sign;
+use bigdecimal::num_bigint::{BigInt, Sign};
 
 /// Most significant digits a DynamoDB number may have.
 pub const MAX_DIGITS: u64 = 38;
@@ -71,13 +71,19 @@ impl Number {
         Self::checked(&self.0 - &other.0)
     }
 
-    /// Significant digits (for item size accounting).
-    pub fn significant_digits(&self) -> u64 {
+    /// Bytes DynamoDB counts for this number: its significant digits in base-100 pairs
+    /// aligned on the decimal point, plus one byte of exponent, plus one if negative (so 1 and
+    /// 12 take 2 bytes, 123 and 1.5 take 3, 1000 takes 2, 0 takes 1), as DynamoDB Local
+    /// reports in TableSizeBytes.
+    pub fn stored_size(&self) -> usize {
         if self.0.sign() == Sign::NoSign {
-            1
-        } else {
-            self.0.digits()
+            return 1;
         }
+        let (int, scale) = self.0.as_bigint_and_exponent();
+        let highest = self.0.digits() as i64 - 1 - scale;
+        let lowest = -scale;
+        let pairs = highest.div_euclid(2) - lowest.div_euclid(2) + 1;
+        pairs as usize + 1 + usize::from(int.sign() == Sign::Minus)
     }
 }
 
@@ -85,10 +91,14 @@ impl FromStr for Number {
     type Err = NumberError;
 
     /// Accepts what DynamoDB accepts: an optional sign, digits with an optional point, and an
-    /// optional exponent. Checked by hand first so that absurd exponents never reach the
-    /// decimal library.
+    /// optional exponent. The digits are checked by hand and only the significant ones reach
+    /// the decimal library, so a huge string or exponent costs no more than a small one.
     fn from_str(s: &str) -> Result<Self, NumberError> {
-        let body = s.strip_prefix(['-', '+']).unwrap_or(s);
+        let (negative, body) = match s.as_bytes().first() {
+            Some(b'-') => (true, &s[1..]),
+            Some(b'+') => (false, &s[1..]),
+            _ => (false, s),
+        };
         let (mantissa, exponent) = match body.find(['e', 'E']) {
             Some(i) => (&body[..i], Some(&body[i + 1..])),
             None => (body, None),
@@ -98,25 +108,46 @@ impl FromStr for Number {
         if int.len() + frac.len() == 0 || !all_digits(int) || !all_digits(frac) {
             return Err(NumberError::NotANumber);
         }
-        if let Some(exp) = exponent {
-            let digits = exp.strip_prefix(['-', '+']).unwrap_or(exp);
-            if digits.is_empty() || !all_digits(digits) {
-                return Err(NumberError::NotANumber);
-            }
-            // Beyond this the number is out of range whatever its mantissa (which is bounded
-            // by the request size), so answer without computing.
-            let significant = digits.trim_start_matches('0');
-            if significant.len() > 6 {
-                let zero_mantissa = mantissa.bytes().all(|b| b == b'0' || b == b'.');
-                return match (zero_mantissa, exp.starts_with('-')) {
-                    (true, _) => Ok(Number::zero()),
-                    (false, true) => Err(NumberError::Underflow),
-                    (false, false) => Err(NumberError::Overflow),
+        let digits: String = [int, frac].concat();
+        let significant = digits.trim_start_matches('0');
+        let trailing = significant.len() - significant.trim_end_matches('0').len();
+        let significant = significant.trim_end_matches('0');
+        let exponent: i64 = match exponent {
+            None => 0,
+            Some(exp) => {
+                let (minus, magnitude) = match exp.as_bytes().first() {
+                    Some(b'-') => (true, &exp[1..]),
+                    Some(b'+') => (false, &exp[1..]),
+                    _ => (false, exp),
                 };
+                if magnitude.is_empty() || !all_digits(magnitude) {
+                    return Err(NumberError::NotANumber);
+                }
+                let magnitude = magnitude.trim_start_matches('0');
+                // Beyond this the number is out of range whatever its mantissa (which the
+                // request size bounds), so there is nothing to compute.
+                if magnitude.len() > 12 {
+                    return match (significant.is_empty(), minus) {
+                        (true, _) => Ok(Number::zero()),
+                        (false, true) => Err(NumberError::Underflow),
+                        (false, false) => Err(NumberError::Overflow),
+                    };
+                }
+                let value = magnitude.parse::<i64>().unwrap_or(0);
+                if minus { -value } else { value }
             }
+        };
+        if significant.is_empty() {
+            return Ok(Number::zero());
         }
-        let value = BigDecimal::from_str(s).map_err(|_| NumberError::NotANumber)?;
-        Self::checked(value)
+        if significant.len() as u64 > MAX_DIGITS {
+            return Err(NumberError::TooPrecise);
+        }
+        // value = significant * 10^(exponent - frac.len() + trailing zeros dropped)
+        let power = exponent - frac.len() as i64 + trailing as i64;
+        let int = BigInt::from_str(significant).map_err(|_| NumberError::NotANumber)?;
+        let int = if negative { -int } else { int };
+        Self::checked(BigDecimal::new(int, -power))
     }
 }
 
@@ -219,6 +250,24 @@ mod tests {
             Err(NumberError::Overflow)
         );
         assert_eq!("0e99999999999".parse::<Number>(), Ok(Number::zero()));
+        assert_eq!(
+            "1e-99999999999999999".parse::<Number>(),
+            Err(NumberError::Underflow)
+        );
+        // Zeros are not significant, however many there are.
+        let long = format!("0.{}1{}", "0".repeat(100), "0".repeat(100_000));
+        assert_eq!(
+            long.parse::<Number>().unwrap().to_string(),
+            format!("0.{}1", "0".repeat(100))
+        );
+        assert_eq!(
+            format!("1{}", "0".repeat(200)).parse::<Number>(),
+            Err(NumberError::Overflow)
+        );
+        assert_eq!(
+            format!("{}e-5", "1".repeat(100_000)).parse::<Number>(),
+            Err(NumberError::TooPrecise)
+        );
     }
 
     #[test]
@@ -231,6 +280,29 @@ mod tests {
                 Err(NumberError::NotANumber),
                 "{bad:?}"
             );
+        }
+    }
+
+    #[test]
+    fn stored_size_counts_base_100_pairs() {
+        for (input, size) in [
+            ("0", 1),
+            ("1", 2),
+            ("12", 2),
+            ("123", 3),
+            ("1234", 3),
+            ("12345", 4),
+            ("1.5", 3),
+            ("10", 2),
+            ("1000", 2),
+            ("0.1", 2),
+            ("0.001", 2),
+            ("-1", 3),
+            ("-12345", 5),
+            ("1e100", 2),
+            ("12.345", 4),
+        ] {
+            assert_eq!(n(input).stored_size(), size, "{input}");
         }
     }
 

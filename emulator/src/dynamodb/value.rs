@@ -16,6 +16,9 @@ pub type Item = BTreeMap<String, AttributeValue>;
 
 /// Largest item DynamoDB stores (400 KB, names and values counted).
 pub const MAX_ITEM_SIZE: usize = 400 * 1024;
+/// Deepest value DynamoDB stores, the attribute's own value being level 1: 31 nested lists
+/// or maps around a scalar are accepted, 32 are not (as DynamoDB Local answers).
+const MAX_NESTING: usize = 32;
 
 #[derive(Debug, Clone)]
 pub enum AttributeValue {
@@ -82,6 +85,17 @@ impl AttributeValue {
     /// Parses and validates one wire AttributeValue (exactly one type key, non-empty sets
     /// without duplicates, numbers in range).
     pub fn from_json(value: &Value) -> Result<Self, AwsError> {
+        Self::from_json_at(value, 1)
+    }
+
+    fn from_json_at(value: &Value, depth: usize) -> Result<Self, AwsError> {
+        if depth > MAX_NESTING {
+            return Err(aws_error!(
+                400,
+                ValidationException,
+                "Nesting Levels have exceeded supported limits: Attributes in the item have nested levels beyond supported limit"
+            ));
+        }
         let Some(object) = value.as_object() else {
             return Err(aws_error!(
                 400,
@@ -141,7 +155,7 @@ impl AttributeValue {
                     .iter()
                     .map(string)
                     .collect::<Result<Vec<_>, _>>()?;
-                check_set(&set, "string", |s| s.clone())?;
+                check_set(&set, "SS", |s| s.clone())?;
                 AttributeValue::Ss(set)
             }
             "NS" => {
@@ -149,7 +163,7 @@ impl AttributeValue {
                     .iter()
                     .map(number)
                     .collect::<Result<Vec<_>, _>>()?;
-                check_set(&set, "number", |n| n.to_string())?;
+                check_set(&set, "NS", |n| n.to_string())?;
                 AttributeValue::Ns(set)
             }
             "BS" => {
@@ -157,16 +171,23 @@ impl AttributeValue {
                     .iter()
                     .map(binary)
                     .collect::<Result<Vec<_>, _>>()?;
-                check_set(&set, "binary", |b| BASE64.encode(b))?;
+                check_set(&set, "BS", |b| BASE64.encode(b))?;
                 AttributeValue::Bs(set)
             }
             "L" => AttributeValue::L(
                 array(inner)?
                     .iter()
-                    .map(AttributeValue::from_json)
+                    .map(|v| AttributeValue::from_json_at(v, depth + 1))
                     .collect::<Result<_, _>>()?,
             ),
-            "M" => AttributeValue::M(item_from_json(inner.as_object().ok_or_else(wrong)?)?),
+            "M" => AttributeValue::M(
+                inner
+                    .as_object()
+                    .ok_or_else(wrong)?
+                    .iter()
+                    .map(|(k, v)| Ok((k.clone(), AttributeValue::from_json_at(v, depth + 1)?)))
+                    .collect::<Result<_, AwsError>>()?,
+            ),
             other => {
                 return Err(aws_error!(
                     400,
@@ -206,8 +227,9 @@ impl AttributeValue {
     }
 
     /// The value's size as DynamoDB bills and limits it (without the attribute name):
-    /// strings and binaries by length, numbers about one byte per two significant digits
-    /// plus one, booleans and nulls one byte, lists and maps three bytes plus one per element.
+    /// strings and binaries by length, numbers by [`Number::stored_size`], booleans and nulls
+    /// one byte, lists and maps three bytes plus one per element (and map keys' lengths),
+    /// sets the sum of their elements. Checked against DynamoDB Local's TableSizeBytes.
     pub fn size(&self) -> usize {
         match self {
             AttributeValue::S(s) => s.len(),
@@ -226,25 +248,39 @@ impl AttributeValue {
 }
 
 fn number_size(n: &Number) -> usize {
-    (n.significant_digits() as usize).div_ceil(2) + 1
+    n.stored_size()
 }
 
+/// Rejects empty sets and duplicates with DynamoDB's messages (which differ per set type).
 fn check_set<T: PartialEq>(
     set: &[T],
     kind: &str,
     show: impl Fn(&T) -> String,
 ) -> Result<(), AwsError> {
     if set.is_empty() {
-        return Err(invalid(format!("An {kind} set  may not be empty")));
+        return Err(invalid(match kind {
+            "BS" => "Binary sets should not be empty".to_owned(),
+            "NS" => "An number set  may not be empty".to_owned(),
+            _ => "An string set  may not be empty".to_owned(),
+        }));
     }
-    for (i, x) in set.iter().enumerate() {
-        if set[..i].contains(x) {
-            let shown: Vec<String> = set.iter().map(&show).collect();
-            return Err(invalid(format!(
-                "Input collection [{}] contains duplicates.",
-                shown.join(", ")
-            )));
-        }
+    let duplicated = set.iter().enumerate().any(|(i, x)| set[..i].contains(x));
+    if duplicated {
+        return Err(match kind {
+            "NS" => aws_error!(
+                400,
+                ValidationException,
+                "Input collection contains duplicates"
+            ),
+            "BS" => invalid("Input collection of type BS contains duplicates."),
+            _ => {
+                let shown: Vec<String> = set.iter().map(&show).collect();
+                invalid(format!(
+                    "Input collection [{}] contains duplicates",
+                    shown.join(", ")
+                ))
+            }
+        });
     }
     Ok(())
 }
@@ -338,8 +374,23 @@ mod tests {
             err(json!({"SS": []})),
             "One or more parameter values were invalid: An string set  may not be empty"
         );
-        assert!(err(json!({"NS": ["1", "1.0"]})).contains("contains duplicates"));
+        assert_eq!(
+            err(json!({"NS": ["1", "1.0"]})),
+            "Input collection contains duplicates"
+        );
+        assert_eq!(
+            err(json!({"SS": ["a", "b", "a"]})),
+            "One or more parameter values were invalid: Input collection [a, b, a] contains duplicates"
+        );
+        assert!(err(json!({"BS": []})).ends_with("Binary sets should not be empty"));
         assert!(err(json!({"NULL": false})).contains("Null attribute value"));
+        let mut deep = json!({"S": "leaf"});
+        for _ in 0..31 {
+            deep = json!({"L": [deep]});
+        }
+        assert!(AttributeValue::from_json(&deep).is_ok());
+        let deeper = json!({"M": {"k": deep}});
+        assert!(err(deeper).starts_with("Nesting Levels have exceeded supported limits"));
         assert_eq!(
             err(json!({"N": "one"})),
             "A value provided cannot be converted into a number"
@@ -356,6 +407,22 @@ mod tests {
         .unwrap();
         // id: 2 + 3; n: 1 + (3 + 1); ok: 2 + 1; l: 1 + (3 + 2 + 1)
         assert_eq!(item_size(&item), 5 + 5 + 3 + 7);
+        // Sizes DynamoDB Local reports (TableSizeBytes of a one-item table, minus its key).
+        for (item, size) in [
+            (
+                json!({"m": {"M": {"ab": {"S": "cd"}, "e": {"N": "1"}}}}),
+                13,
+            ),
+            (json!({"ss": {"SS": ["ab", "c"]}}), 5),
+            (json!({"bs": {"BS": ["AAA=", "AA=="]}}), 5),
+            (json!({"l": {"L": [{"L": []}]}}), 8),
+            (json!({"l": {"L": [{"NULL": true}]}}), 6),
+            (json!({"s": {"S": "h\u{e9}llo"}}), 7),
+            (json!({"n": {"N": "-12345"}}), 6),
+        ] {
+            let parsed = item_from_json(item.as_object().unwrap()).unwrap();
+            assert_eq!(item_size(&parsed), size, "{item}");
+        }
     }
 
     #[test]

@@ -47,7 +47,24 @@ pub fn create_stream(k: &Kinesis, input: CreateStreamInput, ctx: &Ctx) -> Result
             &["PROVISIONED", "ON_DEMAND"],
         );
     }
+    if let Some(tags) = &input.tags {
+        super::tags::check_tags(&mut v, "tags", tags);
+    }
+    if let Some(size) = input.max_record_size_in_kib {
+        v.range("maxRecordSizeInKiB", size, 1024, 10240);
+    }
     v.finish()?;
+    if input
+        .max_record_size_in_kib
+        .is_some_and(|size| size != 1024)
+    {
+        // Large records (up to 10 MiB) are not emulated: say so rather than ignore it.
+        return Err(aws_error!(
+            400,
+            InvalidArgumentException,
+            "This emulator supports only the default MaxRecordSizeInKiB of 1024."
+        ));
+    }
     let name = name.unwrap_or_default();
     let (mode, shard_count) = match mode {
         // AWS sizes an on-demand stream itself; a ShardCount sent along is not used.
@@ -86,7 +103,7 @@ pub fn create_stream(k: &Kinesis, input: CreateStreamInput, ctx: &Ctx) -> Result
             k.config.shard_limit
         ));
     }
-    let stream = Stream::new(
+    let mut stream = Stream::new(
         name.clone(),
         stream_arn(ctx, &name),
         ctx.account.clone(),
@@ -95,6 +112,9 @@ pub fn create_stream(k: &Kinesis, input: CreateStreamInput, ctx: &Ctx) -> Result
         mode,
         ctx.now,
     );
+    if let Some(tags) = input.tags {
+        super::tags::merge_tags(&mut stream.tags, tags, &name, &ctx.account)?;
+    }
     streams.insert(name, Arc::new(Mutex::new(stream)));
     Ok(empty())
 }

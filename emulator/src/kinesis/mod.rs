@@ -2,12 +2,13 @@
 //!
 //! Layout:
 //! - this file: configuration, the stream registry and operation dispatch;
-//! - [`control`]: CreateStream, DeleteStream, Describe*, ListStreams, ListShards, retention;
-//! - [`records`]: PutRecord(s), GetShardIterator, GetRecords;
-//! - [`stream`]: one stream's sans-io state (shards, records, trimming, reads);
-//! - [`hashing`], [`sequence`], [`iterator`], [`throughput`]: MD5 hash keys, sequence
+//! - `control`: CreateStream, DeleteStream, Describe*, ListStreams, ListShards, retention;
+//! - `put`: PutRecord, PutRecords; `read`: GetShardIterator, GetRecords;
+//! - `stream`: one stream's sans-io state (shards, records, trimming, reads);
+//! - `hashing`, `sequence`, `iterator`, `throughput`: MD5 hash keys, sequence
 //!   numbers, shard iterators and the per-shard write limit;
-//! - [`shapes`], [`validate`]: JSON shapes and AWS's validation messages.
+//! - `tags`: stream tags and DescribeLimits;
+//! - `shapes`, `validate`: JSON shapes and AWS's validation messages.
 //!
 //! Locking: the registry is a `RwLock<HashMap>` taken briefly to find a stream; each stream
 //! has its own `Mutex`. A PutRecord is a read-locked map look-up plus one append under its
@@ -16,10 +17,12 @@
 mod control;
 mod hashing;
 mod iterator;
-mod records;
+mod put;
+mod read;
 mod sequence;
 mod shapes;
 mod stream;
+mod tags;
 mod throughput;
 mod validate;
 
@@ -85,10 +88,14 @@ impl Kinesis {
             "DecreaseStreamRetentionPeriod" => {
                 control::change_retention(self, wire::parse(body)?, ctx, control::Change::Decrease)
             }
-            "PutRecord" => records::put_record(self, wire::parse(body)?, ctx),
-            "PutRecords" => records::put_records(self, wire::parse(body)?, ctx),
-            "GetShardIterator" => records::get_shard_iterator(self, wire::parse(body)?, ctx),
-            "GetRecords" => records::get_records(self, wire::parse(body)?, ctx),
+            "AddTagsToStream" => tags::add_tags(self, wire::parse(body)?, ctx),
+            "RemoveTagsFromStream" => tags::remove_tags(self, wire::parse(body)?, ctx),
+            "ListTagsForStream" => tags::list_tags(self, wire::parse(body)?, ctx),
+            "DescribeLimits" => tags::describe_limits(self, ctx),
+            "PutRecord" => put::put_record(self, wire::parse(body)?, ctx),
+            "PutRecords" => put::put_records(self, wire::parse(body)?, ctx),
+            "GetShardIterator" => read::get_shard_iterator(self, wire::parse(body)?, ctx),
+            "GetRecords" => read::get_records(self, wire::parse(body)?, ctx),
             _ => Err(wire::unknown_operation(Service::Kinesis, op)),
         }
     }

@@ -45,6 +45,9 @@ impl fmt::Display for SequenceNumber {
     }
 }
 
+/// The model's pattern for sequence numbers in requests.
+pub const MODEL_PATTERN: &str = r"0|([1-9]\d{0,128})";
+
 /// `true` when `text` matches the model's pattern `0|([1-9]\d{0,128})`.
 pub fn matches_model_pattern(text: &str) -> bool {
     let bytes = text.as_bytes();

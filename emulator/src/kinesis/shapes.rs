@@ -27,6 +27,9 @@ pub struct CreateStreamInput {
     pub stream_name: Option<String>,
     pub shard_count: Option<i64>,
     pub stream_mode_details: Option<StreamModeDetails>,
+    pub tags: Option<std::collections::HashMap<String, String>>,
+    #[serde(rename = "MaxRecordSizeInKiB")]
+    pub max_record_size_in_kib: Option<i64>,
 }
 
 /// Input of operations that name one stream and nothing else of note.

@@ -1,11 +1,11 @@
 //! One stream's state, sans-io: its shards, their records, and the operations on them, with
-//! time passed in. The service edge (`records`, `control`) validates input and builds output;
+//! time passed in. The service edge (`put`, `read`, `control`) validates input and builds output;
 //! this file only keeps the invariants:
 //! - each shard's records are in arrival order, their counters consecutive from `first`;
 //! - arrival times never decrease within a shard (so `AT_TIMESTAMP` can binary-search);
 //! - records older than the retention period are gone before anything reads the shard.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 
 use super::hashing;
 use super::sequence::SequenceNumber;
@@ -123,6 +123,7 @@ pub struct Stream {
     pub retention_hours: u32,
     pub mode: StreamMode,
     pub shards: Vec<Shard>,
+    pub tags: BTreeMap<String, String>,
     ranges: Vec<(u128, u128)>,
 }
 
@@ -151,6 +152,7 @@ impl Stream {
             retention_hours: 24,
             mode,
             shards,
+            tags: BTreeMap::new(),
             ranges,
         }
     }

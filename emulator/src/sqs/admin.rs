@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::sync::Notify;
 
-use super::attributes::{QueueSettings, READABLE};
+use super::attributes::{QueueSettings, READABLE, redrive_allowed};
 use super::errors::{
     invalid_attribute_name, invalid_attribute_value, invalid_parameter, missing_parameter,
     out_of_range, purge_queue_in_progress, queue_does_not_exist, queue_name_exists,
@@ -35,7 +35,7 @@ pub fn create_queue(s: &Shared, input: CreateQueueInput, ctx: &Ctx) -> Result<Va
     let max = s.config.max_message_size;
     let mut settings = QueueSettings::defaults(max);
     settings.apply(&input.attributes, max)?;
-    check_dead_letter_target(s, &settings)?;
+    check_dead_letter_target(s, &settings, &queue_arn(ctx, &name))?;
 
     if let Some(existing) = s.get(&name) {
         let queue = existing.lock();
@@ -78,12 +78,29 @@ fn validate_queue_name(name: &str) -> Result<(), AwsError> {
     Ok(())
 }
 
-/// A redrive policy must name a dead-letter queue that exists.
-fn check_dead_letter_target(s: &Shared, settings: &QueueSettings) -> Result<(), AwsError> {
-    match &settings.redrive_policy {
-        Some(policy) if !s.exists(policy.target_name()) => Err(invalid_attribute_value(format!(
-            "Value {} for parameter RedrivePolicy is invalid. Reason: Dead letter target does not exist.",
+/// A redrive policy must name a dead-letter queue that exists and whose RedriveAllowPolicy
+/// lets this queue use it. Locks only the dead-letter queue (never with another queue lock).
+fn check_dead_letter_target(
+    s: &Shared,
+    settings: &QueueSettings,
+    source_arn: &str,
+) -> Result<(), AwsError> {
+    let Some(policy) = &settings.redrive_policy else {
+        return Ok(());
+    };
+    let invalid = |reason: &str| {
+        invalid_attribute_value(format!(
+            "Value {} for parameter RedrivePolicy is invalid. Reason: {reason}",
             policy.to_json()
+        ))
+    };
+    let dlq = s
+        .get(policy.target_name())
+        .ok_or_else(|| invalid("Dead letter target does not exist."))?;
+    let allow = dlq.lock().settings.redrive_allow_policy.clone();
+    match allow {
+        Some(allow) if !redrive_allowed(&allow, source_arn) => Err(invalid(&format!(
+            "The RedriveAllowPolicy of the dead letter target does not allow {source_arn} to use it."
         ))),
         _ => Ok(()),
     }
@@ -149,12 +166,19 @@ pub fn set_queue_attributes(
     let attributes = input
         .attributes
         .ok_or_else(|| missing_parameter("Attributes"))?;
-    // One lock for read-modify-write, so concurrent updates do not undo each other.
-    // (Checking the dead-letter target reads the registry under it: allowed by the lock order.)
+    // A new redrive policy is checked first, with only its dead-letter queue locked.
+    if attributes.contains_key("RedrivePolicy") {
+        let (mut wanted, arn) = {
+            let queue = handle.lock();
+            (queue.settings.clone(), queue.arn.clone())
+        };
+        wanted.apply(&attributes, s.config.max_message_size)?;
+        check_dead_letter_target(s, &wanted, &arn)?;
+    }
+    // Then one lock for read-modify-write, so concurrent updates do not undo each other.
     let mut queue = handle.lock();
     let mut settings = queue.settings.clone();
     settings.apply(&attributes, s.config.max_message_size)?;
-    check_dead_letter_target(s, &settings)?;
     queue.settings = settings;
     queue.last_modified = ctx.now;
     drop(queue);

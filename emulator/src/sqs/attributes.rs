@@ -231,6 +231,22 @@ pub fn arn_name(arn: &str) -> Option<&str> {
     }
 }
 
+/// Whether a dead-letter queue's RedriveAllowPolicy (already validated) lets `source_arn`
+/// name it in a redrive policy.
+pub fn redrive_allowed(allow_policy: &str, source_arn: &str) -> bool {
+    let Ok(Value::Object(map)) = serde_json::from_str::<Value>(allow_policy) else {
+        return true;
+    };
+    match map.get("redrivePermission").and_then(Value::as_str) {
+        Some("denyAll") => false,
+        Some("byQueue") => map
+            .get("sourceQueueArns")
+            .and_then(Value::as_array)
+            .is_some_and(|arns| arns.iter().any(|a| a.as_str() == Some(source_arn))),
+        _ => true,
+    }
+}
+
 fn validate_redrive_allow_policy(text: &str) -> Result<(), AwsError> {
     let invalid = |reason: &str| {
         invalid_attribute_value(format!(
@@ -323,6 +339,25 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn redrive_allow_policies_allow_all_none_or_listed_queues() {
+        let a = "arn:aws:sqs:us-east-1:000000000000:a";
+        assert!(redrive_allowed(r#"{"redrivePermission":"allowAll"}"#, a));
+        assert!(!redrive_allowed(r#"{"redrivePermission":"denyAll"}"#, a));
+        let by_queue = format!(r#"{{"redrivePermission":"byQueue","sourceQueueArns":["{a}"]}}"#);
+        assert!(redrive_allowed(&by_queue, a));
+        assert!(!redrive_allowed(
+            &by_queue,
+            "arn:aws:sqs:us-east-1:000000000000:b"
+        ));
+        let mut s = QueueSettings::defaults(1_048_576);
+        let bad = attrs(&[("RedriveAllowPolicy", r#"{"redrivePermission":"some"}"#)]);
+        assert_eq!(
+            s.apply(&bad, 1_048_576).unwrap_err().code,
+            "InvalidAttributeValue"
+        );
     }
 
     #[test]

@@ -174,3 +174,12 @@ pub fn resource_not_found(msg: impl Into<String>) -> AwsError {
         msg.into(),
     )
 }
+
+pub fn over_limit() -> AwsError {
+    err(
+        403,
+        "OverLimit",
+        "OverLimit",
+        "The maximum number of in flight messages is reached".into(),
+    )
+}

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 
 use super::errors::{
-    invalid_parameter, message_not_inflight, missing_parameter, out_of_range,
+    invalid_parameter, message_not_inflight, missing_parameter, out_of_range, over_limit,
     receipt_handle_is_invalid,
 };
 use super::message::{self, Content};
@@ -247,20 +247,26 @@ pub async fn receive_message(
         }
     };
     let selection = Selection::new(&input);
-    let wait = wait.unwrap_or_else(|| handle.lock().settings.receive_message_wait_time_seconds);
-    let deadline = ctx.now + Millis::from(wait) * 1000;
 
+    let mut deadline = None;
     let received = loop {
         // Registered before looking, so a send between the look and the wait still wakes us.
         let notified = handle.notify.notified();
         tokio::pin!(notified);
         notified.as_mut().enable();
         let now = ctx.clock.now_ms().max(ctx.now);
-        let (received, next_change) = receive_once(s, &handle, max, visibility, now);
-        if !received.is_empty() || now >= deadline || handle.is_deleted() {
-            break received;
+        let look = receive_once(s, &handle, max, visibility, now);
+        // The queue's ReceiveMessageWaitTimeSeconds applies when the request names no wait.
+        let deadline = *deadline.get_or_insert_with(|| {
+            ctx.now + Millis::from(wait.unwrap_or(look.default_wait_seconds)) * 1000
+        });
+        if look.over_limit && look.received.is_empty() && deadline == ctx.now {
+            return Err(over_limit());
         }
-        let wake_at = next_change.map_or(deadline, |at| at.min(deadline));
+        if !look.received.is_empty() || now >= deadline || handle.is_deleted() {
+            break look.received;
+        }
+        let wake_at = look.next_change.map_or(deadline, |at| at.min(deadline));
         tokio::select! {
             _ = &mut notified => {}
             _ = tokio::time::sleep_until(ctx.clock.instant_at(wake_at)) => {}
@@ -273,15 +279,24 @@ pub async fn receive_message(
     Ok(wire::to_value(&ReceiveMessageOutput { messages }))
 }
 
-/// One look at the queue; delivers any dead letters the look produced.
+/// What one look at a queue found.
+struct Look {
+    received: Vec<Received>,
+    /// When a delayed or in-flight message next becomes visible by itself.
+    next_change: Option<Millis>,
+    default_wait_seconds: u32,
+    over_limit: bool,
+}
+
+/// One look at the queue (one lock); then delivers any dead letters the look produced.
 fn receive_once(
     s: &Shared,
     handle: &QueueHandle,
     max: usize,
     visibility: Option<u32>,
     now: Millis,
-) -> (Vec<Received>, Option<Millis>) {
-    let (outcome, next_change, dlq) = {
+) -> Look {
+    let (outcome, look, dlq) = {
         let mut queue = handle.lock();
         let visibility = visibility.unwrap_or(queue.settings.visibility_timeout);
         let outcome = queue.receive(max, visibility, now, |name| s.exists(name));
@@ -289,7 +304,13 @@ fn receive_once(
             .then(|| queue.settings.redrive_policy.as_ref())
             .flatten()
             .map(|p| p.target_name().to_owned());
-        (outcome, queue.next_change(), dlq)
+        let look = Look {
+            received: Vec::new(),
+            next_change: queue.next_change(),
+            default_wait_seconds: queue.settings.receive_message_wait_time_seconds,
+            over_limit: outcome.over_limit,
+        };
+        (outcome, look, dlq)
     };
     if let Some(dlq) = dlq.and_then(|name| s.get(&name)) {
         let mut queue = dlq.lock();
@@ -304,7 +325,10 @@ fn receive_once(
             "dead-letter queue deleted while moving messages to it; messages dropped"
         );
     }
-    (outcome.received, next_change)
+    Look {
+        received: outcome.received,
+        ..look
+    }
 }
 
 pub fn delete_message(s: &Shared, input: DeleteMessageInput, ctx: &Ctx) -> Result<Value, AwsError> {
@@ -354,5 +378,9 @@ pub fn handle_error(error: HandleError, receipt: &str) -> AwsError {
     match error {
         HandleError::Invalid => receipt_handle_is_invalid(receipt),
         HandleError::NotInFlight => message_not_inflight(),
+        HandleError::BeyondVisibilityLimit => invalid_parameter(
+            "Value for parameter VisibilityTimeout is invalid. Reason: Total VisibilityTimeout \
+             for the message is beyond the limit [43200 seconds]",
+        ),
     }
 }

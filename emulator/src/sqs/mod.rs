@@ -22,7 +22,7 @@ mod md5;
 mod message;
 mod messaging;
 mod move_task;
-pub mod queue;
+mod queue;
 mod shapes;
 
 use std::collections::HashMap;

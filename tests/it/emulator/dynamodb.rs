@@ -147,6 +147,7 @@ crate::on_both_edges!(
     batch_write_and_batch_get,
     batch_limits_are_enforced,
     item_size_limit_is_400_kb,
+    concurrent_counter_updates_are_not_lost,
 );
 
 async fn table_lifecycle_create_describe_list_delete(env: &Env) {
@@ -690,7 +691,7 @@ async fn conditions_use_functions_comparators_and_logic(env: &Env) {
     assert!(check("begins_with(#n, :prefix)").await);
     assert!(check("contains(tags, :red) AND size(l) = :three").await);
     assert!(check("qty BETWEEN :five AND :twenty").await);
-    assert!(!check("qty BETWEEN :five AND :ten_s").await, "types differ");
+    assert!(!check("#n BETWEEN :five AND :twenty").await, "types differ");
     assert!(check("qty IN (:five, :ten)").await);
     assert!(!check("qty = :ten_s").await, "a number is not a string");
     assert!(check("qty <> :ten_s").await);
@@ -713,7 +714,7 @@ async fn return_values_are_checked_per_operation(env: &Env) {
             .await,
     );
     assert_eq!(code, "ValidationException");
-    assert_eq!(message, "ReturnValues can only be ALL_OLD or NONE");
+    assert_eq!(message, "Return values set to invalid value");
     let (code, _) = error(
         client
             .delete_item()
@@ -787,7 +788,7 @@ async fn keys_and_attribute_values_are_validated(env: &Env) {
                 ("sk", n("1")),
                 ("dup", AttributeValue::Ss(vec!["x".into(), "x".into()])),
             ]),
-            "One or more parameter values were invalid: Input collection [x, x] contains duplicates.",
+            "One or more parameter values were invalid: Input collection [x, x] contains duplicates",
         ),
     ];
     for (bad, expected) in cases {
@@ -903,6 +904,32 @@ async fn expression_names_and_values_must_be_defined_and_used(env: &Env) {
             .await,
     );
     assert!(message.starts_with("Invalid UpdateExpression: An expression attribute value"));
+    // Reserved words cannot be bare attribute names; placeholders can stand for them.
+    let (code, message) = error(
+        client
+            .update_item()
+            .table_name(&table)
+            .key("id", s("a"))
+            .update_expression("SET count = :v")
+            .expression_attribute_values(":v", n("1"))
+            .send()
+            .await,
+    );
+    assert_eq!(code, "ValidationException");
+    assert_eq!(
+        message,
+        "Invalid UpdateExpression: Attribute name is a reserved keyword; reserved keyword: count"
+    );
+    client
+        .update_item()
+        .table_name(&table)
+        .key("id", s("a"))
+        .update_expression("SET #c = :v")
+        .expression_attribute_names("#c", "count")
+        .expression_attribute_values(":v", n("1"))
+        .send()
+        .await
+        .unwrap();
 }
 
 async fn operations_on_a_missing_table_get_resource_not_found(env: &Env) {
@@ -977,7 +1004,7 @@ async fn update_item_arithmetic_if_not_exists_and_remove(env: &Env) {
         .update_item()
         .table_name(&table)
         .key("id", s("u"))
-        .update_expression("SET visits = visits + :step, left = visits - :big, #n = if_not_exists(#n, :other) REMOVE gone")
+        .update_expression("SET visits = visits + :step, remaining = visits - :big, #n = if_not_exists(#n, :other) REMOVE gone")
         .expression_attribute_names("#n", "name")
         .expression_attribute_values(":step", n("0.5"))
         .expression_attribute_values(":big", n("100"))
@@ -989,7 +1016,7 @@ async fn update_item_arithmetic_if_not_exists_and_remove(env: &Env) {
     let new = out.attributes().unwrap();
     assert_eq!(new["visits"], n("1.5"));
     assert_eq!(
-        new["left"],
+        new["remaining"],
         n("-99"),
         "operands read the item before the update"
     );
@@ -1039,7 +1066,7 @@ async fn update_item_arithmetic_if_not_exists_and_remove(env: &Env) {
     );
     assert_eq!(
         message,
-        "Cannot update attribute id. This attribute is part of the key"
+        "One or more parameter values were invalid: Cannot update attribute id. This attribute is part of the key"
     );
 }
 
@@ -1072,9 +1099,10 @@ async fn update_item_add_delete_lists_and_nested_paths(env: &Env) {
         .key("id", s("n"))
         .update_expression(
             "ADD #c :two, tags :more, fresh :two DELETE tags :gone \
-             SET log = list_append(log, :entries), profile.addresses[0].city = :city, profile.age = :two",
+             SET #log = list_append(#log, :entries), profile.addresses[0].city = :city, profile.age = :two",
         )
         .expression_attribute_names("#c", "count")
+        .expression_attribute_names("#log", "log")
         .expression_attribute_values(":two", n("2"))
         .expression_attribute_values(":more", AttributeValue::Ss(vec!["c".into()]))
         .expression_attribute_values(":gone", AttributeValue::Ss(vec!["a".into()]))
@@ -1092,9 +1120,10 @@ async fn update_item_add_delete_lists_and_nested_paths(env: &Env) {
         .key("id", s("n"))
         .update_expression(
             "ADD #c :two, tags :more, fresh :two \
-             SET log = list_append(log, :entries), profile.addresses[0].city = :city, profile.age = :two",
+             SET #log = list_append(#log, :entries), profile.addresses[0].city = :city, profile.age = :two",
         )
         .expression_attribute_names("#c", "count")
+        .expression_attribute_names("#log", "log")
         .expression_attribute_values(":two", n("2"))
         .expression_attribute_values(":more", AttributeValue::Ss(vec!["c".into()]))
         .expression_attribute_values(":entries", AttributeValue::L(vec![s("two")]))
@@ -1121,7 +1150,8 @@ async fn update_item_add_delete_lists_and_nested_paths(env: &Env) {
         .update_item()
         .table_name(&table)
         .key("id", s("n"))
-        .update_expression("DELETE tags :all REMOVE log[0], profile.addresses")
+        .update_expression("DELETE tags :all REMOVE #log[0], profile.addresses")
+        .expression_attribute_names("#log", "log")
         .expression_attribute_values(
             ":all",
             AttributeValue::Ss(vec!["a".into(), "b".into(), "c".into()]),
@@ -1190,6 +1220,34 @@ async fn update_item_return_values_and_failures(env: &Env) {
     assert_eq!(all_new.attributes().unwrap()["a"], n("5"));
     let none = update(ReturnValue::None).await.unwrap();
     assert!(none.attributes().is_none());
+    // A nested update returns its whole top-level attribute.
+    let m = AttributeValue::M(item(&[("x", n("1")), ("y", n("2"))]));
+    client
+        .update_item()
+        .table_name(&table)
+        .key("id", s("r"))
+        .update_expression("SET m = :m")
+        .expression_attribute_values(":m", m)
+        .send()
+        .await
+        .unwrap();
+    let nested = client
+        .update_item()
+        .table_name(&table)
+        .key("id", s("r"))
+        .update_expression("SET m.x = :nine")
+        .expression_attribute_values(":nine", n("9"))
+        .return_values(ReturnValue::UpdatedNew)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        nested.attributes().unwrap(),
+        &item(&[(
+            "m",
+            AttributeValue::M(item(&[("x", n("9")), ("y", n("2"))]))
+        )])
+    );
     // A failed condition leaves the item alone.
     let err = client
         .update_item()
@@ -1409,15 +1467,18 @@ async fn query_supports_every_sort_key_operator(env: &Env) {
             "Invalid operator used in KeyConditionExpression: <>",
         ),
         (
-            "pk = :p AND other = :v",
-            "Query key condition not supported",
+            "pk = :p AND extra = :v",
+            "Query condition missed key schema element: sk",
         ),
+        ("pk < :p", "Query key condition not supported"),
     ] {
         let mut request = client
             .query()
             .table_name(&table)
-            .key_condition_expression(condition)
-            .expression_attribute_values(":v", n("1"));
+            .key_condition_expression(condition);
+        if condition.contains(":v") {
+            request = request.expression_attribute_values(":v", n("1"));
+        }
         if condition.contains(":p") {
             request = request.expression_attribute_values(":p", s("p"));
         }
@@ -1751,6 +1812,39 @@ async fn item_size_limit_is_400_kb(env: &Env) {
     );
 }
 
+async fn concurrent_counter_updates_are_not_lost(env: &Env) {
+    let client = env.dynamodb();
+    let table = id_table(&client).await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..64 {
+        let client = client.clone();
+        let table = table.clone();
+        tasks.spawn(async move {
+            client
+                .update_item()
+                .table_name(&table)
+                .key("id", s("counter"))
+                .update_expression("ADD hits :one")
+                .expression_attribute_values(":one", n("1"))
+                .send()
+                .await
+                .unwrap();
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.unwrap();
+    }
+    let got = client
+        .get_item()
+        .table_name(&table)
+        .key("id", s("counter"))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.item().unwrap()["hits"], n("64"));
+}
+
 // ---- throttling (limits switched on, SDK retries off so the error surfaces) ----
 
 async fn throttled_env(edge: Edge) -> (Env, Client) {
@@ -1895,6 +1989,75 @@ mod throttling {
     #[tokio::test(start_paused = true)]
     async fn provisioned_in_process() {
         provisioned_tables_answer_provisioned_throughput_exceeded(Edge::InProcess).await;
+    }
+
+    /// Reads are metered in half units (eventually consistent) and BatchGetItem hands back
+    /// what the table could not serve as UnprocessedKeys.
+    #[tokio::test(start_paused = true)]
+    async fn reads_throttle_and_batch_get_leaves_keys_unprocessed() {
+        let config = emulator::EmulatorConfig {
+            dynamodb: emulator::dynamodb::DynamoDbConfig {
+                enforce_throughput: true,
+                on_demand_read_units: 2,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let env = Env::start_with(Edge::InProcess, config).await;
+        let conf = aws_sdk_dynamodb::config::Builder::from(env.sdk())
+            .retry_config(aws_smithy_types::retry::RetryConfig::disabled())
+            .build();
+        let client = Client::from_conf(conf);
+        let table = id_table(&client).await;
+        for i in 0..10 {
+            client
+                .put_item()
+                .table_name(&table)
+                .item("id", s(&format!("k{i}")))
+                .send()
+                .await
+                .unwrap();
+        }
+        // 2 read units = 4 eventually consistent reads of items under 4 KB.
+        for i in 0..4 {
+            let out = client
+                .get_item()
+                .table_name(&table)
+                .key("id", s(&format!("k{i}")))
+                .return_consumed_capacity(aws_sdk_dynamodb::types::ReturnConsumedCapacity::Total)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(out.consumed_capacity().unwrap().capacity_units(), Some(0.5));
+        }
+        let err = client
+            .get_item()
+            .table_name(&table)
+            .key("id", s("k0"))
+            .send()
+            .await
+            .unwrap_err()
+            .into_service_error();
+        assert!(err.is_throttling_exception(), "{err:?}");
+        tokio::time::advance(std::time::Duration::from_secs(1)).await;
+        let keys: Vec<Item> = (0..10)
+            .map(|i| item(&[("id", s(&format!("k{i}")))]))
+            .collect();
+        let out = client
+            .batch_get_item()
+            .request_items(
+                &table,
+                KeysAndAttributes::builder()
+                    .set_keys(Some(keys))
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
+        let served = out.responses().unwrap()[&table].len();
+        let left = out.unprocessed_keys().unwrap()[&table].keys().len();
+        assert_eq!((served, left), (4, 6));
     }
 
     /// With the paused clock the limits are exact, and a new second refills the buckets.

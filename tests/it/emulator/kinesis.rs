@@ -3,12 +3,14 @@
 //! - `control`: streams and shards (create, describe, list, delete, retention, ARNs);
 //! - `records`: PutRecord(s), the MD5 shard mapping, limits and throttling;
 //! - `iterators`: every iterator type, GetRecords paging and iterator errors;
+//! - `tags`: stream tags and DescribeLimits;
 //! - `timed`: what needs time to pass (expiry, retention, timestamp boundaries), in process
 //!   under tokio's paused clock.
 
 mod control;
 mod iterators;
 mod records;
+mod tags;
 mod timed;
 
 use aws_sdk_kinesis::Client;

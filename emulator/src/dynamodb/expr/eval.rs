@@ -47,7 +47,7 @@ fn operand<'a>(item: &'a Item, op: &'a Operand) -> Option<std::borrow::Cow<'a, A
 }
 
 /// `size(path)`: string length in bytes, binary length, element count of sets, lists, maps.
-fn size_of(value: &AttributeValue) -> Option<AttributeValue> {
+pub fn size_of(value: &AttributeValue) -> Option<AttributeValue> {
     let n = match value {
         AttributeValue::S(s) => s.len(),
         AttributeValue::B(b) => b.len(),
@@ -244,9 +244,9 @@ mod tests {
             !holds("n < :str10") && !holds("n > :str10"),
             "mismatched types compare false"
         );
-        assert!(!holds("missing = :ten"));
-        assert!(holds("missing <> :ten"));
-        assert!(!holds("missing < :ten"));
+        assert!(!holds("absent = :ten"));
+        assert!(holds("absent <> :ten"));
+        assert!(!holds("absent < :ten"));
         assert!(holds("s > :hel") && holds("s < :zz"));
         assert!(holds("b > :b12") && holds("b < :b3"));
         assert!(holds("m.k = :v") && holds("l[1] = :three") && holds("l[0] = :x"));

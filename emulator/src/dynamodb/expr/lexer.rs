@@ -76,7 +76,7 @@ pub fn tokenize(source: &str) -> Result<Vec<Token>, ExprError> {
             '#' | ':' => {
                 let end = take_word(&mut chars);
                 if end == start + 1 {
-                    return Err(syntax(source, start, end));
+                    return Err(syntax(source, &tokens, start, end));
                 }
                 let text = source[start..end].to_owned();
                 (
@@ -92,7 +92,7 @@ pub fn tokenize(source: &str) -> Result<Vec<Token>, ExprError> {
                 let end = take_word(&mut chars);
                 let text = &source[start..end];
                 if !text.bytes().all(|b| b.is_ascii_digit()) {
-                    return Err(syntax(source, start, end));
+                    return Err(syntax(source, &tokens, start, end));
                 }
                 (Tok::Int(text.to_owned()), end)
             }
@@ -125,7 +125,7 @@ pub fn tokenize(source: &str) -> Result<Vec<Token>, ExprError> {
                     '<' => Tok::Lt,
                     '>' if two(&mut chars, '=') => Tok::Ge,
                     '>' => Tok::Gt,
-                    _ => return Err(syntax(source, start, start + c.len_utf8())),
+                    _ => return Err(syntax(source, &tokens, start, start + c.len_utf8())),
                 };
                 let end = chars.peek().map(|&(i, _)| i).unwrap_or(source.len());
                 (tok, end)
@@ -141,10 +141,12 @@ pub fn tokenize(source: &str) -> Result<Vec<Token>, ExprError> {
     Ok(tokens)
 }
 
-fn syntax(source: &str, start: usize, end: usize) -> ExprError {
+/// A syntax error at `source[start..end]`; "near" starts at the previous token, as AWS's does.
+fn syntax(source: &str, tokens: &[Token], start: usize, end: usize) -> ExprError {
+    let from = tokens.last().map_or(start, |t| t.start);
     ExprError::Syntax {
         token: source[start..end].to_owned(),
-        near: source[start..end].to_owned(),
+        near: source[from..end].to_owned(),
     }
 }
 

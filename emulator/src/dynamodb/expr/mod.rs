@@ -7,11 +7,15 @@
 //! unused ones exactly as AWS does.
 //!
 //! Modules: [`lexer`] (tokens), [`parser`] (the grammar, producing the AST below), [`eval`]
-//! (conditions on an item, document paths, projections), [`update`] (update expressions).
+//! (conditions on an item, document paths, projections), [`update`] (update expressions),
+//! [`reserved`] (the words that cannot be bare attribute names).
 
 pub mod eval;
+#[cfg(test)]
+mod fuzz;
 pub mod lexer;
 pub mod parser;
+pub mod reserved;
 pub mod update;
 
 use std::cell::RefCell;
@@ -171,6 +175,8 @@ pub enum ExprError {
     OperandType(String, String),
     #[error("Operator or function requires a document path; operator or function: {0}")]
     NeedsPath(String),
+    #[error("The expression has redundant parentheses;")]
+    RedundantParentheses,
     #[error("{0}")]
     Other(String),
 }
@@ -224,17 +230,21 @@ impl Symbols {
             })?;
             parsed.insert(key.clone(), value);
         }
-        if let Some(key) = names
-            .into_iter()
-            .flatten()
-            .map(|(k, _)| k)
-            .find(|k| !k.starts_with('#'))
-        {
-            return Err(aws_error!(
-                400,
-                ValidationException,
-                "ExpressionAttributeNames contains invalid key: Syntax error; key: \"{key}\""
-            ));
+        for (key, name) in names.into_iter().flatten() {
+            if !key.starts_with('#') {
+                return Err(aws_error!(
+                    400,
+                    ValidationException,
+                    "ExpressionAttributeNames contains invalid key: Syntax error; key: \"{key}\""
+                ));
+            }
+            if name.is_empty() {
+                return Err(aws_error!(
+                    400,
+                    ValidationException,
+                    "ExpressionAttributeNames contains invalid value: Empty attribute name for key {key}"
+                ));
+            }
         }
         Ok(Self {
             names: names.cloned().unwrap_or_default(),
@@ -298,6 +308,33 @@ impl Symbols {
         }
         Ok(())
     }
+}
+
+/// Rejects paths that overlap (one is a prefix of the other, or they are equal) or conflict
+/// (one indexes a list where the other names a map key), with AWS's message.
+pub fn check_overlaps(paths: &[&Path]) -> Result<(), String> {
+    for (i, a) in paths.iter().enumerate() {
+        for b in &paths[i + 1..] {
+            let mut kind = Some("overlap");
+            for (x, y) in a.0.iter().zip(&b.0) {
+                if x != y {
+                    let same_kind = matches!(
+                        (x, y),
+                        (PathElem::Attr(_), PathElem::Attr(_))
+                            | (PathElem::Index(_), PathElem::Index(_))
+                    );
+                    kind = (!same_kind).then_some("conflict");
+                    break;
+                }
+            }
+            if let Some(kind) = kind {
+                return Err(format!(
+                    "Two document paths {kind} with each other; must remove or rewrite one of these paths; path one: {a}, path two: {b}"
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Wraps an expression error as AWS does: `Invalid ConditionExpression: ...`.

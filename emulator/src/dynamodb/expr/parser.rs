@@ -31,12 +31,21 @@ const BOOL_FUNCTIONS: [&str; 5] = [
     "begins_with",
     "contains",
 ];
+/// Longest expression DynamoDB accepts (4 KB).
+const MAX_EXPRESSION_BYTES: usize = 4096;
+/// Deepest nesting of parentheses, NOT and update functions; bounds the recursion.
+const MAX_DEPTH: usize = 64;
+
 const VALID_TYPES: [&str; 10] = ["B", "NULL", "SS", "BOOL", "L", "BS", "N", "NS", "S", "M"];
 
 struct Parser<'a> {
     source: &'a str,
     tokens: Vec<Token>,
     pos: usize,
+    depth: usize,
+    /// Token positions of the `(` and `)` of the parenthesised condition parsed last, to
+    /// recognise redundant parentheses as AWS does.
+    last_group: Option<(usize, usize)>,
     symbols: &'a Symbols,
 }
 
@@ -64,6 +73,8 @@ pub fn parse_projection(source: &str, symbols: &Symbols) -> Result<Vec<Path>, Ex
         paths.push(p.path()?);
     }
     p.expect_end()?;
+    let refs: Vec<&Path> = paths.iter().collect();
+    super::check_overlaps(&refs).map_err(ExprError::Other)?;
     Ok(paths)
 }
 
@@ -72,12 +83,36 @@ impl<'a> Parser<'a> {
         if source.trim().is_empty() {
             return Err(ExprError::Empty);
         }
+        if source.len() > MAX_EXPRESSION_BYTES {
+            return Err(ExprError::Other(format!(
+                "Expression size has exceeded the maximum allowed size; expression size: {}",
+                source.len()
+            )));
+        }
         Ok(Self {
             source,
             tokens: tokenize(source)?,
             pos: 0,
+            depth: 0,
+            last_group: None,
             symbols,
         })
+    }
+
+    /// Runs a nested production, refusing nesting deeper than [`MAX_DEPTH`].
+    fn nested<T>(
+        &mut self,
+        parse: impl FnOnce(&mut Self) -> Result<T, ExprError>,
+    ) -> Result<T, ExprError> {
+        if self.depth >= MAX_DEPTH {
+            return Err(ExprError::Other(format!(
+                "The expression is nested more than {MAX_DEPTH} levels deep"
+            )));
+        }
+        self.depth += 1;
+        let result = parse(self);
+        self.depth -= 1;
+        result
     }
 
     fn peek(&self) -> &Tok {
@@ -166,16 +201,29 @@ impl<'a> Parser<'a> {
 
     fn not(&mut self) -> Result<Condition, ExprError> {
         if self.eat_keyword("NOT") {
-            return Ok(Condition::Not(Box::new(self.not()?)));
+            let inner = self.nested(Self::not)?;
+            return Ok(Condition::Not(Box::new(inner)));
         }
         self.primary()
     }
 
     fn primary(&mut self) -> Result<Condition, ExprError> {
-        if self.eat(&Tok::LParen) {
-            let inner = self.condition()?;
-            self.expect(&Tok::RParen)?;
-            return Ok(inner);
+        if *self.peek() == Tok::LParen {
+            // `(` opens a condition or an operand (`(a) = :v`); try the condition first.
+            let start = self.pos;
+            match self.nested(Self::group) {
+                Ok(inner) => return Ok(inner),
+                Err(ExprError::RedundantParentheses) => {
+                    return Err(ExprError::RedundantParentheses);
+                }
+                Err(err) => {
+                    self.pos = start;
+                    if let Ok(condition) = self.comparison() {
+                        return Ok(condition);
+                    }
+                    return Err(err);
+                }
+            }
         }
         if let (Tok::Ident(name), Tok::LParen) = (self.peek(), self.peek_at(1)) {
             let name = name.clone();
@@ -183,6 +231,25 @@ impl<'a> Parser<'a> {
                 return self.bool_function(name);
             }
         }
+        self.comparison()
+    }
+
+    /// `( condition )`; AWS rejects a group that only wraps another group.
+    fn group(&mut self) -> Result<Condition, ExprError> {
+        let open = self.pos;
+        self.expect(&Tok::LParen)?;
+        let inner = self.condition()?;
+        self.expect(&Tok::RParen)?;
+        let close = self.pos - 1;
+        if self.last_group == Some((open + 1, close - 1)) {
+            return Err(ExprError::RedundantParentheses);
+        }
+        self.last_group = Some((open, close));
+        Ok(inner)
+    }
+
+    /// An operand followed by a comparator, BETWEEN or IN.
+    fn comparison(&mut self) -> Result<Condition, ExprError> {
         let left = self.operand()?;
         if self.eat_keyword("BETWEEN") {
             let low = self.operand()?;
@@ -192,6 +259,15 @@ impl<'a> Parser<'a> {
             let high = self.operand()?;
             for operand in [&left, &low, &high] {
                 check_comparable("BETWEEN", operand)?;
+            }
+            if let (Operand::Value(lo), Operand::Value(hi)) = (&low, &high)
+                && lo.type_name() != hi.type_name()
+            {
+                return Err(ExprError::Other(format!(
+                    "The BETWEEN operator requires same data type for lower and upper bounds; lower bound operand: AttributeValue: {}, upper bound operand: AttributeValue: {}",
+                    show(lo),
+                    show(hi)
+                )));
             }
             if let (Operand::Value(lo), Operand::Value(hi)) = (&low, &high)
                 && super::eval::compare(lo, hi) == Some(std::cmp::Ordering::Greater)
@@ -269,7 +345,7 @@ impl<'a> Parser<'a> {
                     Operand::Value(AttributeValue::S(s)) if VALID_TYPES.contains(&s.as_str()) => {}
                     Operand::Value(AttributeValue::S(s)) => {
                         return Err(ExprError::Other(format!(
-                            "Invalid attribute type name found; type: {s}, valid types: {{ B, NULL, SS, BOOL, L, BS, N, NS, S, M }}"
+                            "Invalid attribute type name found; type: {s}, valid types: {{N,BS,L,B,NULL,M,S,SS,NS,BOOL}}"
                         )));
                     }
                     Operand::Value(v) => {
@@ -299,6 +375,12 @@ impl<'a> Parser<'a> {
 
     fn operand(&mut self) -> Result<Operand, ExprError> {
         match self.peek().clone() {
+            Tok::LParen => {
+                self.advance();
+                let inner = self.nested(Self::operand)?;
+                self.expect(&Tok::RParen)?;
+                Ok(inner)
+            }
             Tok::Value(key) => {
                 self.advance();
                 Ok(Operand::Value(self.symbols.value(&key)?))
@@ -311,9 +393,10 @@ impl<'a> Parser<'a> {
                 let mut args = self.arguments("size")?;
                 match args.pop() {
                     Some(Operand::Path(p)) => Ok(Operand::Size(p)),
-                    Some(Operand::Value(v)) => {
-                        Err(ExprError::OperandType("size".into(), v.type_name().into()))
-                    }
+                    // The size of a constant is a constant, for the types that have one.
+                    Some(Operand::Value(v)) => super::eval::size_of(&v)
+                        .map(Operand::Value)
+                        .ok_or_else(|| ExprError::OperandType("size".into(), v.type_name().into())),
                     _ => Err(ExprError::NeedsPath("size".into())),
                 }
             }
@@ -347,6 +430,11 @@ impl<'a> Parser<'a> {
                 self.symbols.name(&key)
             }
             Tok::Ident(name) if !is_keyword(&name) => {
+                if super::reserved::is_reserved(&name) {
+                    return Err(ExprError::Other(format!(
+                        "Attribute name is a reserved keyword; reserved keyword: {name}"
+                    )));
+                }
                 self.advance();
                 Ok(name)
             }
@@ -404,8 +492,8 @@ impl<'a> Parser<'a> {
                         );
                         if !fits {
                             return Err(ExprError::Other(format!(
-                                "Incorrect operand type for operator or function; operator: {clause}, operand type: {}",
-                                value.type_name()
+                                "Incorrect operand type for operator or function; operator: {clause}, operand type: {}, typeSet: ALLOWED_FOR_{clause}_OPERAND",
+                                long_type_name(&value)
                             )));
                         }
                         if clause == "ADD" {
@@ -447,12 +535,13 @@ impl<'a> Parser<'a> {
                     "if_not_exists" => {
                         let path = self.path()?;
                         self.expect(&Tok::Comma)?;
-                        UpdateOperand::IfNotExists(path, Box::new(self.update_operand()?))
+                        let fallback = self.nested(Self::update_operand)?;
+                        UpdateOperand::IfNotExists(path, Box::new(fallback))
                     }
                     "list_append" => {
-                        let a = self.update_operand()?;
+                        let a = self.nested(Self::update_operand)?;
                         self.expect(&Tok::Comma)?;
-                        let b = self.update_operand()?;
+                        let b = self.nested(Self::update_operand)?;
                         UpdateOperand::ListAppend(Box::new(a), Box::new(b))
                     }
                     _ => return Err(ExprError::InvalidFunction(name)),
@@ -462,6 +551,22 @@ impl<'a> Parser<'a> {
             }
             _ => Ok(UpdateOperand::Path(self.path()?)),
         }
+    }
+}
+
+/// The type names AWS uses in ADD and DELETE operand errors.
+fn long_type_name(value: &AttributeValue) -> &'static str {
+    match value {
+        AttributeValue::S(_) => "STRING",
+        AttributeValue::N(_) => "NUMBER",
+        AttributeValue::B(_) => "BINARY",
+        AttributeValue::Ss(_) => "STRING_SET",
+        AttributeValue::Ns(_) => "NUMBER_SET",
+        AttributeValue::Bs(_) => "BINARY_SET",
+        AttributeValue::M(_) => "MAP",
+        AttributeValue::L(_) => "LIST",
+        AttributeValue::Null => "NULL",
+        AttributeValue::Bool(_) => "BOOLEAN",
     }
 }
 
@@ -598,10 +703,75 @@ mod tests {
         assert!(err("a < :m").contains("operand type: M"));
         assert!(err("begins_with(a, :a)").contains("operand type: N"));
         assert!(err("a BETWEEN :b AND :a").contains("upper bound to be greater"));
+        assert!(err("a BETWEEN :a AND :s").contains("same data type for lower and upper bounds"));
+        assert!(err("size(:a) = :a").contains("operator or function: size, operand type: N"));
+        assert_eq!(
+            err("((a = :a))"),
+            "The expression has redundant parentheses;"
+        );
+        assert_eq!(
+            err("a = :a b"),
+            "Syntax error; token: \"b\", near: \":a b\""
+        );
+        assert_eq!(
+            err("a == :a"),
+            "Syntax error; token: \"=\", near: \"== :a\""
+        );
+        assert_eq!(err("a = @"), "Syntax error; token: \"@\", near: \"= @\"");
+        assert_eq!(
+            err("and = :a"),
+            "Syntax error; token: \"and\", near: \"and =\""
+        );
         assert!(err("attribute_type(a, :s)").contains("Invalid attribute type name"));
         assert!(err("(a = :a").starts_with("Syntax error"));
+        assert_eq!(
+            err("status = :a"),
+            "Attribute name is a reserved keyword; reserved keyword: status"
+        );
+        assert!(err("a.Data = :a").contains("reserved keyword: Data"));
         assert!(err("a = :a b").starts_with("Syntax error"));
         assert_eq!(parse_condition("  ", &symbols()), Err(ExprError::Empty));
+        let deep = format!("{}a = :a{}", "(".repeat(2000), ")".repeat(2000));
+        assert!(err(&deep).contains("nested more than"));
+        let deep = format!("{}a{} = :a", "(".repeat(2000), ")".repeat(2000));
+        assert!(err(&deep).contains("nested more than"));
+        let nots = format!("{}a = :a", "NOT ".repeat(500));
+        assert!(err(&nots).contains("nested more than"));
+        let long = format!("a IN ({})", vec![":a"; 2000].join(","));
+        assert!(err(&long).starts_with("Expression size has exceeded"));
+    }
+
+    #[test]
+    fn parentheses_wrap_conditions_and_operands() {
+        for ok in [
+            "(a = :a)",
+            "(a = :a) AND (b = :a)",
+            "((a = :a) AND b = :a)",
+            "NOT (a = :a)",
+            "(size(a)) = :a",
+            "a = (:a)",
+            "(a) = :a",
+            "attribute_exists((a))",
+            "((a = :a) OR (b = :a)) AND (c = :a)",
+        ] {
+            assert!(parse_condition(ok, &symbols()).is_ok(), "{ok}");
+        }
+        assert!(matches!(
+            cond("size(:s) = :a"),
+            Condition::Compare(Operand::Value(_), ..)
+        ));
+    }
+
+    #[test]
+    fn projections_may_not_overlap() {
+        let e = |s: &str| parse_projection(s, &symbols()).unwrap_err().to_string();
+        assert_eq!(
+            e("a, a"),
+            "Two document paths overlap with each other; must remove or rewrite one of these paths; path one: [a], path two: [a]"
+        );
+        assert!(e("m, m.x").contains("path one: [m], path two: [m, x]"));
+        assert!(e("m.x, m[0]").contains("conflict"));
+        assert!(parse_projection("m.x, m.y, l[0], l[1]", &symbols()).is_ok());
     }
 
     #[test]
@@ -618,8 +788,11 @@ mod tests {
         assert_eq!(u.delete.len(), 1);
         let e = |s: &str| parse_update(s, &symbols()).unwrap_err().to_string();
         assert!(e("SET a = :a SET b = :a").contains("can only be used once"));
-        assert!(e("ADD a :s").contains("operator: ADD, operand type: S"));
-        assert!(e("DELETE a :a").contains("operator: DELETE, operand type: N"));
+        assert_eq!(
+            e("ADD a :s"),
+            "Incorrect operand type for operator or function; operator: ADD, operand type: STRING, typeSet: ALLOWED_FOR_ADD_OPERAND"
+        );
+        assert!(e("DELETE a :a").contains("operator: DELETE, operand type: NUMBER"));
         assert!(e("SET a = nope(b)").contains("Invalid function name"));
         assert!(e("PUT a = :a").starts_with("Syntax error"));
     }

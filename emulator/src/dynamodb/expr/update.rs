@@ -42,32 +42,18 @@ pub fn validate(update: &UpdateExpr, key_names: &[&str]) -> Result<(), AwsError>
             return Err(aws_error!(
                 400,
                 ValidationException,
-                "Cannot update attribute {}. This attribute is part of the key",
+                "One or more parameter values were invalid: Cannot update attribute {}. This attribute is part of the key",
                 path.root()
             ));
         }
     }
-    for (i, a) in targets.iter().enumerate() {
-        for b in &targets[i + 1..] {
-            let (short, long) = if a.0.len() <= b.0.len() {
-                (a, b)
-            } else {
-                (b, a)
-            };
-            if long.0.starts_with(&short.0) {
-                let kind = if a.0.len() == b.0.len() {
-                    "conflict"
-                } else {
-                    "overlap"
-                };
-                return Err(aws_error!(
-                    400,
-                    ValidationException,
-                    "Invalid UpdateExpression: Two document paths {kind} with each other; must remove or rewrite one of these paths; path one: {a}, path two: {b}"
-                ));
-            }
-        }
-    }
+    super::check_overlaps(&targets).map_err(|message| {
+        aws_error!(
+            400,
+            ValidationException,
+            "Invalid UpdateExpression: {message}"
+        )
+    })?;
     Ok(())
 }
 
@@ -379,7 +365,7 @@ mod tests {
     fn rejects_keys_and_overlaps() {
         assert_eq!(
             run("SET id = :s", json!({})).unwrap_err(),
-            "Cannot update attribute id. This attribute is part of the key"
+            "One or more parameter values were invalid: Cannot update attribute id. This attribute is part of the key"
         );
         assert!(
             run("SET a = :s REMOVE a.b", json!({}))
@@ -388,6 +374,11 @@ mod tests {
         );
         assert!(
             run("SET a = :s REMOVE a", json!({}))
+                .unwrap_err()
+                .contains("overlap")
+        );
+        assert!(
+            run("SET m.x = :s, m[0] = :s", json!({}))
                 .unwrap_err()
                 .contains("conflict")
         );

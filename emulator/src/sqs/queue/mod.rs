@@ -22,12 +22,21 @@ mod tests;
 
 pub use receipt::HandleError;
 
+/// At most this many received, undeleted messages per standard queue (AWS's quota).
+pub const MAX_IN_FLIGHT: usize = 120_000;
+
+/// The longest a message may stay hidden after a receive: 12 hours.
+const MAX_VISIBILITY_MS: Millis = 43_200_000;
+
 /// A message in a queue: its content and what SQS tracks about its deliveries.
 #[derive(Debug, Clone)]
 pub struct Message {
     pub content: Arc<Content>,
     pub receive_count: u32,
     pub first_receive: Option<Millis>,
+    /// When the latest receive happened (a visibility change may not hide the message for
+    /// more than 12 hours after it).
+    pub last_receive: Option<Millis>,
     /// Set when a redrive policy moved the message here: the ARN of the queue it left.
     pub dead_letter_source_arn: Option<String>,
 }
@@ -38,6 +47,7 @@ impl Message {
             content,
             receive_count: 0,
             first_receive: None,
+            last_receive: None,
             dead_letter_source_arn: None,
         }
     }
@@ -70,6 +80,9 @@ pub struct ReceiveOutcome {
     /// Messages for the dead-letter queue named in the redrive policy (the caller delivers
     /// them with [`Queue::accept_dead_letter`], so this queue's lock is never held with another).
     pub dead_letters: Vec<Message>,
+    /// The queue already holds [`MAX_IN_FLIGHT`] received messages, so nothing more could be
+    /// handed out (AWS answers a short poll with `OverLimit`, a long poll with nothing).
+    pub over_limit: bool,
 }
 
 /// The approximate counts `GetQueueAttributes` reports.
@@ -89,6 +102,8 @@ pub struct Queue {
     pub created: Millis,
     pub last_modified: Millis,
     pub tags: BTreeMap<String, String>,
+    /// [`MAX_IN_FLIGHT`]; a field so that tests can reach it with a few messages.
+    in_flight_limit: usize,
     /// Distinguishes this queue's receipt handles from those of any other queue, including
     /// an earlier queue of the same name.
     nonce: u64,
@@ -110,6 +125,7 @@ impl Queue {
             created: now,
             last_modified: now,
             tags: BTreeMap::new(),
+            in_flight_limit: MAX_IN_FLIGHT,
             nonce: rand::random(),
             next_seq: 0,
             messages: HashMap::new(),
@@ -182,6 +198,10 @@ impl Queue {
             .map(|p| p.max_receive_count);
         let hidden_until = now + Millis::from(visibility_timeout) * 1000;
         while outcome.received.len() < max {
+            if self.inflight.len() >= self.in_flight_limit {
+                outcome.over_limit = !self.visible.is_empty();
+                break;
+            }
             let Some(seq) = self.visible.pop_first() else {
                 break;
             };
@@ -198,6 +218,7 @@ impl Queue {
             }
             stored.message.receive_count += 1;
             stored.message.first_receive.get_or_insert(now);
+            stored.message.last_receive = Some(now);
             stored.state = State::InFlight(hidden_until);
             self.inflight.insert((hidden_until, seq));
             outcome.received.push(Received {
@@ -224,7 +245,8 @@ impl Queue {
         Ok(())
     }
 
-    /// Sets when an in-flight message becomes visible again: `now + timeout`.
+    /// Sets when an in-flight message becomes visible again: `now + timeout`, at most
+    /// 12 hours after the receive that handed it out.
     pub fn change_visibility(
         &mut self,
         handle: &str,
@@ -241,6 +263,10 @@ impl Queue {
         };
         if stored.message.receive_count != count {
             return Err(HandleError::NotInFlight);
+        }
+        let received = stored.message.last_receive.unwrap_or(now);
+        if now + Millis::from(timeout) * 1000 - received > MAX_VISIBILITY_MS {
+            return Err(HandleError::BeyondVisibilityLimit);
         }
         self.inflight.remove(&(until, seq));
         if timeout == 0 {

@@ -12,6 +12,8 @@ pub enum HandleError {
     Invalid,
     /// A handle of this queue whose message is not in flight under it (`MessageNotInflight`).
     NotInFlight,
+    /// The new timeout would hide the message more than 12 hours after its receive.
+    BeyondVisibilityLimit,
 }
 
 pub fn encode(nonce: u64, seq: u64, receive_count: u32) -> String {

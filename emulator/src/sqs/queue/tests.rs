@@ -229,3 +229,35 @@ fn receive_returns_at_most_max_in_send_order() {
     assert_eq!(taken.len(), 5);
     assert_eq!(q.counts(T0 + 30_000), Counts::default());
 }
+
+#[test]
+fn visibility_cannot_reach_beyond_twelve_hours_after_the_receive() {
+    let mut q = queue();
+    q.send(message("a", T0), 0, T0);
+    let handle = q.receive(1, 7_200, T0, no_dlq).received[0]
+        .receipt_handle
+        .clone();
+    let hour = 3_600_000;
+    q.change_visibility(&handle, 43_200 - 3_600, T0 + hour)
+        .unwrap();
+    assert_eq!(
+        q.change_visibility(&handle, 43_200 - 3_599, T0 + hour),
+        Err(HandleError::BeyondVisibilityLimit)
+    );
+}
+
+#[test]
+fn no_more_than_the_in_flight_quota_is_handed_out() {
+    assert_eq!(MAX_IN_FLIGHT, 120_000);
+    let mut q = queue();
+    q.in_flight_limit = 3;
+    for _ in 0..5 {
+        q.send(message("m", T0), 0, T0);
+    }
+    assert_eq!(q.receive(10, 600, T0, no_dlq).received.len(), 3);
+    let blocked = q.receive(10, 600, T0, no_dlq);
+    assert!(blocked.received.is_empty());
+    assert!(blocked.over_limit);
+    // Once in-flight messages return, receiving works again.
+    assert_eq!(q.receive(2, 600, T0 + 600_000, no_dlq).received.len(), 2);
+}

@@ -88,7 +88,15 @@ async fn send_and_receive_return_the_md5_digests_aws_computes(env: &Env) {
         .send()
         .await
         .unwrap();
-    assert!(traced.md5_of_message_system_attributes().is_some());
+    // The same encoding as user attributes, over {AWSTraceHeader: String}.
+    let trace = std::collections::HashMap::from([(
+        "AWSTraceHeader".to_owned(),
+        string_attribute("Root=1-5759e988-bd862e3fe1be46a994272793"),
+    )]);
+    assert_eq!(
+        traced.md5_of_message_system_attributes(),
+        Some(md5_of_attributes(&trace).as_str())
+    );
 }
 
 async fn message_attributes_round_trip_and_are_selected_by_name_prefix_or_all(env: &Env) {

@@ -18,6 +18,7 @@ crate::on_both_edges!(
     a_move_task_returns_dead_letters_to_their_source_as_new_messages,
     a_move_task_can_target_another_queue,
     move_task_errors,
+    a_dlq_redrive_allow_policy_decides_which_queues_may_use_it,
 );
 
 /// A DLQ and a source queue whose redrive policy names it; returns (source url, dlq url).
@@ -312,4 +313,57 @@ async fn move_task_errors(env: &Env) {
         .await
         .unwrap();
     assert!(out.results().is_empty());
+}
+
+async fn a_dlq_redrive_allow_policy_decides_which_queues_may_use_it(env: &Env) {
+    let sqs = env.sqs();
+    let allowed = crate::support::unique("allowed");
+    let allowed_arn = format!("arn:aws:sqs:us-east-1:000000000000:{allowed}");
+    let allow = format!(r#"{{"redrivePermission":"byQueue","sourceQueueArns":["{allowed_arn}"]}}"#);
+    let (_, dlq) = create_queue(&sqs, &[(A::RedriveAllowPolicy, &allow)]).await;
+    assert_eq!(
+        queue_attribute(&sqs, &dlq, A::RedriveAllowPolicy)
+            .await
+            .as_deref(),
+        Some(allow.as_str())
+    );
+    let policy = format!(
+        r#"{{"deadLetterTargetArn":"{}","maxReceiveCount":5}}"#,
+        queue_arn(&sqs, &dlq).await
+    );
+    sqs.create_queue()
+        .queue_name(&allowed)
+        .attributes(A::RedrivePolicy, &policy)
+        .send()
+        .await
+        .unwrap();
+    let (_, other) = create_queue(&sqs, &[]).await;
+    let e = sqs
+        .set_queue_attributes()
+        .queue_url(&other)
+        .attributes(A::RedrivePolicy, &policy)
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(e.is_invalid_attribute_value(), "{e:?}");
+    assert!(e.message().unwrap().contains("RedriveAllowPolicy"), "{e:?}");
+    // An empty RedrivePolicy removes the policy.
+    let allowed_url = sqs
+        .get_queue_url()
+        .queue_name(&allowed)
+        .send()
+        .await
+        .unwrap();
+    let allowed_url = allowed_url.queue_url().unwrap();
+    sqs.set_queue_attributes()
+        .queue_url(allowed_url)
+        .attributes(A::RedrivePolicy, "")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        queue_attribute(&sqs, allowed_url, A::RedrivePolicy).await,
+        None
+    );
 }

@@ -295,3 +295,31 @@ async fn a_paced_move_task_runs_at_its_rate_one_at_a_time_and_can_be_cancelled()
         .into_service_error();
     assert!(e.is_resource_not_found_exception(), "{e:?}");
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_long_poll_ends_when_its_queue_is_deleted() {
+    let env = env().await;
+    let sqs = env.sqs();
+    let (_, url) = create_queue(&sqs, &[]).await;
+    let start = Instant::now();
+    let poller = {
+        let (sqs, url) = (sqs.clone(), url.clone());
+        tokio::spawn(async move {
+            sqs.receive_message()
+                .queue_url(url)
+                .wait_time_seconds(20)
+                .send()
+                .await
+        })
+    };
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    sqs.delete_queue().queue_url(&url).send().await.unwrap();
+    let out = poller.await.unwrap().unwrap();
+    assert!(out.messages().is_empty());
+    assert_eq!(
+        start.elapsed().as_secs(),
+        3,
+        "ended at {:?}",
+        start.elapsed()
+    );
+}
