@@ -7,3 +7,4 @@ mod e2e;
 mod emulator;
 mod harness;
 mod pipeline;
+mod props;

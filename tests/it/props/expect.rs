@@ -1,0 +1,85 @@
+//! What the fault plan lets us expect of each event, before looking at the run: whether its
+//! faults may exceed a retry budget (the only way into the DLQ) and whether they must.
+//!
+//! Budgets (the pipeline's defaults): the forward handler makes 3 SendMessage attempts per
+//! delivery of a record and dead-letters at once on a non-retryable error; the store handler
+//! makes 3 PutItem attempts per receive and the queue moves a message to the DLQ after 3
+//! receives, so a message reaches the DLQ from the store side only after 9 failed PutItems
+//! carrying its id. Rules count the calls they match, so the failures a rule can cause are
+//! bounded by its `when` (first(k): k, nth: 1), whatever the number of copies.
+
+use super::case::{Answer, Case, Fault, Times};
+
+/// SendMessage attempts per delivery of a record.
+pub const FORWARD_ATTEMPTS: u64 = 3;
+/// PutItem attempts per receive times receives before the redrive policy moves a message.
+pub const STORE_FAILURES_TO_DLQ: u64 = 3 * 3;
+
+/// The plan's bearing on one event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Expectation {
+    /// Its faults can exceed a budget: it may end on the DLQ.
+    pub may_dead_letter: bool,
+    /// Its faults certainly exceed a budget on its first delivery: it must be on the DLQ.
+    pub must_dead_letter: bool,
+    /// Every attempt to forward or to store it fails: it can never be in the table.
+    pub never_stored: bool,
+}
+
+/// Adds failure bounds; `None` is unbounded.
+fn add(a: Option<u64>, b: Option<u64>) -> Option<u64> {
+    Some(a? + b?)
+}
+
+fn reaches(bound: Option<u64>, threshold: u64) -> bool {
+    bound.is_none_or(|n| n >= threshold)
+}
+
+fn applies(event: &Option<String>, id: &str) -> bool {
+    event.as_deref().is_none_or(|e| e == id)
+}
+
+pub fn expectation(case: &Case, id: &str) -> Expectation {
+    let mut send_failures = Some(0);
+    let mut put_failures = Some(0);
+    let mut rejectable = false;
+    let mut must = false;
+    let mut never = false;
+    for fault in &case.faults {
+        match fault {
+            Fault::Send {
+                event,
+                answer,
+                times,
+            } if applies(event, id) => {
+                send_failures = add(send_failures, times.failures());
+                rejectable |= *answer == Answer::Reject;
+                let own = event.is_some();
+                never |= own && *times == Times::Always;
+                // The first delivery's 3 attempts are the event's first 3 matching calls,
+                // unless a crash of the consumer cuts that delivery short and the redelivery
+                // finds the rule used up.
+                must |= own
+                    && match times {
+                        Times::Always => true,
+                        Times::First(k) => *k >= FORWARD_ATTEMPTS && !case.has_crash_steps(),
+                        Times::Nth(_) => false,
+                    };
+            }
+            Fault::Put { event, times, .. } if applies(event, id) => {
+                put_failures = add(put_failures, times.failures());
+                let always = event.is_some() && *times == Times::Always;
+                never |= always;
+                must |= always;
+            }
+            _ => {}
+        }
+    }
+    Expectation {
+        may_dead_letter: rejectable
+            || reaches(send_failures, FORWARD_ATTEMPTS)
+            || reaches(put_failures, STORE_FAILURES_TO_DLQ),
+        must_dead_letter: must,
+        never_stored: never,
+    }
+}
