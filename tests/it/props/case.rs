@@ -68,7 +68,7 @@ pub enum Answer {
 }
 
 /// One fault rule of the plan.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub enum Fault {
     /// SendMessage to the queue (never the DLQ), for one event or for any.
     Send {
@@ -98,11 +98,71 @@ pub enum Fault {
     SqsDuplicate { event: Option<String>, nth: u64 },
 }
 
+impl Fault {
+    /// Re-targets `e-i` at `e-(i mod n)`, an event of a case of `n` events.
+    fn fold_onto(mut self, n: usize) -> Fault {
+        let fold = |id: &mut String| {
+            if let Some(i) = id.strip_prefix("e-").and_then(|i| i.parse::<usize>().ok()) {
+                *id = format!("e-{}", i % n.max(1));
+            }
+        };
+        match &mut self {
+            Fault::Send { event, .. }
+            | Fault::Put { event, .. }
+            | Fault::KinesisDuplicate { event, .. }
+            | Fault::KinesisCrash { event, .. }
+            | Fault::SqsDuplicate { event, .. } => event.iter_mut().for_each(fold),
+            Fault::LostAck { event, .. } | Fault::IngestThrottle { event, .. } => fold(event),
+        }
+        self
+    }
+}
+
+/// One line per rule: `SendMessage e-1 Throttle First(3)`, `KinesisCrash any nth(2)`.
+impl fmt::Debug for Fault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let on = |event: &Option<String>| event.clone().unwrap_or_else(|| "any".to_owned());
+        match self {
+            Fault::Send {
+                event,
+                answer,
+                times,
+            } => {
+                write!(f, "SendMessage {} {answer:?} {times:?}", on(event))
+            }
+            Fault::Put {
+                event,
+                answer,
+                times,
+            } => {
+                write!(f, "PutItem {} {answer:?} {times:?}", on(event))
+            }
+            Fault::LostAck { event, first } => {
+                write!(f, "PutRecord {event} LostAck First({first})")
+            }
+            Fault::IngestThrottle { event, first } => {
+                write!(f, "PutRecord {event} Throttle First({first})")
+            }
+            Fault::KinesisDuplicate { event, nth } => {
+                write!(f, "KinesisDuplicate {} Nth({nth})", on(event))
+            }
+            Fault::KinesisCrash { event, nth } => {
+                write!(f, "KinesisCrash {} Nth({nth})", on(event))
+            }
+            Fault::SqsDuplicate { event, nth } => {
+                write!(f, "SqsDuplicate {} Nth({nth})", on(event))
+            }
+        }
+    }
+}
+
 /// One generated case.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Case {
     pub steps: Vec<Step>,
     pub faults: Vec<Fault>,
+    /// Consecutive ingests sent concurrently, up to this many at once (1: one by one).
+    pub burst: usize,
 }
 
 impl Case {
@@ -249,31 +309,38 @@ pub fn arb_fault(n: usize) -> impl Strategy<Value = Fault> {
 }
 
 prop_compose! {
-    /// A whole case: events, producer retries of some of them later in the history, crashes
-    /// of the forward consumer between ingests, and a fault plan.
-    pub fn arb_case()(events in arb_events(MAX_EVENTS))(
-        faults in vec(arb_fault(events.len()), 0..=MAX_FAULTS),
-        repeats in vec((0..events.len(), any::<Index>()), 0..=2),
-        crashes in vec(any::<Index>(), 0..=1),
-        events in Just(events),
+    /// A whole case: events, producer retries of some of them later in the history, a crash
+    /// of the forward consumer between ingests, ingests sent one by one or in concurrent
+    /// bursts (several records in one batch), and a fault plan.
+    ///
+    /// One stage, not a flat map: fault and retry targets are drawn from `e-0..e-MAX_EVENTS`
+    /// and folded onto the events there are, so every part shrinks on its own.
+    pub fn arb_case()(
+        events in arb_events(MAX_EVENTS),
+        faults in vec(arb_fault(MAX_EVENTS), 0..=MAX_FAULTS),
+        repeats in vec((0..MAX_EVENTS, any::<Index>()), 0..=2),
+        crash in proptest::option::weighted(0.25, any::<Index>()),
+        burst in prop_oneof![3 => Just(1usize), 1 => 2usize..=4],
     ) -> Case {
+        let n = events.len();
         let mut steps: Vec<Step> = events
             .iter()
             .map(|(id, payload)| Step::Ingest { id: id.clone(), payload: payload.clone() })
             .collect();
         for (event, at) in repeats {
+            let (id, payload) = events[event % n].clone();
             // A retry comes after the original: anywhere from just after it to the end.
             let first = steps
                 .iter()
-                .position(|s| matches!(s, Step::Ingest { id, .. } if *id == events[event].0))
+                .position(|s| matches!(s, Step::Ingest { id: i, .. } if *i == id))
                 .unwrap_or(0);
             let position = first + 1 + at.index(steps.len() - first);
-            let (id, payload) = events[event].clone();
             steps.insert(position, Step::Ingest { id, payload });
         }
-        for at in crashes {
+        if let Some(at) = crash {
             steps.insert(at.index(steps.len() + 1), Step::CrashForward);
         }
-        Case { steps, faults }
+        let faults = faults.into_iter().map(|f| f.fold_onto(n)).collect();
+        Case { steps, faults, burst }
     }
 }

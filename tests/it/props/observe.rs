@@ -42,15 +42,23 @@ impl Observed {
         let resources = &h.provisioned().resources;
         let stream = read_stream(&aws_sdk_kinesis::Client::new(&sdk), &resources.stream).await?;
         let items = scan_table(&aws_sdk_dynamodb::Client::new(&sdk), &resources.table).await?;
+        let dlq = h.dlq_messages().await?;
+        // `Harness::lost_ids` would scan the table and peek the DLQ again.
+        let lost = h
+            .recorder()
+            .accepted_ids()
+            .into_iter()
+            .filter(|id| !items.contains_key(id) && !dlq.iter().any(|m| m.id.as_ref() == Some(id)))
+            .collect();
         Ok(Observed {
             outcomes,
             stream,
             items,
-            dlq: h.dlq_messages().await?,
+            dlq,
             attempts: h.journal().attempt_log(),
             fired: h.journal().faults_fired(),
             counts: h.counts(),
-            lost: h.lost_ids().await?,
+            lost,
         })
     }
 

@@ -2,8 +2,11 @@
 //! invariants on what it left behind.
 
 use anyhow::Context;
-use harness::Harness;
-use serde_json::json;
+use std::time::Duration;
+
+use futures::future::join_all;
+use harness::{Harness, HarnessOptions};
+use serde_json::{Value, json};
 
 use super::case::{Answer, Case, Fault, Step, Times};
 use super::invariants;
@@ -18,17 +21,22 @@ pub fn run(case: &Case) -> anyhow::Result<()> {
         .build()
         .context("a tokio runtime")?;
     runtime.block_on(async {
-        let h = Harness::start().await.context("the harness starts")?;
+        let h = Harness::start_with(options()?)
+            .await
+            .context("the harness starts")?;
         install(&h, &case.faults);
         let mut outcomes = Vec::new();
-        for step in &case.steps {
-            match step {
-                Step::Ingest { id, payload } => {
-                    let body = json!({"stream": "default", "id": id, "payload": payload});
-                    let outcome = h.ingest_json(body).await.context("ingest")?;
-                    outcomes.push((id.clone(), outcome));
+        for group in groups(&case.steps, case.burst) {
+            match group {
+                Group::Ingest(events) => {
+                    let puts = events.iter().map(|(id, payload)| {
+                        h.ingest_json(json!({"stream": "default", "id": id, "payload": payload}))
+                    });
+                    for ((id, _), outcome) in events.iter().zip(join_all(puts).await) {
+                        outcomes.push((id.to_string(), outcome.context("ingest")?));
+                    }
                 }
-                Step::CrashForward => h.crash_forward().await.context("crash_forward")?,
+                Group::CrashForward => h.crash_forward().await.context("crash_forward")?,
             }
         }
         h.drain().await.context("drain")?;
@@ -36,6 +44,51 @@ pub fn run(case: &Case) -> anyhow::Result<()> {
         h.shutdown().await;
         invariants::check(case, &observed)
     })
+}
+
+/// Ingests sent together, or a crash.
+enum Group<'a> {
+    Ingest(Vec<(&'a str, &'a Value)>),
+    CrashForward,
+}
+
+/// Splits the history into runs of at most `burst` consecutive ingests, and crashes.
+fn groups(steps: &[Step], burst: usize) -> Vec<Group<'_>> {
+    let mut groups = Vec::new();
+    let mut current: Vec<(&str, &Value)> = Vec::new();
+    for step in steps {
+        match step {
+            Step::Ingest { id, payload } => {
+                current.push((id, payload));
+                if current.len() >= burst.max(1) {
+                    groups.push(Group::Ingest(std::mem::take(&mut current)));
+                }
+            }
+            Step::CrashForward => {
+                if !current.is_empty() {
+                    groups.push(Group::Ingest(std::mem::take(&mut current)));
+                }
+                groups.push(Group::CrashForward);
+            }
+        }
+    }
+    if !current.is_empty() {
+        groups.push(Group::Ingest(current));
+    }
+    groups
+}
+
+/// The test backend with production settings except the queue's visibility timeout: 2 s
+/// instead of 30 s. Under the paused clock waiting costs no wall time, but the drain and the
+/// pollers still check in every 100 ms-1 s of tokio time, so each 30 s a failed message waits
+/// cost ~100 ms of CPU in a debug build: a third of the budget of a case. 2 s is still far
+/// above the store's backoff (at most 150 ms in all), so a message is never received again
+/// while it is being handled; what the invariants depend on (3 attempts per receive, 3
+/// receives before the DLQ) is unchanged.
+fn options() -> anyhow::Result<HarnessOptions> {
+    let mut options = HarnessOptions::for_tests()?;
+    options.resources.visibility_timeout = Duration::from_secs(2);
+    Ok(options)
 }
 
 /// Installs the case's rules, request faults scoped to the pipeline's own resources: the
