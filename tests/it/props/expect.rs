@@ -18,12 +18,24 @@ pub const STORE_FAILURES_TO_DLQ: u64 = 3 * 3;
 /// The plan's bearing on one event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Expectation {
-    /// Its faults can exceed a budget: it may end on the DLQ.
-    pub may_dead_letter: bool,
-    /// Its faults certainly exceed a budget on its first delivery: it must be on the DLQ.
-    pub must_dead_letter: bool,
+    /// Its SendMessage faults can exceed the forward budget (3 failed attempts in a row, or
+    /// one non-retryable error): the forwarder may dead-letter it.
+    pub may_forward_dlq: bool,
+    /// Its SendMessage faults certainly exceed the budget on its first delivery.
+    pub must_forward_dlq: bool,
+    /// Every SendMessage carrying it fails: it never reaches the queue.
+    pub never_queued: bool,
+    /// Its PutItem faults can fail 9 attempts: the queue may move a message of it to the DLQ.
+    pub may_redrive: bool,
+    /// Every PutItem carrying it fails: every message of it on the queue is moved to the DLQ.
+    pub always_redriven: bool,
+}
+
+impl Expectation {
     /// Every attempt to forward or to store it fails: it can never be in the table.
-    pub never_stored: bool,
+    pub fn never_stored(&self) -> bool {
+        self.never_queued || self.always_redriven
+    }
 }
 
 /// Adds failure bounds; `None` is unbounded.
@@ -42,9 +54,13 @@ fn applies(event: &Option<String>, id: &str) -> bool {
 pub fn expectation(case: &Case, id: &str) -> Expectation {
     let mut send_failures = Some(0);
     let mut put_failures = Some(0);
-    let mut rejectable = false;
-    let mut must = false;
-    let mut never = false;
+    let mut e = Expectation {
+        may_forward_dlq: false,
+        must_forward_dlq: false,
+        never_queued: false,
+        may_redrive: false,
+        always_redriven: false,
+    };
     for fault in &case.faults {
         match fault {
             Fault::Send {
@@ -53,13 +69,13 @@ pub fn expectation(case: &Case, id: &str) -> Expectation {
                 times,
             } if applies(event, id) => {
                 send_failures = add(send_failures, times.failures());
-                rejectable |= *answer == Answer::Reject;
+                e.may_forward_dlq |= *answer == Answer::Reject;
                 let own = event.is_some();
-                never |= own && *times == Times::Always;
+                e.never_queued |= own && *times == Times::Always;
                 // The first delivery's 3 attempts are the event's first 3 matching calls,
                 // unless a crash of the consumer cuts that delivery short and the redelivery
                 // finds the rule used up.
-                must |= own
+                e.must_forward_dlq |= own
                     && match times {
                         Times::Always => true,
                         Times::First(k) => *k >= FORWARD_ATTEMPTS && !case.has_crash_steps(),
@@ -68,18 +84,12 @@ pub fn expectation(case: &Case, id: &str) -> Expectation {
             }
             Fault::Put { event, times, .. } if applies(event, id) => {
                 put_failures = add(put_failures, times.failures());
-                let always = event.is_some() && *times == Times::Always;
-                never |= always;
-                must |= always;
+                e.always_redriven |= event.is_some() && *times == Times::Always;
             }
             _ => {}
         }
     }
-    Expectation {
-        may_dead_letter: rejectable
-            || reaches(send_failures, FORWARD_ATTEMPTS)
-            || reaches(put_failures, STORE_FAILURES_TO_DLQ),
-        must_dead_letter: must,
-        never_stored: never,
-    }
+    e.may_forward_dlq |= reaches(send_failures, FORWARD_ATTEMPTS);
+    e.may_redrive = reaches(put_failures, STORE_FAILURES_TO_DLQ);
+    e
 }

@@ -4,7 +4,10 @@
 //! Words used below: a *copy* is a record the stream holds for an event (a producer retry or
 //! a lost PutRecord response makes more than one); a *send* is a SendMessage that succeeded,
 //! to the queue or to the DLQ: each made exactly one message, so sends count how often a copy
-//! of the event left the forward handler.
+//! of the event left the forward handler. A DLQ message is *forward-stage* when the forwarder
+//! sent it (`failure.stage=forward`) and *redriven* when the queue moved it there after 3
+//! receives (SQS moves a message unchanged, so it has no failure attributes). The DLQ is never
+//! faulted, so `queue sends = sends - forward-stage messages`.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -24,7 +27,10 @@ struct Ledger {
     sends: usize,
     writes: usize,
     in_table: bool,
-    dlq: usize,
+    /// Forward-stage DLQ messages.
+    dlq_forward: usize,
+    /// Redriven DLQ messages.
+    dlq_redriven: usize,
     redelivered: bool,
     expect: Expectation,
 }
@@ -39,7 +45,8 @@ pub fn check(case: &Case, o: &Observed) -> anyhow::Result<()> {
             sends: o.sends(&id),
             writes: o.writes(&id),
             in_table: o.items.contains_key(&id),
-            dlq: o.dlq_count(&id),
+            dlq_forward: o.dlq_count(&id, Some("forward")),
+            dlq_redriven: o.dlq_count(&id, None),
             redelivered: o.redelivered_by_fault(&id) || case.has_crash_steps(),
             expect: expectation(case, &id),
         };
@@ -72,14 +79,27 @@ pub fn check(case: &Case, o: &Observed) -> anyhow::Result<()> {
     anyhow::bail!(report)
 }
 
+impl Ledger {
+    fn dlq(&self) -> usize {
+        self.dlq_forward + self.dlq_redriven
+    }
+
+    /// Successful sends to the queue: each made one message there.
+    fn queue_sends(&self) -> usize {
+        self.sends.saturating_sub(self.dlq_forward)
+    }
+}
+
 /// Invariant 1: an event the stream holds (every accepted one, and the copies of a 503 whose
 /// PutRecord was applied but its response lost) is in the table or on the DLQ. It is written
-/// exactly once (one PutItem succeeded; the condition refused every other). It is in both the
-/// table and the DLQ only if more than one copy left the forward handler (`sends >= 2`, since
-/// each send ends in at most one of the two), and a copy leaves it more often than the stream
-/// holds copies only when the consumer re-delivered a batch (a delivery fault or a crash).
+/// exactly once (one PutItem succeeded; the condition refused every other). Each message on
+/// the queue ends stored (or refused as a duplicate) or redriven, never both, so
+/// `in table + redriven <= queue sends`; hence an event is in both the table and the DLQ
+/// only if more than one copy of it left the forward handler (`sends >= 2`). A copy leaves
+/// it more often than the stream holds copies only when the consumer re-delivered a batch
+/// holding it (a delivery fault that fired on it, or a crash).
 fn nothing_lost_nothing_doubled(id: &str, l: &Ledger, v: &mut Vec<String>) {
-    if l.copies > 0 && !l.in_table && l.dlq == 0 {
+    if l.copies > 0 && !l.in_table && l.dlq() == 0 {
         v.push(format!(
             "[1] {id} lost: the stream holds {} copies, yet it is neither stored nor dead-lettered (accepted: {})",
             l.copies, l.accepted
@@ -92,13 +112,15 @@ fn nothing_lost_nothing_doubled(id: &str, l: &Ledger, v: &mut Vec<String>) {
             l.writes, l.in_table
         ));
     }
-    if usize::from(l.in_table) + l.dlq > l.sends {
+    if l.dlq_forward > l.sends || usize::from(l.in_table) + l.dlq_redriven > l.queue_sends() {
         v.push(format!(
-            "[1] {id} ends in {} places (table: {}, DLQ messages: {}) but left the forward handler only {} times",
-            usize::from(l.in_table) + l.dlq,
-            l.in_table,
-            l.dlq,
-            l.sends
+            "[1] {id} ends in more places than it was sent to: table {}, redriven {}, forward-stage DLQ {}, sends {}",
+            l.in_table, l.dlq_redriven, l.dlq_forward, l.sends
+        ));
+    }
+    if l.in_table && l.dlq() > 0 && l.sends < 2 {
+        v.push(format!(
+            "[1] {id} is both stored and dead-lettered, from a single send"
         ));
     }
     if l.sends < l.copies {
@@ -115,21 +137,46 @@ fn nothing_lost_nothing_doubled(id: &str, l: &Ledger, v: &mut Vec<String>) {
     }
 }
 
-/// Invariant 2: an event is on the DLQ only if the plan let its faults exceed a budget; if
-/// they certainly exceed it, it is on the DLQ; if every attempt fails, it is not stored.
+/// Invariant 2: an event is on the DLQ only if the plan let its faults exceed a budget, on
+/// the side that put it there: forward-stage only if its SendMessage faults can fail 3
+/// attempts in a row or one non-retryably; redriven only if its PutItem faults can fail 9
+/// (3 receives of 3 attempts). If they certainly exceed it, it is there: SendMessage failing
+/// always, or on its first 3 attempts (no crash in the case), puts a forward-stage message
+/// on the DLQ; PutItem failing always redrives every message of it that reached the queue.
+/// Whatever always fails keeps it out of the table.
 fn dead_letters_only_beyond_a_budget(id: &str, l: &Ledger, v: &mut Vec<String>) {
-    if l.dlq > 0 && !l.expect.may_dead_letter {
+    let e = &l.expect;
+    if l.dlq_forward > 0 && !e.may_forward_dlq {
         v.push(format!(
-            "[2] {id} is on the DLQ ({} messages) though no fault of the plan exceeds a budget",
-            l.dlq
+            "[2] {id} was dead-lettered by the forwarder ({} messages) though its SendMessage faults stay within 3 retryable failures",
+            l.dlq_forward
         ));
     }
-    if l.copies > 0 && l.expect.must_dead_letter && l.dlq == 0 {
+    if l.dlq_redriven > 0 && !e.may_redrive {
         v.push(format!(
-            "[2] {id} is not on the DLQ though its faults exceed a budget"
+            "[2] {id} was redriven to the DLQ ({} messages) though its PutItem faults cannot fail 9 attempts",
+            l.dlq_redriven
         ));
     }
-    if l.expect.never_stored && l.in_table {
+    if l.copies > 0 && e.must_forward_dlq && l.dlq_forward == 0 {
+        v.push(format!(
+            "[2] {id} is not on the DLQ though its SendMessage faults exceed the budget"
+        ));
+    }
+    if e.never_queued && l.queue_sends() > 0 {
+        v.push(format!(
+            "[2] {id} reached the queue {} times though every SendMessage carrying it fails",
+            l.queue_sends()
+        ));
+    }
+    if e.always_redriven && l.dlq_redriven != l.queue_sends() {
+        v.push(format!(
+            "[2] {id}: every PutItem fails, yet {} of its {} queue messages were redriven",
+            l.dlq_redriven,
+            l.queue_sends()
+        ));
+    }
+    if e.never_stored() && l.in_table {
         v.push(format!(
             "[2] {id} is stored though every attempt to forward or store it fails"
         ));
@@ -170,6 +217,19 @@ fn stored_as_accepted(case: &Case, o: &Observed, id: &str, v: &mut Vec<String>) 
         }
     }
     for message in o.dlq.iter().filter(|m| m.id.as_deref() == Some(id)) {
+        let stage = message.attributes.get("failure.stage").map(String::as_str);
+        let attempts = message
+            .attributes
+            .get("failure.attempts")
+            .map(String::as_str);
+        if stage.is_some_and(|s| s != "forward")
+            || (stage == Some("forward") && !matches!(attempts, Some("1" | "2" | "3")))
+        {
+            v.push(format!(
+                "[2] {id}: DLQ message {} has failure attributes {:?}",
+                message.message_id, message.attributes
+            ));
+        }
         match Envelope::from_slice(message.body.as_bytes()) {
             Ok(envelope) if copies.contains(&&envelope) => {}
             _ => v.push(format!(

@@ -74,11 +74,15 @@ impl Observed {
         self.stream.iter().filter(|r| r.envelope.id == id).collect()
     }
 
-    /// DLQ messages carrying `id`.
-    pub fn dlq_count(&self, id: &str) -> usize {
+    /// DLQ messages carrying `id` whose `failure.stage` is `stage` (`None`: messages without
+    /// one, which the queue's redrive policy moved there unchanged).
+    pub fn dlq_count(&self, id: &str, stage: Option<&str>) -> usize {
         self.dlq
             .iter()
-            .filter(|m| m.id.as_deref() == Some(id))
+            .filter(|m| {
+                m.id.as_deref() == Some(id)
+                    && m.attributes.get("failure.stage").map(String::as_str) == stage
+            })
             .count()
     }
 
