@@ -163,6 +163,8 @@ pub struct Case {
     pub faults: Vec<Fault>,
     /// Consecutive ingests sent concurrently, up to this many at once (1: one by one).
     pub burst: usize,
+    /// After the drain, replay the stream from TRIM_HORIZON and drain again.
+    pub replay: bool,
 }
 
 impl Case {
@@ -189,6 +191,12 @@ impl Case {
 
     pub fn has_crash_steps(&self) -> bool {
         self.steps.contains(&Step::CrashForward)
+    }
+
+    /// Whether the forward handler may see a record again without a delivery fault: after a
+    /// crash of its consumer, or in a replay.
+    pub fn reforwards(&self) -> bool {
+        self.replay || self.has_crash_steps()
     }
 }
 
@@ -311,7 +319,7 @@ pub fn arb_fault(n: usize) -> impl Strategy<Value = Fault> {
 prop_compose! {
     /// A whole case: events, producer retries of some of them later in the history, a crash
     /// of the forward consumer between ingests, ingests sent one by one or in concurrent
-    /// bursts (several records in one batch), and a fault plan.
+    /// bursts (several records in one batch), a fault plan, and sometimes a replay.
     ///
     /// One stage, not a flat map: fault and retry targets are drawn from `e-0..e-MAX_EVENTS`
     /// and folded onto the events there are, so every part shrinks on its own. The faults come
@@ -322,6 +330,7 @@ prop_compose! {
         repeats in vec((0..MAX_EVENTS, any::<Index>()), 0..=2),
         crash in proptest::option::weighted(0.25, any::<Index>()),
         burst in prop_oneof![3 => Just(1usize), 1 => 2usize..=4],
+        replay in prop::bool::weighted(0.1),
         events in arb_events(MAX_EVENTS),
     ) -> Case {
         let n = events.len();
@@ -343,6 +352,6 @@ prop_compose! {
             steps.insert(at.index(steps.len() + 1), Step::CrashForward);
         }
         let faults = faults.into_iter().map(|f| f.fold_onto(n)).collect();
-        Case { steps, faults, burst }
+        Case { steps, faults, burst, replay }
     }
 }

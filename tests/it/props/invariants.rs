@@ -37,6 +37,7 @@ struct Ledger {
 
 pub fn check(case: &Case, o: &Observed) -> anyhow::Result<()> {
     let mut v: Vec<String> = Vec::new();
+    replay_changes_nothing_stored(o, &mut v);
     let mut ledgers = BTreeMap::new();
     for id in case.ids() {
         let ledger = Ledger {
@@ -47,7 +48,7 @@ pub fn check(case: &Case, o: &Observed) -> anyhow::Result<()> {
             in_table: o.items.contains_key(&id),
             dlq_forward: o.dlq_count(&id, Some("forward")),
             dlq_redriven: o.dlq_count(&id, None),
-            redelivered: o.redelivered_by_fault(&id) || case.has_crash_steps(),
+            redelivered: o.redelivered_by_fault(&id) || case.reforwards(),
             expect: expectation(case, &id),
         };
         nothing_lost_nothing_doubled(&id, &ledger, &mut v);
@@ -97,7 +98,7 @@ impl Ledger {
 /// `in table + redriven <= queue sends`; hence an event is in both the table and the DLQ
 /// only if more than one copy of it left the forward handler (`sends >= 2`). A copy leaves
 /// it more often than the stream holds copies only when the consumer re-delivered a batch
-/// holding it (a delivery fault that fired on it, or a crash).
+/// holding it (a delivery fault that fired on it, a crash, or a replay).
 fn nothing_lost_nothing_doubled(id: &str, l: &Ledger, v: &mut Vec<String>) {
     if l.copies > 0 && !l.in_table && l.dlq() == 0 {
         v.push(format!(
@@ -236,6 +237,21 @@ fn stored_as_accepted(case: &Case, o: &Observed, id: &str, v: &mut Vec<String>) 
                 "[3] {id}: DLQ message {} is not one of its envelopes: {}",
                 message.message_id, message.body
             )),
+        }
+    }
+}
+
+/// A replay adds only events that never landed: every item stored before it is unchanged.
+fn replay_changes_nothing_stored(o: &Observed, v: &mut Vec<String>) {
+    let Some(before) = &o.before_replay else {
+        return;
+    };
+    for (id, item) in before {
+        if o.items.get(id) != Some(item) {
+            v.push(format!(
+                "[3] the replay changed {id}: {item:?} became {:?}",
+                o.items.get(id)
+            ));
         }
     }
 }

@@ -12,6 +12,9 @@ use harness::fault::{Attempt, AttemptStatus, FiredFault};
 use harness::stack::{Counts, DlqEntry, IngestOutcome};
 use pipeline::Envelope;
 
+/// A table's items by id.
+pub type Items = BTreeMap<String, HashMap<String, AttributeValue>>;
+
 /// One record on the stream.
 #[derive(Debug, Clone)]
 pub struct StreamRecord {
@@ -29,6 +32,8 @@ pub struct Observed {
     pub stream: Vec<StreamRecord>,
     /// The table's items as DynamoDB holds them, by id.
     pub items: BTreeMap<String, HashMap<String, AttributeValue>>,
+    /// The table before a replay, if the case replayed.
+    pub before_replay: Option<Items>,
     pub dlq: Vec<DlqEntry>,
     pub attempts: Vec<Attempt>,
     pub fired: Vec<FiredFault>,
@@ -37,7 +42,11 @@ pub struct Observed {
 }
 
 impl Observed {
-    pub async fn read(h: &Harness, outcomes: Vec<(String, IngestOutcome)>) -> anyhow::Result<Self> {
+    pub async fn read(
+        h: &Harness,
+        outcomes: Vec<(String, IngestOutcome)>,
+        before_replay: Option<Items>,
+    ) -> anyhow::Result<Self> {
         let sdk = h.backend().sdk_config();
         let resources = &h.provisioned().resources;
         let stream = read_stream(&aws_sdk_kinesis::Client::new(&sdk), &resources.stream).await?;
@@ -54,6 +63,7 @@ impl Observed {
             outcomes,
             stream,
             items,
+            before_replay,
             dlq,
             attempts: h.journal().attempt_log(),
             fired: h.journal().faults_fired(),
@@ -185,10 +195,13 @@ async fn read_stream(
 }
 
 /// The table's items as DynamoDB returns them, by id.
-async fn scan_table(
-    client: &aws_sdk_dynamodb::Client,
-    table: &str,
-) -> anyhow::Result<BTreeMap<String, HashMap<String, AttributeValue>>> {
+/// The table's items as DynamoDB holds them.
+pub async fn table(h: &Harness) -> anyhow::Result<Items> {
+    let client = aws_sdk_dynamodb::Client::new(&h.backend().sdk_config());
+    scan_table(&client, &h.provisioned().resources.table).await
+}
+
+async fn scan_table(client: &aws_sdk_dynamodb::Client, table: &str) -> anyhow::Result<Items> {
     let mut items = BTreeMap::new();
     let mut start = None;
     loop {

@@ -5,12 +5,13 @@ use anyhow::Context;
 use std::time::Duration;
 
 use futures::future::join_all;
+use harness::stack::ReplayFrom;
 use harness::{Harness, HarnessOptions};
 use serde_json::{Value, json};
 
 use super::case::{Answer, Case, Fault, Step, Times};
 use super::invariants;
-use super::observe::Observed;
+use super::observe::{self, Observed};
 
 /// Runs `case` in a runtime of its own: current-thread with a paused clock, so 30 s
 /// visibility timeouts and SDK backoff cost no wall time and the run is reproducible.
@@ -40,7 +41,13 @@ pub fn run(case: &Case) -> anyhow::Result<()> {
             }
         }
         h.drain().await.context("drain")?;
-        let observed = Observed::read(&h, outcomes).await?;
+        let mut before_replay = None;
+        if case.replay {
+            before_replay = Some(observe::table(&h).await?);
+            h.replay(ReplayFrom::TrimHorizon).await.context("replay")?;
+            h.drain().await.context("drain after the replay")?;
+        }
+        let observed = Observed::read(&h, outcomes, before_replay).await?;
         h.shutdown().await;
         invariants::check(case, &observed)
     })
