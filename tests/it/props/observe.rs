@@ -176,9 +176,7 @@ async fn read_stream(
                 .send()
                 .await
                 .context("GetRecords")?;
-            if page.records.is_empty() {
-                break;
-            }
+            let caught_up = page.records.is_empty() || page.millis_behind_latest == Some(0);
             for record in page.records {
                 let envelope = Envelope::from_slice(record.data.as_ref())
                     .context("a record on the stream is not an envelope")?;
@@ -187,6 +185,9 @@ async fn read_stream(
                     sequence_number: record.sequence_number,
                     envelope,
                 });
+            }
+            if caught_up {
+                break;
             }
             iterator = page.next_shard_iterator;
         }
