@@ -65,6 +65,9 @@ pub enum Answer {
     ServerError,
     /// HTTP 400 `InvalidParameterValue`: not retryable, so the forwarder dead-letters at once.
     Reject,
+    /// The backend applies the request and the response is lost (a connector I/O error,
+    /// retryable): a SendMessage that the forwarder retries leaves a message each time.
+    LoseResponse,
 }
 
 /// One fault rule of the plan.
@@ -251,19 +254,22 @@ fn arb_retryable() -> impl Strategy<Value = Answer> {
 
 prop_compose! {
     /// A SendMessage fault for one event: retryable errors on the first k attempts (inside the
-    /// budget of 3 when k < 3, beyond it when k >= 3), on the nth, or always; or a
-    /// non-retryable error.
+    /// budget of 3 when k < 3, beyond it when k >= 3), on the nth, or always; a
+    /// non-retryable error; or a lost response (the message is on the queue, the forwarder
+    /// sees a failure).
     pub fn arb_send_fault(n: usize)(
         event in arb_id(n),
-        retryable in arb_retryable(),
-        reject in prop::bool::weighted(0.15),
+        answer in prop_oneof![
+            6 => arb_retryable(),
+            1 => Just(Answer::Reject),
+            2 => Just(Answer::LoseResponse),
+        ],
         times in prop_oneof![
             4 => (1u64..=5).prop_map(Times::First),
             2 => (1u64..=4).prop_map(Times::Nth),
             1 => Just(Times::Always),
         ],
     ) -> Fault {
-        let answer = if reject { Answer::Reject } else { retryable };
         Fault::Send { event: Some(event), answer, times }
     }
 }

@@ -29,6 +29,9 @@ pub struct Expectation {
     pub may_redrive: bool,
     /// Every PutItem carrying it fails: every message of it on the queue is moved to the DLQ.
     pub always_redriven: bool,
+    /// A SendMessage of it may lose its response: the forwarder then retries a send that
+    /// left a message, so one delivery can put several messages of it on the queue.
+    pub resent: bool,
 }
 
 impl Expectation {
@@ -60,6 +63,7 @@ pub fn expectation(case: &Case, id: &str) -> Expectation {
         never_queued: false,
         may_redrive: false,
         always_redriven: false,
+        resent: false,
     };
     for fault in &case.faults {
         match fault {
@@ -70,8 +74,10 @@ pub fn expectation(case: &Case, id: &str) -> Expectation {
             } if applies(event, id) => {
                 send_failures = add(send_failures, times.failures());
                 e.may_forward_dlq |= *answer == Answer::Reject;
+                e.resent |= *answer == Answer::LoseResponse;
                 let own = event.is_some();
-                e.never_queued |= own && *times == Times::Always;
+                // A lost response is a failure the backend applied: the message is there.
+                e.never_queued |= own && *times == Times::Always && *answer != Answer::LoseResponse;
                 // The first delivery's 3 attempts are the event's first 3 matching calls,
                 // unless a crash of the consumer cuts that delivery short and the redelivery
                 // finds the rule used up.

@@ -2,9 +2,9 @@
 //! a failure prints them with a per-event ledger, so a shrunk case explains itself.
 //!
 //! Words used below: a *copy* is a record the stream holds for an event (a producer retry or
-//! a lost PutRecord response makes more than one); a *send* is a SendMessage that succeeded,
-//! to the queue or to the DLQ: each made exactly one message, so sends count how often a copy
-//! of the event left the forward handler. A DLQ message is *forward-stage* when the forwarder
+//! a lost PutRecord response makes more than one); a *send* is a SendMessage the backend
+//! applied (it succeeded, or its response was lost), to the queue or to the DLQ: each made
+//! exactly one message, so sends count how often a copy of the event left the forward handler. A DLQ message is *forward-stage* when the forwarder
 //! sent it (`failure.stage=forward`) and *redriven* when the queue moved it there after 3
 //! receives (SQS moves a message unchanged, so it has no failure attributes). The DLQ is never
 //! faulted, so `queue sends = sends - forward-stage messages`.
@@ -40,6 +40,7 @@ pub fn check(case: &Case, o: &Observed) -> anyhow::Result<()> {
     replay_changes_nothing_stored(o, &mut v);
     let mut ledgers = BTreeMap::new();
     for id in case.ids() {
+        let expect = expectation(case, &id);
         let ledger = Ledger {
             accepted: o.accepted(&id),
             copies: o.copies(&id).len(),
@@ -48,8 +49,8 @@ pub fn check(case: &Case, o: &Observed) -> anyhow::Result<()> {
             in_table: o.items.contains_key(&id),
             dlq_forward: o.dlq_count(&id, Some("forward")),
             dlq_redriven: o.dlq_count(&id, None),
-            redelivered: o.redelivered_by_fault(&id) || case.reforwards(),
-            expect: expectation(case, &id),
+            redelivered: o.redelivered_by_fault(&id) || case.reforwards() || expect.resent,
+            expect,
         };
         nothing_lost_nothing_doubled(&id, &ledger, &mut v);
         dead_letters_only_beyond_a_budget(&id, &ledger, &mut v);
@@ -98,7 +99,8 @@ impl Ledger {
 /// `in table + redriven <= queue sends`; hence an event is in both the table and the DLQ
 /// only if more than one copy of it left the forward handler (`sends >= 2`). A copy leaves
 /// it more often than the stream holds copies only when the consumer re-delivered a batch
-/// holding it (a delivery fault that fired on it, a crash, or a replay).
+/// holding it (a delivery fault that fired on it, a crash, or a replay), or when the
+/// forwarder retried a send whose response was lost.
 fn nothing_lost_nothing_doubled(id: &str, l: &Ledger, v: &mut Vec<String>) {
     if l.copies > 0 && !l.in_table && l.dlq() == 0 {
         v.push(format!(

@@ -108,11 +108,17 @@ impl Observed {
         })
     }
 
-    /// SendMessage attempts carrying `id` that succeeded: each made one message, on the queue
-    /// or on the DLQ, so this is how many times a copy of the event left the forward handler.
+    /// SendMessage attempts carrying `id` that the backend applied: each made one message, on
+    /// the queue or on the DLQ. Those that succeeded, and those whose response a
+    /// `lose_response` rule dropped after the backend applied them.
     pub fn sends(&self, id: &str) -> usize {
         self.attempts_of("sqs", "SendMessage", id)
-            .filter(|(_, a)| matches!(a.status, AttemptStatus::Ok { .. }))
+            .filter(|(_, a)| {
+                matches!(a.status, AttemptStatus::Ok { .. })
+                    || a.rule
+                        .as_deref()
+                        .is_some_and(|r| r.contains(":lose_response#"))
+            })
             .count()
     }
 

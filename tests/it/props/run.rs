@@ -119,6 +119,7 @@ fn install(h: &Harness, faults: &[Fault]) {
                     Answer::Throttle => given.throttle(),
                     Answer::ServerError => given.error(500, "InternalError"),
                     Answer::Reject => given.error(400, "InvalidParameterValue"),
+                    Answer::LoseResponse => given.lose_response(),
                 };
                 when(pending, *times);
             }
@@ -136,6 +137,7 @@ fn install(h: &Harness, faults: &[Fault]) {
                     Answer::Throttle => given.throttle(),
                     Answer::ServerError => given.error(500, "InternalServerError"),
                     Answer::Reject => given.error(400, "ValidationException"),
+                    Answer::LoseResponse => given.lose_response(),
                 };
                 when(pending, *times);
             }
