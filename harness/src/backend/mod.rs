@@ -49,7 +49,16 @@ pub enum BackendError {
 
 /// Static credentials for local backends (any value works; real AWS uses the default chain).
 fn test_credentials() -> SharedCredentialsProvider {
-    SharedCredentialsProvider::new(Credentials::new("test", "test", None, None, "harness"))
+    // A 12-digit access key id is the account id to LocalStack: the emulator's account
+    // (000000000000), so ARNs, queue URLs and messages agree across backends (moto takes the
+    // account from MOTO_ACCOUNT_ID=000000000000 where it is started).
+    SharedCredentialsProvider::new(Credentials::new(
+        "000000000000",
+        "test",
+        None,
+        None,
+        "harness",
+    ))
 }
 
 /// A running backend. Dropping it stops the emulator server it started; a LocalStack
