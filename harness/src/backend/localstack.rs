@@ -138,6 +138,9 @@ fn start_on_own_thread(auth_token: Option<String>) -> Result<String, String> {
                         std::future::pending::<()>().await;
                         drop(container);
                     }
+                    Err(BackendError::LocalStackUnavailable(reason)) => {
+                        let _ = tx.send(Err(reason));
+                    }
                     Err(e) => {
                         let _ = tx.send(Err(e.to_string()));
                     }
