@@ -3,6 +3,7 @@
 //! Layout:
 //! - [`backend`]: where AWS calls go (embedded emulator, LocalStack, any endpoint) and
 //!   provisioning of the pipeline's resources;
+//! - [`bench`]: the emulator's benchmark (`harness bench`);
 //! - [`esm`]: Lambda-faithful event source mappings (Kinesis and SQS pollers);
 //! - [`fault`]: fault injection (an SDK `HttpClient` layer) and the journal of what fired;
 //! - [`stack`]: a running pipeline ([`Harness`]): backend, resources, ingest, handlers,
@@ -11,6 +12,7 @@
 //! - [`cli`]: the `harness` command.
 
 pub mod backend;
+pub mod bench;
 pub mod cli;
 pub mod esm;
 pub mod fault;

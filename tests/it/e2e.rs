@@ -161,3 +161,66 @@ async fn sqs_throttling_beyond_three_attempts_sends_the_event_to_the_dlq() {
     assert_eq!(dlq[0].attributes["failure.stage"], "forward");
     assert_eq!(dlq[0].attributes["failure.attempts"], "3");
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_replay_from_a_sequence_number_re_reads_its_shard_from_that_record() {
+    use harness::stack::ReplayFrom;
+    let h = start().await;
+    let mut receipts = Vec::new();
+    for n in 1..=6 {
+        let outcome = h.ingest_json(event(&format!("s-{n}"), n)).await.unwrap();
+        receipts.push(outcome.body);
+    }
+    h.drain().await.unwrap();
+    let third = &receipts[2];
+    let shard = third["shardId"].as_str().unwrap();
+    let expected = receipts[2..]
+        .iter()
+        .filter(|r| r["shardId"] == shard)
+        .count() as u64;
+    let from = ReplayFrom::SequenceNumber(third["sequenceNumber"].as_str().unwrap().to_owned());
+    let replayed = h.replay(from).await.unwrap();
+    h.drain().await.unwrap();
+
+    assert_eq!(
+        replayed.records, expected,
+        "s-3 and what came after it on {shard}"
+    );
+    assert_eq!(h.counts().duplicates, expected);
+    assert_eq!(h.table_ids().await.unwrap().len(), 6);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_redrive_without_move_tasks_moves_every_dlq_message_back_by_hand() {
+    let h = start().await;
+    let queue = h.provisioned().resources.queue.clone();
+    let rule = h
+        .faults()
+        .sqs("SendMessage")
+        .resource(queue)
+        .throttle()
+        .always()
+        .install();
+    for n in 1..=3 {
+        h.ingest_json(event(&format!("h-{n}"), n)).await.unwrap();
+    }
+    h.drain().await.unwrap();
+    assert_eq!(h.dlq_ids().await.unwrap(), ["h-1", "h-2", "h-3"]);
+    h.faults().remove(rule);
+
+    let sqs = aws_sdk_sqs::Client::new(&h.backend().sdk_config());
+    let moved = harness::stack::replay::redrive_dlq(
+        &sqs,
+        h.provisioned(),
+        false,
+        std::time::Duration::from_secs(60),
+        |_, _| {},
+    )
+    .await
+    .unwrap();
+    h.drain().await.unwrap();
+
+    assert_eq!(moved, 3);
+    assert!(h.dlq_ids().await.unwrap().is_empty());
+    assert_eq!(h.table_ids().await.unwrap(), ["h-1", "h-2", "h-3"]);
+}

@@ -7,4 +7,5 @@ mod e2e;
 mod emulator;
 mod harness;
 mod pipeline;
+mod props;
 mod scenarios;

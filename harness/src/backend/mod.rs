@@ -28,7 +28,7 @@ use emulator::{Emulator, EmulatorConfig};
 
 pub use capabilities::{Capabilities, Feature};
 pub use localstack::LOCALSTACK_TAG;
-pub use provision::{Provisioned, Resources, provision};
+pub use provision::{Provisioned, Resources, lookup, provision};
 pub use settings::{BackendKind, BackendSettings};
 
 /// Errors starting or using a backend.

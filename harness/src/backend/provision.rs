@@ -277,3 +277,40 @@ async fn provision_table(sdk: &SdkConfig, r: &Resources) -> Result<(), BackendEr
     })
     .await
 }
+
+/// Finds existing resources without changing them (for tools run against a live pipeline).
+pub async fn lookup(sdk: &SdkConfig, r: &Resources) -> Result<Provisioned, BackendError> {
+    let kinesis = aws_sdk_kinesis::Client::new(sdk);
+    let sqs = aws_sdk_sqs::Client::new(sdk);
+    let stream_arn = kinesis
+        .describe_stream_summary()
+        .stream_name(&r.stream)
+        .send()
+        .await
+        .map_err(|e| failed(&r.stream, aws_sdk_kinesis::error::DisplayErrorContext(e)))?
+        .stream_description_summary
+        .map(|d| d.stream_arn)
+        .unwrap_or_default();
+    let url = |name: String| {
+        let sqs = sqs.clone();
+        async move {
+            sqs.get_queue_url()
+                .queue_name(&name)
+                .send()
+                .await
+                .map_err(|e| failed(&name, aws_sdk_sqs::error::DisplayErrorContext(e)))?
+                .queue_url
+                .ok_or_else(|| failed(&name, "GetQueueUrl returned no URL"))
+        }
+    };
+    let queue_url = url(r.queue.clone()).await?;
+    let dlq_url = url(r.dlq.clone()).await?;
+    Ok(Provisioned {
+        resources: r.clone(),
+        stream_arn,
+        queue_arn: queue_arn(&sqs, &queue_url, &r.queue).await?,
+        dlq_arn: queue_arn(&sqs, &dlq_url, &r.dlq).await?,
+        queue_url,
+        dlq_url,
+    })
+}

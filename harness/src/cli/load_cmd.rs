@@ -1,14 +1,23 @@
-//! `harness load`: drive a running ingest API and report events/s and PUT latency.
+//! `harness load`: drive an ingest API and report events/s and latency percentiles.
+//!
+//! Against a running `harness up` (the default) it reports PUT latency and the accepted rate.
+//! With `--embedded` it starts its own pipeline in process (emulator, mappings, handlers),
+//! serves the ingest API on a loopback port, and also reports the end-to-end rate and the
+//! PUT -> stored latency of every event.
 
 use std::process::ExitCode;
+use std::time::Duration;
 
+use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::load::{self, LoadOptions};
+use crate::backend::BackendSettings;
+use crate::load::{self, LoadOptions, LoadReport};
+use crate::stack::{Harness, HarnessOptions};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The ingest endpoint.
+    /// The ingest endpoint (ignored with --embedded).
     #[arg(long, default_value = "http://127.0.0.1:3000/prod/stream")]
     url: String,
     /// The API key (the seed's local key by default).
@@ -30,9 +39,27 @@ pub struct Args {
     /// A fixed total rate in events/s instead of as fast as possible.
     #[arg(long)]
     rate: Option<f64>,
+    /// Start a pipeline of our own in process and measure end to end (PUT -> stored).
+    #[arg(long)]
+    embedded: bool,
+    /// With --embedded: how long a shard consumer waits after an empty read (Lambda: 1 s).
+    #[arg(long, default_value = "1ms", value_parser = pipeline::config::parse_duration)]
+    poll_interval: Duration,
+    /// With --embedded: batch concurrent PUTs into PutRecords requests.
+    #[arg(long)]
+    batch_ingest: bool,
 }
 
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if args.embedded {
+        return run_embedded(args).await;
+    }
+    let report = drive(&args, args.url.clone()).await?;
+    print_report(&report);
+    Ok(exit_code(&report))
+}
+
+async fn drive(args: &Args, url: String) -> anyhow::Result<LoadReport> {
     let bar = ProgressBar::new(args.events);
     bar.set_style(
         ProgressStyle::with_template("{bar:40} {pos}/{len} events {per_sec} eta {eta}")
@@ -40,9 +67,9 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     );
     let progress = bar.clone();
     let options = LoadOptions {
-        url: args.url,
-        api_key: args.api_key,
-        stream: args.stream,
+        url,
+        api_key: args.api_key.clone(),
+        stream: args.stream.clone(),
         events: args.events,
         concurrency: args.concurrency,
         rate: args.rate,
@@ -50,6 +77,10 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let report = load::run(options, move |n| progress.set_position(n)).await?;
     bar.finish_and_clear();
+    Ok(report)
+}
+
+fn print_report(report: &LoadReport) {
     println!(
         "sent {} events: {} accepted, {} rejected, {} transport errors in {:.2} s",
         report.sent,
@@ -59,13 +90,66 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         report.elapsed.as_secs_f64()
     );
     println!(
-        "throughput: {:.0} events/s accepted",
+        "ingest: {:.0} events/s accepted",
         report.events_per_second()
     );
     println!("PUT latency: {}", report.latency);
-    Ok(if report.accepted == report.sent {
+}
+
+fn exit_code(report: &LoadReport) -> ExitCode {
+    if report.accepted == report.sent {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
-    })
+    }
+}
+
+async fn run_embedded(args: Args) -> anyhow::Result<ExitCode> {
+    let mut options = HarnessOptions::new(BackendSettings::default());
+    options.kinesis_mapping.poll_interval = args.poll_interval;
+    options.fault_layer = false;
+    if args.batch_ingest {
+        for stream in options.pipeline.streams.values_mut() {
+            stream.batch = true;
+        }
+    }
+    let harness = Harness::start_with(options)
+        .await
+        .context("cannot start the pipeline")?;
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
+    let addr = listener.local_addr()?;
+    let app = harness.ingest_app();
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let url = format!("http://{addr}/{}/stream", harness.options().pipeline.stage);
+
+    let started = tokio::time::Instant::now();
+    let report = drive(&args, url).await?;
+    harness
+        .drain_within(Duration::from_secs(120))
+        .await
+        .context("the pipeline did not settle")?;
+    let end_to_end = started.elapsed();
+    server.abort();
+    let counts = harness.counts();
+    let latency = harness.recorder().latency();
+    harness.shutdown().await;
+
+    print_report(&report);
+    println!(
+        "end to end: {} stored in {:.2} s = {:.0} events/s ({} duplicates, {} to the DLQ)",
+        counts.stored,
+        end_to_end.as_secs_f64(),
+        counts.stored as f64 / end_to_end.as_secs_f64().max(f64::EPSILON),
+        counts.duplicates,
+        counts.sent_to_dlq
+    );
+    println!("PUT accepted -> item stored: {latency}");
+    let lost = report
+        .accepted
+        .saturating_sub(counts.stored + counts.sent_to_dlq);
+    if lost > 0 {
+        println!("LOST: {lost} accepted events neither stored nor in the DLQ");
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(exit_code(&report))
 }

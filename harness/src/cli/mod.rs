@@ -3,8 +3,12 @@
 //! Each subcommand is a module; this file parses arguments, sets up logging and the runtime,
 //! and turns errors into exit codes (`anyhow` lives here, at the edge).
 
+mod bench_cmd;
 mod emulator_cmd;
 mod load_cmd;
+mod redrive_cmd;
+mod remote;
+mod replay_cmd;
 mod scenario_cmd;
 mod up_cmd;
 
@@ -31,7 +35,13 @@ enum Command {
     Emulator(emulator_cmd::Args),
     /// Run a scenario (scenarios/NAME.toml or a path) and print its report.
     Scenario(scenario_cmd::Args),
-    /// Load a running ingest API (`harness up`) and report events/s and latency percentiles.
+    /// Re-read the stream of a running pipeline from a point through the forward handler.
+    Replay(replay_cmd::Args),
+    /// Move a running pipeline's DLQ messages back to its queue.
+    Redrive(redrive_cmd::Args),
+    /// Benchmark the emulator's hot operations through the SDK against a null server (and moto).
+    Bench(bench_cmd::Args),
+    /// Load an ingest API (a running `harness up`, or --embedded) and report events/s and latency.
     Load(load_cmd::Args),
 }
 
@@ -43,6 +53,9 @@ pub fn main() -> ExitCode {
         Command::Up(args) => on_runtime(up_cmd::run(args)),
         Command::Emulator(args) => on_runtime(emulator_cmd::run(args)),
         Command::Load(args) => on_runtime(load_cmd::run(args)),
+        Command::Bench(args) => on_runtime(bench_cmd::run(args)),
+        Command::Replay(args) => on_runtime(replay_cmd::run(args)),
+        Command::Redrive(args) => on_runtime(redrive_cmd::run(args)),
         // Scenarios pick their own runtime (a paused clock on the embedded backend).
         Command::Scenario(args) => scenario_cmd::main(args),
     })

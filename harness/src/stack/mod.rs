@@ -13,6 +13,7 @@
 mod inspect;
 mod operations;
 mod recorder;
+pub mod replay;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -35,8 +36,8 @@ use crate::esm::{
 use crate::fault::{FaultPlan, FaultyHttpClient, Journal};
 
 pub use inspect::DlqEntry;
-pub use operations::{ReplayFrom, ReplayReport};
 pub use recorder::{Counts, Recorder};
+pub use replay::{ReplayFrom, ReplayReport};
 
 /// Errors of a running harness.
 #[derive(Debug, thiserror::Error)]
@@ -81,6 +82,10 @@ pub struct HarnessOptions {
     pub seed: u64,
     /// How long `drain` waits at most (tokio time).
     pub drain_timeout: Duration,
+    /// Put the fault layer (and its journal) under the pipeline's clients. Off for
+    /// `harness up` and load runs, where nothing injects faults and the journal's per-request
+    /// body inspection would only cost time.
+    pub fault_layer: bool,
 }
 
 impl HarnessOptions {
@@ -103,6 +108,7 @@ impl HarnessOptions {
             log_events: false,
             seed: 0,
             drain_timeout: Duration::from_secs(600),
+            fault_layer: true,
         }
     }
 
@@ -180,9 +186,13 @@ impl Harness {
         let backend = Backend::start(&options.backend).await?;
         let journal = Journal::new();
         let plan = FaultPlan::with_journal(journal.clone(), options.seed);
-        let faulty = backend.sdk_config_with(|inner| {
-            SharedHttpClient::new(FaultyHttpClient::new(inner, plan.clone(), journal.clone()))
-        });
+        let faulty = if options.fault_layer {
+            backend.sdk_config_with(|inner| {
+                SharedHttpClient::new(FaultyHttpClient::new(inner, plan.clone(), journal.clone()))
+            })
+        } else {
+            backend.sdk_config()
+        };
         static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let partition = format!(
             "harness-{}",

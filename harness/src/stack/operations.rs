@@ -1,44 +1,13 @@
 //! What a harness does to a running pipeline: drain it, restart a consumer, replay the stream,
-//! redrive the DLQ.
+//! redrive the DLQ (the last two are in [`super::replay`], shared with the CLI).
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use tokio::time::Instant;
 
 use super::inspect::{POLL, queue_depth};
+use super::replay::{self, ReplayFrom, ReplayReport};
 use super::{Harness, HarnessError};
-use crate::esm::{InMemoryCheckpoints, KinesisMapping, KinesisMappingConfig, StartingPosition};
-
-/// Where a replay starts.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ReplayFrom {
-    TrimHorizon,
-    Timestamp(DateTime<Utc>),
-}
-
-impl std::str::FromStr for ReplayFrom {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "trim-horizon" | "TRIM_HORIZON" => Ok(ReplayFrom::TrimHorizon),
-            other => DateTime::parse_from_rfc3339(other)
-                .map(|t| ReplayFrom::Timestamp(t.with_timezone(&Utc)))
-                .map_err(|_| {
-                    format!("{other:?} is neither trim-horizon nor an RFC 3339 time (e.g. 2026-11-25T22:00:00Z)")
-                }),
-        }
-    }
-}
-
-/// What a replay did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ReplayReport {
-    pub batches: u64,
-    pub records: u64,
-}
 
 impl Harness {
     /// Waits until everything accepted has settled: every shard caught up with nothing in
@@ -119,129 +88,34 @@ impl Harness {
     /// (fresh checkpoints), until it has caught up. Because items are written idempotently,
     /// this adds only events that never landed.
     pub async fn replay(&self, from: ReplayFrom) -> Result<ReplayReport, HarnessError> {
-        let config = KinesisMappingConfig {
-            starting_position: match from {
-                ReplayFrom::TrimHorizon => StartingPosition::TrimHorizon,
-                ReplayFrom::Timestamp(t) => StartingPosition::AtTimestamp(t),
-            },
+        let config = crate::esm::KinesisMappingConfig {
             function_name: "forward-replay".into(),
             ..self.options.kinesis_mapping.clone()
         };
-        let mapping = KinesisMapping::spawn(
-            self.clients.kinesis.clone(),
-            self.clients.sqs.clone(),
-            self.provisioned.resources.stream.clone(),
+        replay::replay_stream(
+            &self.clients.kinesis,
+            &self.clients.sqs,
+            &self.provisioned.resources.stream,
             config,
             self.forward_handler(),
-            Arc::new(InMemoryCheckpoints::new()),
             self.hooks(),
+            from,
+            self.options.drain_timeout,
+            |_| {},
         )
-        .await?;
-        let waited = mapping.wait_idle(self.options.drain_timeout).await;
-        let stats = mapping.stats();
-        mapping.stop().await;
-        waited.map_err(|e| HarnessError::DrainTimeout {
-            waited: self.options.drain_timeout,
-            state: format!("replay did not catch up: {e}"),
-        })?;
-        Ok(ReplayReport {
-            batches: stats.batches_invoked,
-            records: stats.records_delivered,
-        })
+        .await
     }
 
     /// Moves every DLQ message back to the queue, where the store handler picks it up again.
-    /// Uses SQS's own StartMessageMoveTask where the backend has it, else receive/send/delete.
     /// Returns how many messages were moved.
     pub async fn redrive(&self) -> Result<u64, HarnessError> {
-        if self.backend.capabilities().message_move_tasks {
-            self.redrive_with_move_task().await
-        } else {
-            self.redrive_by_hand().await
-        }
-    }
-
-    async fn redrive_with_move_task(&self) -> Result<u64, HarnessError> {
-        let sqs = &self.clean.sqs;
-        let task = sqs
-            .start_message_move_task()
-            .source_arn(&self.provisioned.dlq_arn)
-            .destination_arn(&self.provisioned.queue_arn)
-            .send()
-            .await
-            .map_err(|e| HarnessError::aws("StartMessageMoveTask", e))?;
-        tracing::debug!(task = ?task.task_handle, "redrive started");
-        let deadline = Instant::now() + self.options.drain_timeout;
-        loop {
-            let tasks = sqs
-                .list_message_move_tasks()
-                .source_arn(&self.provisioned.dlq_arn)
-                .send()
-                .await
-                .map_err(|e| HarnessError::aws("ListMessageMoveTasks", e))?;
-            // Most recent first; AWS reports a TaskHandle only while a task runs.
-            let ours = tasks.results.unwrap_or_default().into_iter().next();
-            if let Some(t) = ours {
-                match t.status.as_deref() {
-                    Some("COMPLETED") => return Ok(t.approximate_number_of_messages_moved as u64),
-                    Some("FAILED") | Some("CANCELLED") => {
-                        return Err(HarnessError::Inspect(format!(
-                            "the move task ended {}: {}",
-                            t.status.unwrap_or_default(),
-                            t.failure_reason.unwrap_or_default()
-                        )));
-                    }
-                    _ => {}
-                }
-            }
-            if Instant::now() >= deadline {
-                return Err(HarnessError::Inspect(
-                    "the move task did not complete".into(),
-                ));
-            }
-            tokio::time::sleep(POLL).await;
-        }
-    }
-
-    async fn redrive_by_hand(&self) -> Result<u64, HarnessError> {
-        let sqs = &self.clean.sqs;
-        let mut moved = 0;
-        let mut empty = 0;
-        while empty < 2 {
-            let out = sqs
-                .receive_message()
-                .queue_url(&self.provisioned.dlq_url)
-                .max_number_of_messages(10)
-                .message_attribute_names("All")
-                .send()
-                .await
-                .map_err(|e| HarnessError::aws("ReceiveMessage", e))?;
-            let messages = out.messages.unwrap_or_default();
-            if messages.is_empty() {
-                empty += 1;
-                continue;
-            }
-            empty = 0;
-            for m in messages {
-                sqs.send_message()
-                    .queue_url(&self.provisioned.queue_url)
-                    .message_body(m.body.clone().unwrap_or_default())
-                    .set_message_attributes(m.message_attributes.clone())
-                    .send()
-                    .await
-                    .map_err(|e| HarnessError::aws("SendMessage", e))?;
-                // Deleted only once it is safely on the queue: a failure here duplicates, never loses.
-                if let Some(handle) = m.receipt_handle {
-                    sqs.delete_message()
-                        .queue_url(&self.provisioned.dlq_url)
-                        .receipt_handle(handle)
-                        .send()
-                        .await
-                        .map_err(|e| HarnessError::aws("DeleteMessage", e))?;
-                }
-                moved += 1;
-            }
-        }
-        Ok(moved)
+        replay::redrive_dlq(
+            &self.clean.sqs,
+            &self.provisioned,
+            self.backend.capabilities().message_move_tasks,
+            self.options.drain_timeout,
+            |_, _| {},
+        )
+        .await
     }
 }

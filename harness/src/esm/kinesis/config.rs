@@ -13,6 +13,9 @@ pub enum StartingPosition {
     TrimHorizon,
     Latest,
     AtTimestamp(DateTime<Utc>),
+    /// Not a Lambda setting: the harness's replay from one record. The shard holding the
+    /// sequence number starts at it (AT_SEQUENCE_NUMBER); every other shard at LATEST.
+    AtSequenceNumber(String),
 }
 
 #[derive(Debug, Clone)]

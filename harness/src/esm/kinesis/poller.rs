@@ -99,11 +99,29 @@ async fn shard_iterator(
             .timestamp(aws_smithy_types::DateTime::from_millis(
                 t.timestamp_millis(),
             )),
+        Position::Start(StartingPosition::AtSequenceNumber(seq)) => req
+            .shard_iterator_type(ShardIteratorType::AtSequenceNumber)
+            .starting_sequence_number(seq),
     };
-    let out = req
-        .send()
-        .await
-        .map_err(|e| aws_error("GetShardIterator", e))?;
+    let out = match req.send().await {
+        Ok(out) => out,
+        // Only the shard that holds the record accepts its sequence number; the others start
+        // at LATEST.
+        Err(_)
+            if matches!(
+                position,
+                Position::Start(StartingPosition::AtSequenceNumber(_))
+            ) =>
+        {
+            return Box::pin(shard_iterator(
+                m,
+                shard,
+                Position::Start(&StartingPosition::Latest),
+            ))
+            .await;
+        }
+        Err(e) => return Err(aws_error("GetShardIterator", e)),
+    };
     out.shard_iterator()
         .map(str::to_owned)
         .ok_or_else(|| MappingError::aws("GetShardIterator", "no ShardIterator in the answer"))
