@@ -1,11 +1,22 @@
 //! What every test needs: a backend to talk to and SDK clients for it.
 //!
-//! `Env::start(Edge::Http)` serves a fresh embedded emulator on an ephemeral loopback port;
-//! `Edge::InProcess` connects the SDK clients to it with no socket (paused-clock capable).
+//! The backend is the one `HARNESS_BACKEND` names (embedded by default; see
+//! `harness::backend`). `Env::start(Edge::Http)` on the embedded backend serves a fresh emulator
+//! on an ephemeral loopback port; on `endpoint` and `localstack` it uses the shared server
+//! (moto, LocalStack, ...) through the SDK configuration `harness::backend::Backend` builds.
+//! `Edge::InProcess` connects the SDK clients to a fresh emulator with no socket
+//! (paused-clock capable) and exists only on the embedded backend.
+//!
+//! What a backend cannot do is declared in `harness::backend::Capabilities`; a test that needs
+//! such a feature starts with `require!(Feature, ...)`, which prints one line
+//! `SKIPPED <test>: <reason>` to stderr and returns when the backend lacks it. Tests sharing a
+//! backend use [`unique`] resource names.
+//!
 //! `on_both_edges!(test_fn, ...)` turns `async fn test_fn(env: &Env)` into one test per edge.
 
 #![allow(dead_code)]
 
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
@@ -14,27 +25,320 @@ use aws_credential_types::provider::SharedCredentialsProvider;
 use emulator::client::InProcessClient;
 use emulator::server::ServerHandle;
 use emulator::{Emulator, EmulatorConfig};
+use harness::backend::{Backend, BackendKind, BackendSettings, Capabilities};
+
+/// What a test may need that not every backend has (declared per backend in
+/// `harness::backend::Capabilities`).
+pub use harness::backend::Feature as Need;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Edge {
-    /// The emulator behind a real loopback socket.
+    /// The backend behind a real socket (a fresh emulator on a loopback port, or the shared
+    /// server of a non-embedded backend).
     Http,
     /// The emulator called in process through the SDK's `HttpClient`.
     InProcess,
+}
+
+/// The backend settings this test run uses, read once from the environment.
+pub fn settings() -> &'static BackendSettings {
+    static SETTINGS: OnceLock<BackendSettings> = OnceLock::new();
+    SETTINGS.get_or_init(|| {
+        BackendSettings::from_env()
+            .unwrap_or_else(|e| panic!("the test suite cannot choose a backend: {e}"))
+    })
+}
+
+pub fn backend_kind() -> BackendKind {
+    settings().kind
+}
+
+/// Whether the tests run against the embedded emulator.
+pub fn is_embedded() -> bool {
+    backend_kind() == BackendKind::Embedded
+}
+
+/// `Some(reason)` when the backend lacks one of `needs` or cannot be used at all (LocalStack
+/// without Docker). May block while LocalStack starts (once per process).
+pub fn skip_reason(needs: &[Need]) -> Option<String> {
+    let settings = settings();
+    if let Some(reason) = Capabilities::of(settings.kind).missing(settings.kind, needs) {
+        return Some(reason);
+    }
+    harness::backend::check_available(settings)
+        .err()
+        .map(|e| e.to_string())
+}
+
+/// What each conformance test needs beyond a backend to talk to, keyed by the name of its
+/// `async fn` (one place for the whole suite, so the conformance modules need no edits and the
+/// list reads as the fidelity table: see docs/backends.md). `on_both_edges!` consults it.
+const TEST_NEEDS: &[(&str, &[Need])] = &[
+    // Kinesis
+    (
+        "a_created_stream_is_active_with_evenly_split_md5_ranges",
+        &[Need::KinesisOnDemand],
+    ),
+    (
+        "on_demand_streams_start_with_four_shards",
+        &[Need::KinesisOnDemand],
+    ),
+    (
+        "describe_limits_counts_open_shards_and_on_demand_streams",
+        &[Need::KinesisOnDemand],
+    ),
+    (
+        "create_stream_refuses_bad_names_and_counts",
+        &[Need::StrictValidation],
+    ),
+    (
+        "stream_arn_is_accepted_wherever_stream_name_is",
+        &[Need::StrictValidation],
+    ),
+    (
+        "a_sequence_number_from_another_shard_is_refused",
+        &[Need::StrictValidation],
+    ),
+    (
+        "get_records_limit_must_be_1_to_10000",
+        &[Need::StrictValidation],
+    ),
+    (
+        "iterator_type_and_sequence_number_must_agree",
+        &[Need::StrictValidation],
+    ),
+    (
+        "put_records_refuses_more_than_500_records_or_5_mib",
+        &[Need::StrictValidation],
+    ),
+    (
+        "sequence_number_for_ordering_is_accepted",
+        &[Need::KinesisSequenceNumbers],
+    ),
+    (
+        "sequence_numbers_are_fixed_width_decimals_increasing_per_shard",
+        &[Need::KinesisSequenceNumbers],
+    ),
+    (
+        "a_stream_carries_at_most_50_tags",
+        &[Need::StrictValidation],
+    ),
+    (
+        "larger_max_record_sizes_are_refused_not_ignored",
+        &[Need::StrictValidation],
+    ),
+    (
+        "creating_an_existing_stream_is_resource_in_use",
+        &[Need::AwsErrorMessages],
+    ),
+    ("garbage_iterators_are_invalid", &[Need::AwsErrorMessages]),
+    (
+        "partition_keys_must_have_1_to_256_characters",
+        &[Need::AwsErrorMessages],
+    ),
+    ("describe_stream_pages_shards", &[Need::Pagination]),
+    ("list_shards_paginates_with_next_token", &[Need::Pagination]),
+    (
+        "tags_are_added_listed_in_key_order_and_removed",
+        &[Need::Pagination],
+    ),
+    (
+        "list_streams_paginates_in_name_order",
+        &[Need::IsolatedServer],
+    ),
+    (
+        "at_timestamp_starts_at_the_first_record_arriving_at_or_after_it",
+        &[Need::KinesisAtTimestamp],
+    ),
+    (
+        "explicit_hash_key_overrides_the_partition_key",
+        &[Need::KinesisExplicitHashKey],
+    ),
+    (
+        "a_record_over_1_mib_is_refused",
+        &[Need::KinesisRecordLimit],
+    ),
+    // SQS
+    ("batches_report_each_entry", &[Need::StrictValidation]),
+    (
+        "change_message_visibility_to_zero_makes_a_message_receivable_at_once",
+        &[Need::StrictValidation],
+    ),
+    (
+        "oversized_and_invalid_messages_get_aws_errors",
+        &[Need::StrictValidation],
+    ),
+    (
+        "invalid_queue_attributes_are_rejected",
+        &[Need::StrictValidation],
+    ),
+    (
+        "create_queue_is_idempotent_only_with_the_same_attributes",
+        &[Need::AwsErrorMessages],
+    ),
+    (
+        "list_queues_filters_by_prefix_and_paginates",
+        &[Need::Pagination],
+    ),
+    (
+        "send_and_receive_return_the_md5_digests_aws_computes",
+        &[Need::SqsSystemAttributeMd5],
+    ),
+    (
+        "queue_attributes_report_defaults_settings_and_counts",
+        &[Need::SqsQueueAttributes],
+    ),
+    (
+        "a_dlq_redrive_allow_policy_decides_which_queues_may_use_it",
+        &[Need::SqsQueueAttributes],
+    ),
+    (
+        "a_message_moves_to_the_dlq_at_exactly_max_receive_count",
+        &[Need::SqsDeadLetterSourceArn],
+    ),
+    (
+        "purge_queue_deletes_all_messages_once_a_minute",
+        &[Need::SqsPurgeLimit],
+    ),
+    (
+        "a_move_task_can_target_another_queue",
+        &[Need::MessageMoveTasks],
+    ),
+    (
+        "a_move_task_returns_dead_letters_to_their_source_as_new_messages",
+        &[Need::MessageMoveTasks],
+    ),
+    ("move_task_errors", &[Need::MessageMoveTasks]),
+    // DynamoDB
+    ("batch_limits_are_enforced", &[Need::StrictValidation]),
+    (
+        "create_table_validates_its_input",
+        &[Need::StrictValidation],
+    ),
+    (
+        "expression_names_and_values_must_be_defined_and_used",
+        &[Need::StrictValidation],
+    ),
+    (
+        "keys_and_attribute_values_are_validated",
+        &[Need::AwsErrorMessages],
+    ),
+    (
+        "return_values_are_checked_per_operation",
+        &[Need::AwsErrorMessages],
+    ),
+    (
+        "update_item_arithmetic_if_not_exists_and_remove",
+        &[Need::AwsErrorMessages],
+    ),
+    ("list_tables_pages_with_limit", &[Need::IsolatedServer]),
+    ("query_pages_until_exhausted", &[Need::Pagination]),
+    (
+        "items_round_trip_every_type_and_normalise_numbers",
+        &[Need::DynamoDbNumbers],
+    ),
+    ("numbers_keep_their_precision", &[Need::DynamoDbNumbers]),
+    (
+        "conditions_use_functions_comparators_and_logic",
+        &[Need::DynamoDbExpressions],
+    ),
+    (
+        "query_supports_every_sort_key_operator",
+        &[Need::DynamoDbExpressions],
+    ),
+    ("item_size_limit_is_400_kb", &[Need::DynamoDbItemSize]),
+    (
+        "table_lifecycle_create_describe_list_delete",
+        &[Need::DynamoDbLiveTableSize],
+    ),
+    (
+        "update_item_return_values_and_failures",
+        &[Need::DynamoDbWholeAttributeReturnValues],
+    ),
+];
+
+/// What the conformance test `name` (its `async fn`) needs, from [`TEST_NEEDS`].
+pub fn needs_of(name: &str) -> &'static [Need] {
+    TEST_NEEDS
+        .iter()
+        .find(|(test, _)| *test == name)
+        .map_or(&[], |(_, needs)| *needs)
+}
+
+/// `skip_reason` for the conformance test `name` plus `extra` needs.
+pub fn skip_reason_for(name: &str, extra: &[Need]) -> Option<String> {
+    let needs: Vec<Need> = needs_of(name).iter().chain(extra).copied().collect();
+    skip_reason(&needs)
+}
+
+/// Prints the one line a skipped test leaves (CI counts these).
+pub fn skipped(test: &str, reason: &str) {
+    eprintln!("SKIPPED {test}: {reason}");
+}
+
+/// The path of the test function the macro is expanded in (without the crate name).
+#[macro_export]
+macro_rules! test_name {
+    () => {{
+        fn here() {}
+        let path = ::std::any::type_name_of_val(&here);
+        let path = path.strip_suffix("::here").unwrap_or(path);
+        let path = path.strip_prefix("it::").unwrap_or(path);
+        path.replace("::{{closure}}", "")
+    }};
+}
+
+/// `require!(PausedClock, ...)`: returns from the test, printing `SKIPPED <test>: <reason>`,
+/// when the backend lacks one of the named features (`support::Need` variants) or cannot be
+/// used. `require!()` checks only the latter.
+#[macro_export]
+macro_rules! require {
+    ($($need:ident),* $(,)?) => {
+        if let Some(reason) = $crate::support::skip_reason(&[$($crate::support::Need::$need),*]) {
+            $crate::support::skipped(&$crate::test_name!(), &reason);
+            return;
+        }
+    };
 }
 
 pub struct Env {
     emulator: Option<Emulator>,
     server: Option<ServerHandle>,
     sdk: SdkConfig,
+    endpoint_url: Option<String>,
 }
 
 impl Env {
+    /// A backend to test against. On non-embedded backends only `Edge::Http` exists: call
+    /// `require!(InProcessEdge)` (or `PausedClock`) before asking for `Edge::InProcess`.
     pub async fn start(edge: Edge) -> Env {
-        Self::start_with(edge, EmulatorConfig::default()).await
+        if is_embedded() {
+            return Self::start_with(edge, EmulatorConfig::default()).await;
+        }
+        assert_eq!(
+            edge,
+            Edge::Http,
+            "the {} backend has no in-process edge: start the test with require!(InProcessEdge)",
+            backend_kind().name()
+        );
+        let backend = Backend::start(settings())
+            .await
+            .unwrap_or_else(|e| panic!("the {} backend: {e}", backend_kind().name()));
+        Env {
+            emulator: None,
+            server: None,
+            sdk: backend.sdk_config(),
+            endpoint_url: backend.endpoint_url().map(str::to_owned),
+        }
     }
 
+    /// A fresh embedded emulator with `config` (its settings exist only on the embedded
+    /// backend: start the test with `require!(EmulatorInternals)` or `ThroughputLimits`).
     pub async fn start_with(edge: Edge, config: EmulatorConfig) -> Env {
+        assert!(
+            is_embedded(),
+            "emulator settings exist only on the embedded backend: start the test with require!(EmulatorInternals)"
+        );
         let emulator = Emulator::new(config);
         let base = SdkConfig::builder()
             .region(Region::new("us-east-1"))
@@ -47,11 +351,13 @@ impl Env {
                 let server = emulator::server::spawn(([127, 0, 0, 1], 0).into(), emulator.clone())
                     .await
                     .expect("bind an ephemeral port");
-                let sdk = base.endpoint_url(server.endpoint_url()).build();
+                let url = server.endpoint_url();
+                let sdk = base.endpoint_url(&url).build();
                 Env {
                     emulator: Some(emulator),
                     server: Some(server),
                     sdk,
+                    endpoint_url: Some(url),
                 }
             }
             Edge::InProcess => {
@@ -63,6 +369,7 @@ impl Env {
                     emulator: Some(emulator),
                     server: None,
                     sdk,
+                    endpoint_url: None,
                 }
             }
         }
@@ -73,9 +380,9 @@ impl Env {
         self.emulator.as_ref()
     }
 
-    /// The HTTP endpoint, when there is a socket.
+    /// The HTTP endpoint, when there is a socket (and one URL for every service).
     pub fn endpoint_url(&self) -> Option<String> {
-        self.server.as_ref().map(|s| s.endpoint_url())
+        self.endpoint_url.clone()
     }
 
     pub fn sdk(&self) -> &SdkConfig {
@@ -95,7 +402,8 @@ impl Env {
     }
 }
 
-/// A resource name no other test uses, so tests can share one server.
+/// A resource name no other test uses, so tests can share one server (the process id keeps
+/// two runs against one long-lived server apart too).
 pub fn unique(prefix: &str) -> String {
     static NEXT: AtomicU64 = AtomicU64::new(0);
     format!(
@@ -106,7 +414,9 @@ pub fn unique(prefix: &str) -> String {
 }
 
 /// `on_both_edges!(f, g)`: for each `async fn f(env: &Env)`, a module `f` with the tests
-/// `f::over_http` and `f::in_process`.
+/// `f::over_http` and `f::in_process`. On a non-embedded backend `over_http` runs against it
+/// unless the backend lacks what [`TEST_NEEDS`] says `f` needs, and `in_process` skips; every
+/// skip prints its line.
 #[macro_export]
 macro_rules! on_both_edges {
     ($($name:ident),* $(,)?) => {
@@ -114,11 +424,20 @@ macro_rules! on_both_edges {
             mod $name {
                 #[tokio::test]
                 async fn over_http() {
+                    if let Some(reason) = $crate::support::skip_reason_for(stringify!($name), &[]) {
+                        $crate::support::skipped(&$crate::test_name!(), &reason);
+                        return;
+                    }
                     let env = $crate::support::Env::start($crate::support::Edge::Http).await;
                     super::$name(&env).await;
                 }
                 #[tokio::test]
                 async fn in_process() {
+                    let needs = [$crate::support::Need::InProcessEdge];
+                    if let Some(reason) = $crate::support::skip_reason_for(stringify!($name), &needs) {
+                        $crate::support::skipped(&$crate::test_name!(), &reason);
+                        return;
+                    }
                     let env = $crate::support::Env::start($crate::support::Edge::InProcess).await;
                     super::$name(&env).await;
                 }

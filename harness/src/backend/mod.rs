@@ -26,7 +26,8 @@ use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use emulator::server::ServerHandle;
 use emulator::{Emulator, EmulatorConfig};
 
-pub use capabilities::Capabilities;
+pub use capabilities::{Capabilities, Feature};
+pub use localstack::LOCALSTACK_TAG;
 pub use provision::{Provisioned, Resources, lookup, provision};
 pub use settings::{BackendKind, BackendSettings};
 
@@ -48,10 +49,20 @@ pub enum BackendError {
 
 /// Static credentials for local backends (any value works; real AWS uses the default chain).
 fn test_credentials() -> SharedCredentialsProvider {
-    SharedCredentialsProvider::new(Credentials::new("test", "test", None, None, "harness"))
+    // A 12-digit access key id is the account id to LocalStack: the emulator's account
+    // (000000000000), so ARNs, queue URLs and messages agree across backends (moto takes the
+    // account from MOTO_ACCOUNT_ID=000000000000 where it is started).
+    SharedCredentialsProvider::new(Credentials::new(
+        "000000000000",
+        "test",
+        None,
+        None,
+        "harness",
+    ))
 }
 
-/// A running backend. Dropping it stops what it started (emulator server, container).
+/// A running backend. Dropping it stops the emulator server it started; a LocalStack
+/// container lives until the process exits (testcontainers' reaper removes it).
 pub struct Backend {
     kind: BackendKind,
     sdk: SdkConfig,
@@ -59,7 +70,6 @@ pub struct Backend {
     emulator: Option<Emulator>,
     server: Option<ServerHandle>,
     endpoint_url: Option<String>,
-    _container: Option<localstack::Container>,
 }
 
 impl Backend {
@@ -106,16 +116,14 @@ impl Backend {
             http_client,
             emulator: Some(emulator),
             server,
-            _container: None,
         })
     }
 
+    /// LocalStack in a container (one per process, shared by every backend that asks; see
+    /// `localstack::shared`). Fails with the reason when Docker or the image is unavailable.
     async fn localstack(settings: &BackendSettings) -> Result<Backend, BackendError> {
-        let container = localstack::start(settings.localstack_auth_token.clone()).await?;
-        let url = container.endpoint_url.clone();
-        let mut backend = Self::with_endpoint(BackendKind::LocalStack, Some(url), settings).await;
-        backend._container = Some(container);
-        Ok(backend)
+        let url = localstack::shared(settings.localstack_auth_token.clone()).await?;
+        Ok(Self::with_endpoint(BackendKind::LocalStack, Some(url), settings).await)
     }
 
     async fn endpoint(settings: &BackendSettings) -> Backend {
@@ -152,7 +160,6 @@ impl Backend {
             emulator: None,
             server: None,
             endpoint_url,
-            _container: None,
         }
     }
 
@@ -196,6 +203,19 @@ impl Backend {
     pub async fn shutdown(mut self) {
         if let Some(server) = self.server.take() {
             let _ = server.shutdown().await;
+        }
+    }
+}
+
+/// Whether the backend `settings` name can be used, blocking while it starts (LocalStack's
+/// container is started here, once per process). `Err` carries the reason to print when a test
+/// skips. Call it off the async runtime's hot path: it may block for as long as LocalStack
+/// takes to start.
+pub fn check_available(settings: &BackendSettings) -> Result<(), BackendError> {
+    match settings.kind {
+        BackendKind::Embedded | BackendKind::Endpoint => Ok(()),
+        BackendKind::LocalStack => {
+            localstack::shared_blocking(settings.localstack_auth_token.clone()).map(|_| ())
         }
     }
 }

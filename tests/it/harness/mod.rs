@@ -1,4 +1,5 @@
-//! The harness: event source mappings and fault injection.
+//! The harness: backends, event source mappings and fault injection.
 
+mod backends;
 mod esm;
 mod fault;

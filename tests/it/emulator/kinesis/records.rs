@@ -331,6 +331,7 @@ mod put_records_fails_per_record_when_a_shard_is_over_its_limit {
 
     #[tokio::test]
     async fn over_http() {
+        crate::require!(ThroughputLimits); // Routed through support: emulator-only setting.
         super::put_records_fails_per_record_when_a_shard_is_over_its_limit(
             &Env::start_with(Edge::Http, throttling()).await,
         )
@@ -339,6 +340,7 @@ mod put_records_fails_per_record_when_a_shard_is_over_its_limit {
 
     #[tokio::test]
     async fn in_process() {
+        crate::require!(ThroughputLimits); // Routed through support: emulator-only setting.
         super::put_records_fails_per_record_when_a_shard_is_over_its_limit(
             &Env::start_with(Edge::InProcess, throttling()).await,
         )

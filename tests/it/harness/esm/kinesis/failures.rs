@@ -17,6 +17,7 @@ use crate::support::{Edge, Env};
 
 #[tokio::test(start_paused = true)]
 async fn retries_are_bounded_then_the_batch_goes_to_the_on_failure_destination() {
+    crate::require!(PausedClock); // Routed through support: skips (loudly) off the embedded emulator.
     let env = Env::start(Edge::InProcess).await;
     let stream = stream(&env, 1).await;
     let seqs = put_all(&env, &stream, &["bad-1", "bad-2"]).await;
@@ -90,6 +91,7 @@ async fn retries_are_bounded_then_the_batch_goes_to_the_on_failure_destination()
 
 #[tokio::test(start_paused = true)]
 async fn records_older_than_the_maximum_age_are_discarded() {
+    crate::require!(PausedClock); // Routed through support: skips (loudly) off the embedded emulator.
     let env = Env::start(Edge::InProcess).await;
     let stream = stream(&env, 1).await;
     put(&env, &stream, "k", "poison").await;
@@ -123,6 +125,7 @@ async fn records_older_than_the_maximum_age_are_discarded() {
 
 #[tokio::test(start_paused = true)]
 async fn bisect_splits_a_failing_batch_until_the_bad_record_is_alone() {
+    crate::require!(PausedClock); // Routed through support: skips (loudly) off the embedded emulator.
     let env = Env::start(Edge::InProcess).await;
     let stream = stream(&env, 1).await;
     let seqs = put_all(&env, &stream, &["a", "b", "bad", "c"]).await;
@@ -168,6 +171,7 @@ async fn bisect_splits_a_failing_batch_until_the_bad_record_is_alone() {
 
 #[tokio::test(start_paused = true)]
 async fn a_partial_failure_redelivers_from_the_lowest_failed_record() {
+    crate::require!(PausedClock); // Routed through support: skips (loudly) off the embedded emulator.
     let env = Env::start(Edge::InProcess).await;
     let stream = stream(&env, 1).await;
     let seqs = put_all(&env, &stream, &["r0", "r1", "r2", "r3", "r4"]).await;
@@ -213,6 +217,7 @@ async fn a_partial_failure_redelivers_from_the_lowest_failed_record() {
 
 #[tokio::test(start_paused = true)]
 async fn partial_failures_are_ignored_without_report_batch_item_failures() {
+    crate::require!(PausedClock); // Routed through support: skips (loudly) off the embedded emulator.
     let env = Env::start(Edge::InProcess).await;
     let stream = stream(&env, 1).await;
     let seqs = put_all(&env, &stream, &["r0", "r1"]).await;
@@ -226,6 +231,7 @@ async fn partial_failures_are_ignored_without_report_batch_item_failures() {
 
 #[tokio::test(start_paused = true)]
 async fn an_unknown_item_identifier_fails_the_whole_batch() {
+    crate::require!(PausedClock); // Routed through support: skips (loudly) off the embedded emulator.
     let env = Env::start(Edge::InProcess).await;
     let stream = stream(&env, 1).await;
     put_all(&env, &stream, &["r0", "r1"]).await;
@@ -249,6 +255,7 @@ async fn an_unknown_item_identifier_fails_the_whole_batch() {
 
 #[tokio::test(start_paused = true)]
 async fn an_invocation_past_the_function_timeout_is_retried_as_a_function_error() {
+    crate::require!(PausedClock); // Routed through support: skips (loudly) off the embedded emulator.
     let env = Env::start(Edge::InProcess).await;
     let stream = stream(&env, 1).await;
     put_all(&env, &stream, &["a"]).await;
