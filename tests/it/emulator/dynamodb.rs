@@ -1972,22 +1972,26 @@ mod throttling {
 
     #[tokio::test]
     async fn on_demand_over_http() {
+        crate::require!(ThroughputLimits); // emulator-only setting
         on_demand_tables_throttle_hot_keys_and_the_table(Edge::Http).await;
     }
 
     /// In process under the paused clock, so every call falls in the same second.
     #[tokio::test(start_paused = true)]
     async fn on_demand_in_process() {
+        crate::require!(ThroughputLimits); // emulator-only setting
         on_demand_tables_throttle_hot_keys_and_the_table(Edge::InProcess).await;
     }
 
     #[tokio::test]
     async fn provisioned_over_http() {
+        crate::require!(ThroughputLimits); // emulator-only setting
         provisioned_tables_answer_provisioned_throughput_exceeded(Edge::Http).await;
     }
 
     #[tokio::test(start_paused = true)]
     async fn provisioned_in_process() {
+        crate::require!(ThroughputLimits); // emulator-only setting
         provisioned_tables_answer_provisioned_throughput_exceeded(Edge::InProcess).await;
     }
 
@@ -1995,6 +1999,7 @@ mod throttling {
     /// what the table could not serve as UnprocessedKeys.
     #[tokio::test(start_paused = true)]
     async fn reads_throttle_and_batch_get_leaves_keys_unprocessed() {
+        crate::require!(ThroughputLimits); // emulator-only setting
         let config = emulator::EmulatorConfig {
             dynamodb: emulator::dynamodb::DynamoDbConfig {
                 enforce_throughput: true,
@@ -2063,6 +2068,7 @@ mod throttling {
     /// With the paused clock the limits are exact, and a new second refills the buckets.
     #[tokio::test(start_paused = true)]
     async fn a_new_second_refills_the_bucket() {
+        crate::require!(ThroughputLimits); // emulator-only setting
         let (_env, client) = throttled_env(Edge::InProcess).await;
         let table = id_table(&client).await;
         let (done, _) = put_until_throttled(&client, &table, "hot").await;
