@@ -10,7 +10,7 @@ use crate::support::{self, Need};
 
 /// Scenarios that wait out the queue's 30 s visibility timeout several times (a message
 /// received 3 times before SQS moves it to the DLQ): free under the embedded backend's paused
-/// clock, minutes in real time. Measured on moto: see docs/backends.md.
+/// clock, minutes in real time. Measured on moto: see README.md, "Backends".
 const SLOW_IN_REAL_TIME: &[&str] = &["redrive", "store-throttle"];
 
 fn root() -> PathBuf {

@@ -72,7 +72,7 @@ pub fn skip_reason(needs: &[Need]) -> Option<String> {
 
 /// What each conformance test needs beyond a backend to talk to, keyed by the name of its
 /// `async fn` (one place for the whole suite, so the conformance modules need no edits and the
-/// list reads as the fidelity table: see docs/backends.md). `on_both_edges!` consults it.
+/// list reads as the fidelity table: see README.md, "Fidelity"). `on_both_edges!` consults it.
 const TEST_NEEDS: &[(&str, &[Need])] = &[
     // Kinesis
     (

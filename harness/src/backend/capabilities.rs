@@ -7,7 +7,7 @@
 use super::BackendKind;
 
 /// A feature a test or scenario may need that not every backend has. The moto-specific ones
-/// were found by running the conformance suite against moto 5.2 (docs/backends.md, "Fidelity").
+/// were found by running the conformance suite against moto 5.2 (README.md, "Fidelity").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Feature {
     /// Tokio's paused clock drives the backend's time (only the in-process emulator).
