@@ -248,6 +248,10 @@ const TEST_NEEDS: &[(&str, &[Need])] = &[
     ),
     ("item_size_limit_is_400_kb", &[Need::DynamoDbItemSize]),
     (
+        "concurrent_counter_updates_are_not_lost",
+        &[Need::DynamoDbAtomicUpdates],
+    ),
+    (
         "table_lifecycle_create_describe_list_delete",
         &[Need::DynamoDbLiveTableSize],
     ),
