@@ -147,16 +147,17 @@ async fn sqs_throttling_beyond_three_attempts_sends_the_event_to_the_dlq() {
 
     assert_eq!(h.dlq_ids().await.unwrap(), ["e-1"]);
     assert_eq!(h.table_ids().await.unwrap(), ["e-2"]);
-    let queue_attempts = h
-        .journal()
-        .attempt_log()
-        .iter()
-        .filter(|a| a.operation == "SendMessage" && a.event_ids.iter().any(|id| id == "e-1"))
-        .count();
-    assert_eq!(
-        queue_attempts, 4,
-        "3 attempts to the queue, then 1 to the DLQ"
-    );
+    let sends_to = |queue: &str| {
+        h.journal()
+            .attempt_log()
+            .iter()
+            .filter(|a| a.operation == "SendMessage" && a.event_ids.iter().any(|id| id == "e-1"))
+            .filter(|a| a.resource.as_deref() == Some(queue))
+            .count()
+    };
+    let resources = &h.provisioned().resources;
+    assert_eq!(sends_to(&resources.queue), 3, "3 attempts to the queue");
+    assert_eq!(sends_to(&resources.dlq), 1, "then 1 to the DLQ");
     let dlq = h.dlq_messages().await.unwrap();
     assert_eq!(dlq[0].attributes["failure.stage"], "forward");
     assert_eq!(dlq[0].attributes["failure.attempts"], "3");

@@ -170,6 +170,7 @@ impl FaultyConnector {
             service: service.name().to_owned(),
             operation,
             event_ids,
+            resource,
             status,
             rule: decision.map(|d| d.rule),
             at,

@@ -43,6 +43,8 @@ pub struct Attempt {
     pub service: String,
     pub operation: String,
     pub event_ids: Vec<String>,
+    /// The stream, queue or table the request addressed (tells a queue send from a DLQ send).
+    pub resource: Option<String>,
     pub status: AttemptStatus,
     /// The rule that fired on this attempt, if any.
     pub rule: Option<String>,
@@ -193,6 +195,7 @@ mod tests {
             service: "sqs".into(),
             operation: op.into(),
             event_ids: ids.iter().map(|s| s.to_string()).collect(),
+            resource: None,
             status: AttemptStatus::Ok { status: 200 },
             rule: rule.map(str::to_owned),
             at: Duration::ZERO,
