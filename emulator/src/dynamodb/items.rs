@@ -7,7 +7,7 @@ use super::DynamoDbConfig;
 use super::expr::eval::{evaluate, project};
 use super::expr::parser::{parse_condition, parse_projection, parse_update};
 use super::expr::{Condition, Path, PathElem, Symbols, UpdateExpr, invalid, update};
-use super::shapes::{DeleteItemInput, GetItemInput, PutItemInput, UpdateItemInput};
+use super::shapes::{DeleteItemInput, GetItemInput, Names, PutItemInput, UpdateItemInput, Values};
 use super::table::Table;
 use super::throughput::{Kind, read_half_units, write_units};
 use super::value::{Item, MAX_ITEM_SIZE, item_from_json, item_size, item_to_json};
@@ -187,50 +187,91 @@ fn charge_write(
     Ok(units)
 }
 
-pub struct Put {
-    item: Item,
+/// What PutItem and DeleteItem share: the legacy parameters refused, ReturnValues (NONE or
+/// ALL_OLD), ReturnValuesOnConditionCheckFailure, capacity reporting and the condition.
+struct WriteOptions {
     condition: Option<Condition>,
     return_old: bool,
     old_on_failure: bool,
     capacity: Capacity,
 }
 
-impl Put {
-    pub fn prepare(input: PutItemInput) -> Result<(String, Put), AwsError> {
+/// The request fields [`WriteOptions`] reads.
+struct WriteFields<'a> {
+    expected: bool,
+    conditional_operator: bool,
+    return_values: Option<&'a str>,
+    on_condition_failure: Option<&'a str>,
+    consumed_capacity: Option<&'a str>,
+    names: &'a Names,
+    values: &'a Values,
+    condition_expression: Option<&'a str>,
+}
+
+/// PutItemInput and DeleteItemInput name these fields alike.
+macro_rules! write_fields {
+    ($input:expr) => {
+        WriteFields {
+            expected: $input.expected.is_some(),
+            conditional_operator: $input.conditional_operator.is_some(),
+            return_values: $input.return_values.as_deref(),
+            on_condition_failure: $input.return_values_on_condition_check_failure.as_deref(),
+            consumed_capacity: $input.return_consumed_capacity.as_deref(),
+            names: &$input.expression_attribute_names,
+            values: &$input.expression_attribute_values,
+            condition_expression: $input.condition_expression.as_deref(),
+        }
+    };
+}
+
+impl WriteOptions {
+    fn parse(f: WriteFields<'_>) -> Result<Self, AwsError> {
         reject_legacy(&[
-            ("Expected", input.expected.is_some()),
-            ("ConditionalOperator", input.conditional_operator.is_some()),
+            ("Expected", f.expected),
+            ("ConditionalOperator", f.conditional_operator),
         ])?;
         let return_values = enum_param(
             "returnValues",
-            input.return_values.as_deref(),
+            f.return_values,
             &RETURN_VALUES,
             &["NONE", "ALL_OLD"],
             "Return values set to invalid value",
         )?;
-        let old_on_failure =
-            return_old_on_failure(input.return_values_on_condition_check_failure.as_deref())?;
-        let capacity = Capacity::parse(input.return_consumed_capacity.as_deref())?;
-        let symbols = Symbols::new(
-            input.expression_attribute_names.as_ref(),
-            input.expression_attribute_values.as_ref(),
-        )?;
-        let condition = condition(
-            "ConditionExpression",
-            input.condition_expression.as_deref(),
-            &symbols,
-        )?;
+        let old_on_failure = return_old_on_failure(f.on_condition_failure)?;
+        let capacity = Capacity::parse(f.consumed_capacity)?;
+        let symbols = Symbols::new(f.names.as_ref(), f.values.as_ref())?;
+        let condition = condition("ConditionExpression", f.condition_expression, &symbols)?;
         check_symbols(&symbols, condition.is_some(), "ConditionExpression is null")?;
-        let item = item_from_json(&input.item)?;
-        check_item_size(&item, "Item size has exceeded the maximum allowed size")?;
-        let put = Put {
-            item,
+        Ok(WriteOptions {
             condition,
             return_old: return_values == "ALL_OLD",
             old_on_failure,
             capacity,
-        };
-        Ok((input.table_name, put))
+        })
+    }
+
+    /// The condition against the item as it is (an absent item is an empty one).
+    fn check(&self, old: Option<&Item>) -> Result<(), AwsError> {
+        match &self.condition {
+            Some(condition) if !evaluate(condition, old.unwrap_or(&Item::new())) => {
+                Err(condition_failed(old, self.old_on_failure))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+pub struct Put {
+    item: Item,
+    options: WriteOptions,
+}
+
+impl Put {
+    pub fn prepare(input: PutItemInput) -> Result<(String, Put), AwsError> {
+        let options = WriteOptions::parse(write_fields!(input))?;
+        let item = item_from_json(&input.item)?;
+        check_item_size(&item, "Item size has exceeded the maximum allowed size")?;
+        Ok((input.table_name, Put { item, options }))
     }
 
     pub fn apply(
@@ -243,15 +284,13 @@ impl Put {
         let old = table.get(&key);
         let size = item_size(&self.item).max(old.map(item_size).unwrap_or(0));
         let units = charge_write(table, config, &key.hash, size, now)?;
-        let old = table.get(&key);
-        if let Some(condition) = &self.condition
-            && !evaluate(condition, old.unwrap_or(&Item::new()))
-        {
-            return Err(condition_failed(old, self.old_on_failure));
-        }
+        self.options.check(table.get(&key))?;
         let old = table.put(key, self.item);
-        let consumed = self.capacity.report(&table.name, units as f64);
-        Ok(output(old.as_ref().filter(|_| self.return_old), consumed))
+        let consumed = self.options.capacity.report(&table.name, units as f64);
+        Ok(output(
+            old.as_ref().filter(|_| self.options.return_old),
+            consumed,
+        ))
     }
 }
 
@@ -315,44 +354,15 @@ impl Get {
 
 pub struct Delete {
     key: Item,
-    condition: Option<Condition>,
-    return_old: bool,
-    old_on_failure: bool,
-    capacity: Capacity,
+    options: WriteOptions,
 }
 
 impl Delete {
     pub fn prepare(input: DeleteItemInput) -> Result<(String, Delete), AwsError> {
-        reject_legacy(&[
-            ("Expected", input.expected.is_some()),
-            ("ConditionalOperator", input.conditional_operator.is_some()),
-        ])?;
-        let return_values = enum_param(
-            "returnValues",
-            input.return_values.as_deref(),
-            &RETURN_VALUES,
-            &["NONE", "ALL_OLD"],
-            "Return values set to invalid value",
-        )?;
-        let old_on_failure =
-            return_old_on_failure(input.return_values_on_condition_check_failure.as_deref())?;
-        let capacity = Capacity::parse(input.return_consumed_capacity.as_deref())?;
-        let symbols = Symbols::new(
-            input.expression_attribute_names.as_ref(),
-            input.expression_attribute_values.as_ref(),
-        )?;
-        let condition = condition(
-            "ConditionExpression",
-            input.condition_expression.as_deref(),
-            &symbols,
-        )?;
-        check_symbols(&symbols, condition.is_some(), "ConditionExpression is null")?;
+        let options = WriteOptions::parse(write_fields!(input))?;
         let delete = Delete {
             key: item_from_json(&input.key)?,
-            condition,
-            return_old: return_values == "ALL_OLD",
-            old_on_failure,
-            capacity,
+            options,
         };
         Ok((input.table_name, delete))
     }
@@ -366,15 +376,13 @@ impl Delete {
         let key = table.key_of(&self.key)?;
         let size = table.get(&key).map(item_size).unwrap_or(0);
         let units = charge_write(table, config, &key.hash, size, now)?;
-        let old = table.get(&key);
-        if let Some(condition) = &self.condition
-            && !evaluate(condition, old.unwrap_or(&Item::new()))
-        {
-            return Err(condition_failed(old, self.old_on_failure));
-        }
+        self.options.check(table.get(&key))?;
         let old = table.remove(&key);
-        let consumed = self.capacity.report(&table.name, units as f64);
-        Ok(output(old.as_ref().filter(|_| self.return_old), consumed))
+        let consumed = self.options.capacity.report(&table.name, units as f64);
+        Ok(output(
+            old.as_ref().filter(|_| self.options.return_old),
+            consumed,
+        ))
     }
 }
 
