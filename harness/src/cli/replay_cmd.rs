@@ -32,7 +32,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let sdk = backend.sdk_config();
     let kinesis = aws_sdk_kinesis::Client::new(&sdk);
     let sqs = aws_sdk_sqs::Client::new(&sdk);
-    let recorder = Arc::new(Recorder::new(false));
+    let recorder = Arc::new(Recorder::new(false, false));
     let observer: Arc<dyn Observer> = recorder.clone();
     let forwarder = Arc::new(Forwarder::new(
         sqs.clone(),

@@ -60,6 +60,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("invalid pipeline configuration in {}", path.display()))?;
     }
     options.log_events = true;
+    options.track_events = false;
     options.fault_layer = false;
     options.kinesis_mapping.poll_interval = args.poll_interval;
 

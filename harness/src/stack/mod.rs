@@ -78,6 +78,9 @@ pub struct HarnessOptions {
     pub sqs_mapping: SqsMappingConfig,
     /// One log line per event as it moves (`harness up`).
     pub log_events: bool,
+    /// Remember every accepted id (for `lost_ids` and the PUT -> stored latency). Off for the
+    /// long-running `harness up`, where the set would grow with every event.
+    pub track_events: bool,
     /// Seed of the fault plan's probabilistic rules.
     pub seed: u64,
     /// How long `drain` waits at most (tokio time).
@@ -106,6 +109,7 @@ impl HarnessOptions {
                 ..SqsMappingConfig::default()
             },
             log_events: false,
+            track_events: true,
             seed: 0,
             drain_timeout: Duration::from_secs(600),
             fault_layer: true,
@@ -215,7 +219,7 @@ impl Harness {
         options.pipeline.dlq = provisioned.resources.dlq.clone();
         options.pipeline.table = provisioned.resources.table.clone();
 
-        let recorder = Arc::new(Recorder::new(options.log_events));
+        let recorder = Arc::new(Recorder::new(options.log_events, options.track_events));
         let observer: Arc<dyn Observer> = recorder.clone();
         let ingest_clock = clock.clone();
         let state = IngestState::from_config(&clients.kinesis, &options.pipeline, observer.clone())
@@ -402,7 +406,7 @@ impl Harness {
             .collect())
     }
 
-    /// Accepted ids found neither in the table nor on the DLQ.
+    /// Accepted ids found neither in the table nor on the DLQ (needs `track_events`).
     pub async fn lost_ids(&self) -> Result<Vec<String>, HarnessError> {
         let stored: std::collections::HashSet<String> =
             self.table_ids().await?.into_iter().collect();

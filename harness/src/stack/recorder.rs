@@ -53,16 +53,21 @@ struct Counters {
 pub struct Recorder {
     counters: Counters,
     /// Accepted ids and when they were accepted (tokio time: scenario time under a paused clock).
+    /// Kept only when `track_events`: a long-running `harness up` would grow it without bound.
     accepted: Mutex<HashMap<String, Instant>>,
+    track_events: bool,
     latency: Mutex<Histogram<u64>>,
     log: Option<TracingObserver>,
 }
 
 impl Recorder {
-    pub fn new(log_events: bool) -> Self {
+    /// `track_events` keeps every accepted id (for `lost` and the PUT -> stored latency);
+    /// without it only the counters are kept.
+    pub fn new(log_events: bool, track_events: bool) -> Self {
         Recorder {
             counters: Counters::default(),
             accepted: Mutex::new(HashMap::new()),
+            track_events,
             latency: Mutex::new(new_histogram()),
             log: log_events.then_some(TracingObserver),
         }
@@ -116,9 +121,11 @@ impl Observer for Recorder {
         match event {
             PipelineEvent::Ingested { id, .. } => {
                 bump(&c.ingested);
-                lock(&self.accepted)
-                    .entry(id.clone())
-                    .or_insert_with(Instant::now);
+                if self.track_events {
+                    lock(&self.accepted)
+                        .entry(id.clone())
+                        .or_insert_with(Instant::now);
+                }
             }
             PipelineEvent::ForwardAttemptFailed { .. } => {
                 bump(&c.forward_retries);
@@ -134,6 +141,9 @@ impl Observer for Recorder {
             }
             PipelineEvent::Stored { id } => {
                 bump(&c.stored);
+                if !self.track_events {
+                    return;
+                }
                 let accepted_at = lock(&self.accepted).get(id).copied();
                 if let Some(at) = accepted_at {
                     let micros = at.elapsed().as_micros().max(1) as u64;
@@ -150,5 +160,40 @@ impl Observer for Recorder {
                 bump(&c.store_failed);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ingested(id: &str) -> PipelineEvent {
+        PipelineEvent::Ingested {
+            id: id.into(),
+            stream: "default".into(),
+            shard_id: "shardId-000000000000".into(),
+            sequence_number: "1".into(),
+        }
+    }
+
+    #[test]
+    fn a_tracking_recorder_remembers_ids_and_measures_latency() {
+        let r = Recorder::new(false, true);
+        r.observe(&ingested("b"));
+        r.observe(&ingested("a"));
+        r.observe(&PipelineEvent::Stored { id: "a".into() });
+        assert_eq!(r.accepted_ids(), ["a", "b"]);
+        assert_eq!((r.counts().ingested, r.counts().stored), (2, 1));
+        assert!(r.latency().max_us >= 1);
+    }
+
+    #[test]
+    fn without_tracking_only_the_counters_grow() {
+        let r = Recorder::new(false, false);
+        r.observe(&ingested("a"));
+        r.observe(&PipelineEvent::Stored { id: "a".into() });
+        assert!(r.accepted_ids().is_empty());
+        assert_eq!((r.counts().ingested, r.counts().stored), (1, 1));
+        assert_eq!(r.latency().max_us, 0);
     }
 }
