@@ -61,26 +61,8 @@ pub async fn peek_queue(
 ) -> Result<Vec<DlqEntry>, HarnessError> {
     let mut entries = Vec::new();
     let mut handles = Vec::new();
-    let mut empty_receives = 0;
-    // Two empty short polls in a row: a real SQS samples servers and may miss a message once.
-    while empty_receives < 2 {
-        let out = client
-            .receive_message()
-            .queue_url(queue_url)
-            .max_number_of_messages(10)
-            .visibility_timeout(60)
-            .wait_time_seconds(0)
-            .message_system_attribute_names(MessageSystemAttributeName::All)
-            .message_attribute_names("All")
-            .send()
-            .await
-            .map_err(|e| HarnessError::aws("ReceiveMessage", e))?;
-        let messages = out.messages.unwrap_or_default();
-        if messages.is_empty() {
-            empty_receives += 1;
-            continue;
-        }
-        empty_receives = 0;
+    let mut pages = QueuePages::new(client, queue_url, Some(60));
+    while let Some(messages) = pages.next().await? {
         for m in messages {
             if let Some(handle) = m.receipt_handle.clone() {
                 handles.push(handle);
@@ -101,6 +83,61 @@ pub async fn peek_queue(
     entries.sort_by(|a, b| (&a.id, &a.body).cmp(&(&b.id, &b.body)));
     entries.dedup_by(|a, b| a.message_id == b.message_id);
     Ok(entries)
+}
+
+/// Receives a queue's messages page by page (short polls of up to 10, every attribute) until
+/// it looks empty: two empty polls in a row, since a real SQS samples servers and may miss a
+/// message once. Each received message stays hidden for the visibility timeout given (else
+/// the queue's), so later polls return others.
+pub(crate) struct QueuePages<'a> {
+    client: &'a aws_sdk_sqs::Client,
+    queue_url: &'a str,
+    visibility_timeout: Option<i32>,
+    empty_polls: u32,
+}
+
+impl<'a> QueuePages<'a> {
+    pub(crate) fn new(
+        client: &'a aws_sdk_sqs::Client,
+        queue_url: &'a str,
+        visibility_timeout: Option<i32>,
+    ) -> Self {
+        QueuePages {
+            client,
+            queue_url,
+            visibility_timeout,
+            empty_polls: 0,
+        }
+    }
+
+    /// The next non-empty page, or `None` once the queue looks empty.
+    pub(crate) async fn next(
+        &mut self,
+    ) -> Result<Option<Vec<aws_sdk_sqs::types::Message>>, HarnessError> {
+        while self.empty_polls < 2 {
+            let messages = self
+                .client
+                .receive_message()
+                .queue_url(self.queue_url)
+                .max_number_of_messages(10)
+                .set_visibility_timeout(self.visibility_timeout)
+                .wait_time_seconds(0)
+                .message_system_attribute_names(MessageSystemAttributeName::All)
+                .message_attribute_names("All")
+                .send()
+                .await
+                .map_err(|e| HarnessError::aws("ReceiveMessage", e))?
+                .messages
+                .unwrap_or_default();
+            if messages.is_empty() {
+                self.empty_polls += 1;
+            } else {
+                self.empty_polls = 0;
+                return Ok(Some(messages));
+            }
+        }
+        Ok(None)
+    }
 }
 
 fn entry(m: aws_sdk_sqs::types::Message) -> DlqEntry {

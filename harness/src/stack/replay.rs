@@ -213,23 +213,8 @@ async fn redrive_by_hand(
 ) -> Result<u64, HarnessError> {
     let total = super::inspect::queue_depth(sqs, &resources.dlq_url).await?;
     let mut moved = 0;
-    let mut empty = 0;
-    // Two empty short polls in a row: a real SQS samples servers and may miss a message once.
-    while empty < 2 {
-        let out = sqs
-            .receive_message()
-            .queue_url(&resources.dlq_url)
-            .max_number_of_messages(10)
-            .message_attribute_names("All")
-            .send()
-            .await
-            .map_err(|e| HarnessError::aws("ReceiveMessage", e))?;
-        let messages = out.messages.unwrap_or_default();
-        if messages.is_empty() {
-            empty += 1;
-            continue;
-        }
-        empty = 0;
+    let mut pages = super::inspect::QueuePages::new(sqs, &resources.dlq_url, None);
+    while let Some(messages) = pages.next().await? {
         for m in messages {
             sqs.send_message()
                 .queue_url(&resources.queue_url)
