@@ -44,6 +44,25 @@ fn error<T, E: ProvideErrorMetadata, R>(result: Result<T, SdkError<E, R>>) -> (S
     }
 }
 
+/// The message of an UpdateItem that must fail.
+async fn update_error(
+    client: &Client,
+    table: &str,
+    id: &str,
+    expression: &str,
+    values: Vec<(&str, AttributeValue)>,
+) -> String {
+    let mut request = client
+        .update_item()
+        .table_name(table)
+        .key("id", s(id))
+        .update_expression(expression);
+    for (name, value) in values {
+        request = request.expression_attribute_values(name, value);
+    }
+    error(request.send().await).1
+}
+
 /// Creates an on-demand table with a partition key and an optional sort key.
 async fn create_table(
     client: &Client,
@@ -894,15 +913,7 @@ async fn expression_names_and_values_must_be_defined_and_used(env: &Env) {
         message.starts_with("Invalid ConditionExpression: Syntax error; token: \"<EOF>\""),
         "{message}"
     );
-    let (_, message) = error(
-        client
-            .update_item()
-            .table_name(&table)
-            .key("id", s("a"))
-            .update_expression("SET a = :v")
-            .send()
-            .await,
-    );
+    let message = update_error(&client, &table, "a", "SET a = :v", vec![]).await;
     assert!(message.starts_with("Invalid UpdateExpression: An expression attribute value"));
     // Reserved words cannot be bare attribute names; placeholders can stand for them.
     let (code, message) = error(
@@ -1054,16 +1065,14 @@ async fn update_item_arithmetic_if_not_exists_and_remove(env: &Env) {
         "An operand in the update expression has an incorrect data type"
     );
     // The key cannot be updated.
-    let (_, message) = error(
-        client
-            .update_item()
-            .table_name(&table)
-            .key("id", s("u"))
-            .update_expression("SET id = :v")
-            .expression_attribute_values(":v", s("other"))
-            .send()
-            .await,
-    );
+    let message = update_error(
+        &client,
+        &table,
+        "u",
+        "SET id = :v",
+        vec![(":v", s("other"))],
+    )
+    .await;
     assert_eq!(
         message,
         "One or more parameter values were invalid: Cannot update attribute id. This attribute is part of the key"
@@ -1171,16 +1180,14 @@ async fn update_item_add_delete_lists_and_nested_paths(env: &Env) {
     };
     assert!(!profile.contains_key("addresses"));
     // A nested path under a missing attribute is invalid.
-    let (_, message) = error(
-        client
-            .update_item()
-            .table_name(&table)
-            .key("id", s("n"))
-            .update_expression("SET nothing.deeper = :v")
-            .expression_attribute_values(":v", n("1"))
-            .send()
-            .await,
-    );
+    let message = update_error(
+        &client,
+        &table,
+        "n",
+        "SET nothing.deeper = :v",
+        vec![(":v", n("1"))],
+    )
+    .await;
     assert_eq!(
         message,
         "The document path provided in the update expression is invalid for update"
@@ -1335,16 +1342,14 @@ async fn numbers_keep_their_precision(env: &Env) {
         message,
         "Attempting to store more than 38 significant digits in a Number"
     );
-    let (_, message) = error(
-        client
-            .update_item()
-            .table_name(&table)
-            .key("id", s("num"))
-            .update_expression("SET big = big + :tiny")
-            .expression_attribute_values(":tiny", n("0.1"))
-            .send()
-            .await,
-    );
+    let message = update_error(
+        &client,
+        &table,
+        "num",
+        "SET big = big + :tiny",
+        vec![(":tiny", n("0.1"))],
+    )
+    .await;
     assert_eq!(
         message,
         "Attempting to store more than 38 significant digits in a Number"
@@ -1796,16 +1801,7 @@ async fn item_size_limit_is_400_kb(env: &Env) {
     let (code, message) = error(put(fits + 1).await);
     assert_eq!(code, "ValidationException");
     assert_eq!(message, "Item size has exceeded the maximum allowed size");
-    let (_, message) = error(
-        client
-            .update_item()
-            .table_name(&table)
-            .key("id", s("k"))
-            .update_expression("SET more = :x")
-            .expression_attribute_values(":x", s("xx"))
-            .send()
-            .await,
-    );
+    let message = update_error(&client, &table, "k", "SET more = :x", vec![(":x", s("xx"))]).await;
     assert_eq!(
         message,
         "Item size to update has exceeded the maximum allowed size"
