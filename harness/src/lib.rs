@@ -8,6 +8,7 @@
 //! - [`fault`]: fault injection (an SDK `HttpClient` layer) and the journal of what fired;
 //! - [`stack`]: a running pipeline ([`Harness`]): backend, resources, ingest, handlers,
 //!   mappings, faults; drain, replay, redrive;
+//! - [`template`]: `template.yaml`, read into the pipeline the harness runs;
 //! - [`scenario`]: scenario files; [`load`]: the load generator;
 //! - [`cli`]: the `harness` command.
 
@@ -19,5 +20,6 @@ pub mod fault;
 pub mod load;
 pub mod scenario;
 pub mod stack;
+pub mod template;
 
 pub use stack::{Harness, HarnessError, HarnessOptions};

@@ -9,8 +9,8 @@
 //! - [`retry`]: attempts counted on the wire, and which AWS errors are worth another.
 //!
 //! Invariants:
-//! - Nothing here reads the environment; the binaries in `src/bin` (feature `lambda`) and the
-//!   harness build the configuration and hand it in.
+//! - Only [`config::env`] reads a function's environment: the Lambda binaries hand it the
+//!   process's, the harness the one `template.yaml` gives the function.
 //! - The envelope is made once, at ingest; every later hop carries it unchanged, and the
 //!   stored item is a pure function of it, so a duplicate delivery writes the same item.
 //! - A handler's `max_attempts` is the number of HTTP requests: the SDK's retry loop is off
@@ -27,7 +27,10 @@ pub mod observe;
 pub mod retry;
 pub mod transport;
 
-pub use config::{PartitionKeySource, PipelineConfig, RetryPolicy, StreamConfig};
+pub use config::{
+    ApiKeys, ForwardConfig, IngestConfig, PartitionKeySource, RetryPolicy, StoreConfig,
+    StreamConfig,
+};
 pub use envelope::Envelope;
 pub use handlers::{Forwarder, Store};
 pub use ingest::{IngestState, app};

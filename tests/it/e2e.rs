@@ -117,7 +117,7 @@ async fn a_store_failure_that_persists_moves_the_message_to_the_dlq_after_three_
 
     assert_eq!(h.table_ids().await.unwrap(), ["fine"]);
     assert_eq!(h.dlq_ids().await.unwrap(), ["stuck"]);
-    let attempts_per_receive = h.options().pipeline.store.max_attempts as usize;
+    let attempts_per_receive = h.store_config().unwrap().retry.max_attempts as usize;
     assert_eq!(
         h.journal().attempts("dynamodb", "PutItem", "stuck"),
         3 * attempts_per_receive,

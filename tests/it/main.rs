@@ -9,3 +9,4 @@ mod harness;
 mod pipeline;
 mod props;
 mod scenarios;
+mod template;

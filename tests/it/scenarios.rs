@@ -28,10 +28,7 @@ fn run(name: &str, parsed: &scenario::Scenario) -> ScenarioReport {
         tokio::runtime::Builder::new_multi_thread()
     };
     let runtime = builder.enable_all().build().unwrap();
-    let options = RunOptions {
-        root: root(),
-        backend,
-    };
+    let options = RunOptions::new(root(), backend);
     runtime
         .block_on(scenario::run(name, parsed, &options))
         .unwrap_or_else(|e| panic!("scenario {name} could not run: {e}"))

@@ -1,58 +1,52 @@
-//! Creates the pipeline's resources on a backend, idempotently: the stream, the queue with its
-//! redrive policy to the DLQ, and the table. Safe to run against resources that already exist.
+//! Creates the template's resources on a backend, idempotently: streams, queues with their
+//! attributes and redrive policies, tables with their keys and billing. Safe to run against
+//! resources that already exist. What is created comes from the [`PipelineSpec`] alone.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, TableStatus,
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ProvisionedThroughput,
+    ScalarAttributeType, TableStatus,
 };
-use aws_sdk_kinesis::types::StreamStatus;
+use aws_sdk_kinesis::types::{StreamMode, StreamModeDetails, StreamStatus};
 use aws_sdk_sqs::types::QueueAttributeName;
 
 use super::BackendError;
+use crate::template::spec::{
+    EVENTS_DLQ, EVENTS_QUEUE, EVENTS_STREAM, EVENTS_TABLE, PipelineSpec, QueueSpec, StreamSpec,
+    TableSpec,
+};
 
-/// The names and shapes of the pipeline's resources.
+/// The pipeline's own resources (the logical ids `EventsStream`, `EventsQueue`, `EventsDlq`,
+/// `EventsTable`) as the template names and shapes them.
 #[derive(Debug, Clone)]
 pub struct Resources {
     pub stream: String,
-    pub shards: i32,
+    /// `None`: an on-demand stream.
+    pub shards: Option<u32>,
     pub queue: String,
     pub dlq: String,
     pub table: String,
-    /// Receives before SQS moves a message to the DLQ.
-    pub max_receive_count: u32,
+    /// Receives before SQS moves a message from the queue to the DLQ.
+    pub max_receive_count: Option<u32>,
     /// The queue's visibility timeout.
     pub visibility_timeout: Duration,
 }
 
-impl Default for Resources {
-    fn default() -> Self {
-        Resources {
-            stream: "events".into(),
-            shards: 2,
-            queue: "events".into(),
-            dlq: "events-dlq".into(),
-            table: "events".into(),
-            max_receive_count: 3,
-            visibility_timeout: Duration::from_secs(30),
-        }
-    }
-}
-
 impl Resources {
-    /// The default resources under names no other run uses (tests sharing one backend).
-    pub fn unique(tag: &str) -> Resources {
-        use std::sync::atomic::{AtomicU64, Ordering};
-        static NEXT: AtomicU64 = AtomicU64::new(0);
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let prefix = format!("{tag}-{}-{n}", std::process::id());
+    /// The pipeline's resources in `spec`.
+    pub fn of(spec: &PipelineSpec) -> Resources {
+        let queue = &spec.queues[EVENTS_QUEUE];
         Resources {
-            stream: format!("{prefix}-events"),
-            queue: format!("{prefix}-events"),
-            dlq: format!("{prefix}-events-dlq"),
-            table: format!("{prefix}-events"),
-            ..Resources::default()
+            stream: spec.streams[EVENTS_STREAM].name.clone(),
+            shards: spec.streams[EVENTS_STREAM].shards,
+            queue: queue.name.clone(),
+            dlq: spec.queues[EVENTS_DLQ].name.clone(),
+            table: spec.tables[EVENTS_TABLE].name.clone(),
+            max_receive_count: queue.redrive.as_ref().map(|r| r.max_receive_count),
+            visibility_timeout: queue.visibility_timeout,
         }
     }
 }
@@ -66,6 +60,8 @@ pub struct Provisioned {
     pub queue_arn: String,
     pub dlq_url: String,
     pub dlq_arn: String,
+    /// Every queue of the template by logical id: its URL.
+    pub queue_urls: BTreeMap<String, String>,
 }
 
 fn failed(resource: &str, err: impl std::fmt::Display) -> BackendError {
@@ -75,23 +71,49 @@ fn failed(resource: &str, err: impl std::fmt::Display) -> BackendError {
     }
 }
 
-/// Creates whatever of `resources` does not exist yet and waits until it is usable.
-pub async fn provision(
+/// Creates whatever of the template's resources does not exist yet (streams, queues with
+/// their attributes and redrive policies, tables) and waits until each is usable.
+pub async fn provision(sdk: &SdkConfig, spec: &PipelineSpec) -> Result<Provisioned, BackendError> {
+    let streams =
+        futures::future::try_join_all(spec.streams.values().map(|s| provision_stream(sdk, s)));
+    let tables =
+        futures::future::try_join_all(spec.tables.values().map(|t| provision_table(sdk, t)));
+    let (_, queue_urls, _) = tokio::try_join!(streams, provision_queues(sdk, spec), tables)?;
+    found(sdk, spec, queue_urls).await
+}
+
+async fn found(
     sdk: &SdkConfig,
-    resources: &Resources,
+    spec: &PipelineSpec,
+    queue_urls: BTreeMap<String, String>,
 ) -> Result<Provisioned, BackendError> {
-    let (stream_arn, (dlq_url, dlq_arn, queue_url, queue_arn), ()) = tokio::try_join!(
-        provision_stream(sdk, resources),
-        provision_queues(sdk, resources),
-        provision_table(sdk, resources),
-    )?;
+    let resources = Resources::of(spec);
+    let kinesis = aws_sdk_kinesis::Client::new(sdk);
+    let sqs = aws_sdk_sqs::Client::new(sdk);
+    let stream_arn = kinesis
+        .describe_stream_summary()
+        .stream_name(&resources.stream)
+        .send()
+        .await
+        .map_err(|e| {
+            failed(
+                &resources.stream,
+                aws_sdk_kinesis::error::DisplayErrorContext(e),
+            )
+        })?
+        .stream_description_summary
+        .map(|d| d.stream_arn)
+        .unwrap_or_default();
+    let queue_url = queue_urls[EVENTS_QUEUE].clone();
+    let dlq_url = queue_urls[EVENTS_DLQ].clone();
     Ok(Provisioned {
-        resources: resources.clone(),
         stream_arn,
+        queue_arn: queue_arn(&sqs, &queue_url, &resources.queue).await?,
+        dlq_arn: queue_arn(&sqs, &dlq_url, &resources.dlq).await?,
         queue_url,
-        queue_arn,
         dlq_url,
-        dlq_arn,
+        queue_urls,
+        resources,
     })
 }
 
@@ -113,75 +135,120 @@ where
     }
 }
 
-async fn provision_stream(sdk: &SdkConfig, r: &Resources) -> Result<String, BackendError> {
+async fn provision_stream(sdk: &SdkConfig, stream: &StreamSpec) -> Result<(), BackendError> {
+    let name = &stream.name;
     let kinesis = aws_sdk_kinesis::Client::new(sdk);
-    let created = kinesis
-        .create_stream()
-        .stream_name(&r.stream)
-        .shard_count(r.shards)
-        .send()
-        .await;
-    if let Err(err) = created {
+    let mut request = kinesis.create_stream().stream_name(name);
+    request = match stream.shards {
+        Some(shards) => request.shard_count(shards as i32),
+        None => request.stream_mode_details(
+            StreamModeDetails::builder()
+                .stream_mode(StreamMode::OnDemand)
+                .build()
+                .map_err(|e| failed(name, e))?,
+        ),
+    };
+    if let Err(err) = request.send().await {
         let err = err.into_service_error();
         if !err.is_resource_in_use_exception() {
             return Err(failed(
-                &r.stream,
+                name,
                 aws_sdk_kinesis::error::DisplayErrorContext(err),
             ));
         }
     }
-    until_ready(&r.stream, || {
+    let retention = until_ready(name, || {
         let kinesis = kinesis.clone();
         async move {
             let summary = kinesis
                 .describe_stream_summary()
-                .stream_name(&r.stream)
+                .stream_name(name)
                 .send()
                 .await
-                .map_err(|e| failed(&r.stream, aws_sdk_kinesis::error::DisplayErrorContext(e)))?;
+                .map_err(|e| failed(name, aws_sdk_kinesis::error::DisplayErrorContext(e)))?;
             Ok(summary
                 .stream_description_summary
                 .filter(|d| d.stream_status == StreamStatus::Active)
-                .map(|d| d.stream_arn))
+                .map(|d| d.retention_period_hours))
         }
     })
-    .await
+    .await?;
+    if let Some(hours) = stream.retention_hours
+        && hours as i32 > retention
+    {
+        kinesis
+            .increase_stream_retention_period()
+            .stream_name(name)
+            .retention_period_hours(hours as i32)
+            .send()
+            .await
+            .map_err(|e| failed(name, aws_sdk_kinesis::error::DisplayErrorContext(e)))?;
+    }
+    Ok(())
 }
 
+/// Every queue, each after the queue its redrive policy names (its ARN goes into the policy).
 async fn provision_queues(
     sdk: &SdkConfig,
-    r: &Resources,
-) -> Result<(String, String, String, String), BackendError> {
+    spec: &PipelineSpec,
+) -> Result<BTreeMap<String, String>, BackendError> {
     let sqs = aws_sdk_sqs::Client::new(sdk);
-    let dlq_url = create_queue(&sqs, &r.dlq, None).await?;
-    let dlq_arn = queue_arn(&sqs, &dlq_url, &r.dlq).await?;
-    let redrive = serde_json::json!({
-        "deadLetterTargetArn": dlq_arn,
-        "maxReceiveCount": r.max_receive_count.to_string(),
-    })
-    .to_string();
-    let queue_url = create_queue(
-        &sqs,
-        &r.queue,
-        Some((redrive, r.visibility_timeout.as_secs().to_string())),
-    )
-    .await?;
-    let queue_arn = queue_arn(&sqs, &queue_url, &r.queue).await?;
-    Ok((dlq_url, dlq_arn, queue_url, queue_arn))
+    let mut urls: BTreeMap<String, String> = BTreeMap::new();
+    let mut arns: BTreeMap<String, String> = BTreeMap::new();
+    while urls.len() < spec.queues.len() {
+        let ready: Vec<(&String, &QueueSpec)> = spec
+            .queues
+            .iter()
+            .filter(|(id, q)| {
+                !urls.contains_key(*id)
+                    && q.redrive
+                        .as_ref()
+                        .is_none_or(|r| arns.contains_key(&r.dead_letter))
+            })
+            .collect();
+        if ready.is_empty() {
+            return Err(failed("queues", "their redrive policies form a cycle"));
+        }
+        for (id, queue) in ready {
+            let mut attributes: BTreeMap<String, String> = queue.attributes.clone();
+            attributes.insert(
+                "VisibilityTimeout".into(),
+                queue.visibility_timeout.as_secs().to_string(),
+            );
+            if let Some(redrive) = &queue.redrive {
+                attributes.insert(
+                    "RedrivePolicy".into(),
+                    serde_json::json!({
+                        "deadLetterTargetArn": arns[&redrive.dead_letter],
+                        "maxReceiveCount": redrive.max_receive_count.to_string(),
+                    })
+                    .to_string(),
+                );
+            }
+            let url = create_queue(&sqs, &queue.name, &attributes).await?;
+            arns.insert(id.clone(), queue_arn(&sqs, &url, &queue.name).await?);
+            urls.insert(id.clone(), url);
+        }
+    }
+    Ok(urls)
 }
 
 async fn create_queue(
     sqs: &aws_sdk_sqs::Client,
     name: &str,
-    redrive_and_visibility: Option<(String, String)>,
+    attributes: &BTreeMap<String, String>,
 ) -> Result<String, BackendError> {
-    let mut request = sqs.create_queue().queue_name(name);
-    if let Some((redrive, visibility)) = &redrive_and_visibility {
-        request = request
-            .attributes(QueueAttributeName::RedrivePolicy, redrive)
-            .attributes(QueueAttributeName::VisibilityTimeout, visibility);
-    }
-    match request.send().await {
+    let attributes: std::collections::HashMap<QueueAttributeName, String> = attributes
+        .iter()
+        .map(|(k, v)| (QueueAttributeName::from(k.as_str()), v.clone()))
+        .collect();
+    let created = sqs
+        .create_queue()
+        .queue_name(name)
+        .set_attributes(Some(attributes.clone()))
+        .send()
+        .await;
+    match created {
         Ok(out) => out
             .queue_url
             .ok_or_else(|| failed(name, "CreateQueue returned no URL")),
@@ -199,15 +266,12 @@ async fn create_queue(
                 .map_err(|e| failed(name, aws_sdk_sqs::error::DisplayErrorContext(e)))?
                 .queue_url
                 .ok_or_else(|| failed(name, "GetQueueUrl returned no URL"))?;
-            if let Some((redrive, visibility)) = redrive_and_visibility {
-                sqs.set_queue_attributes()
-                    .queue_url(&url)
-                    .attributes(QueueAttributeName::RedrivePolicy, redrive)
-                    .attributes(QueueAttributeName::VisibilityTimeout, visibility)
-                    .send()
-                    .await
-                    .map_err(|e| failed(name, aws_sdk_sqs::error::DisplayErrorContext(e)))?;
-            }
+            sqs.set_queue_attributes()
+                .queue_url(&url)
+                .set_attributes(Some(attributes))
+                .send()
+                .await
+                .map_err(|e| failed(name, aws_sdk_sqs::error::DisplayErrorContext(e)))?;
             Ok(url)
         }
     }
@@ -231,86 +295,82 @@ async fn queue_arn(
         .ok_or_else(|| failed(name, "GetQueueAttributes returned no QueueArn"))
 }
 
-async fn provision_table(sdk: &SdkConfig, r: &Resources) -> Result<(), BackendError> {
+async fn provision_table(sdk: &SdkConfig, table: &TableSpec) -> Result<(), BackendError> {
+    let name = &table.name;
     let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
-    let created = dynamodb
-        .create_table()
-        .table_name(&r.table)
-        .attribute_definitions(
+    let mut request = dynamodb.create_table().table_name(name);
+    for (attribute, kind) in &table.attributes {
+        request = request.attribute_definitions(
             AttributeDefinition::builder()
-                .attribute_name("id")
-                .attribute_type(ScalarAttributeType::S)
+                .attribute_name(attribute)
+                .attribute_type(ScalarAttributeType::from(kind.as_str()))
                 .build()
-                .map_err(|e| failed(&r.table, e))?,
-        )
-        .key_schema(
+                .map_err(|e| failed(name, e))?,
+        );
+    }
+    let keys = std::iter::once((&table.hash_key, KeyType::Hash))
+        .chain(table.range_key.as_ref().map(|k| (k, KeyType::Range)));
+    for (attribute, kind) in keys {
+        request = request.key_schema(
             KeySchemaElement::builder()
-                .attribute_name("id")
-                .key_type(KeyType::Hash)
+                .attribute_name(attribute)
+                .key_type(kind)
                 .build()
-                .map_err(|e| failed(&r.table, e))?,
-        )
-        .billing_mode(BillingMode::PayPerRequest)
-        .send()
-        .await;
-    if let Err(err) = created {
+                .map_err(|e| failed(name, e))?,
+        );
+    }
+    request = match table.provisioned {
+        None => request.billing_mode(BillingMode::PayPerRequest),
+        Some((read, write)) => request
+            .billing_mode(BillingMode::Provisioned)
+            .provisioned_throughput(
+                ProvisionedThroughput::builder()
+                    .read_capacity_units(read)
+                    .write_capacity_units(write)
+                    .build()
+                    .map_err(|e| failed(name, e))?,
+            ),
+    };
+    if let Err(err) = request.send().await {
         let err = err.into_service_error();
         if !err.is_resource_in_use_exception() {
             return Err(failed(
-                &r.table,
+                name,
                 aws_sdk_dynamodb::error::DisplayErrorContext(err),
             ));
         }
     }
-    until_ready(&r.table, || {
+    until_ready(name, || {
         let dynamodb = dynamodb.clone();
         async move {
-            let table = dynamodb
+            let described = dynamodb
                 .describe_table()
-                .table_name(&r.table)
+                .table_name(name)
                 .send()
                 .await
-                .map_err(|e| failed(&r.table, aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
-            let status = table.table.and_then(|t| t.table_status);
+                .map_err(|e| failed(name, aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
+            let status = described.table.and_then(|t| t.table_status);
             Ok((status == Some(TableStatus::Active)).then_some(()))
         }
     })
     .await
 }
 
-/// Finds existing resources without changing them (for tools run against a live pipeline).
-pub async fn lookup(sdk: &SdkConfig, r: &Resources) -> Result<Provisioned, BackendError> {
-    let kinesis = aws_sdk_kinesis::Client::new(sdk);
+/// Finds the template's existing resources without changing them (for tools run against a
+/// live pipeline).
+pub async fn lookup(sdk: &SdkConfig, spec: &PipelineSpec) -> Result<Provisioned, BackendError> {
     let sqs = aws_sdk_sqs::Client::new(sdk);
-    let stream_arn = kinesis
-        .describe_stream_summary()
-        .stream_name(&r.stream)
-        .send()
-        .await
-        .map_err(|e| failed(&r.stream, aws_sdk_kinesis::error::DisplayErrorContext(e)))?
-        .stream_description_summary
-        .map(|d| d.stream_arn)
-        .unwrap_or_default();
-    let url = |name: String| {
-        let sqs = sqs.clone();
-        async move {
-            sqs.get_queue_url()
-                .queue_name(&name)
-                .send()
-                .await
-                .map_err(|e| failed(&name, aws_sdk_sqs::error::DisplayErrorContext(e)))?
-                .queue_url
-                .ok_or_else(|| failed(&name, "GetQueueUrl returned no URL"))
-        }
-    };
-    let queue_url = url(r.queue.clone()).await?;
-    let dlq_url = url(r.dlq.clone()).await?;
-    Ok(Provisioned {
-        resources: r.clone(),
-        stream_arn,
-        queue_arn: queue_arn(&sqs, &queue_url, &r.queue).await?,
-        dlq_arn: queue_arn(&sqs, &dlq_url, &r.dlq).await?,
-        queue_url,
-        dlq_url,
-    })
+    let mut urls = BTreeMap::new();
+    for (id, queue) in &spec.queues {
+        let url = sqs
+            .get_queue_url()
+            .queue_name(&queue.name)
+            .send()
+            .await
+            .map_err(|e| failed(&queue.name, aws_sdk_sqs::error::DisplayErrorContext(e)))?
+            .queue_url
+            .ok_or_else(|| failed(&queue.name, "GetQueueUrl returned no URL"))?;
+        urls.insert(id.clone(), url);
+    }
+    found(sdk, spec, urls).await
 }

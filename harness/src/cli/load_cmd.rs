@@ -106,12 +106,10 @@ fn exit_code(report: &LoadReport) -> ExitCode {
 
 async fn run_embedded(args: Args) -> anyhow::Result<ExitCode> {
     let mut options = HarnessOptions::new(BackendSettings::default());
-    options.kinesis_mapping.poll_interval = args.poll_interval;
+    options.kinesis_poll_interval = args.poll_interval;
     options.fault_layer = false;
     if args.batch_ingest {
-        for stream in options.pipeline.streams.values_mut() {
-            stream.batch = true;
-        }
+        options = options.set("IngestFunction.Environment.Variables.BATCH_PUTS", "true");
     }
     let harness = Harness::start_with(options)
         .await
@@ -120,7 +118,7 @@ async fn run_embedded(args: Args) -> anyhow::Result<ExitCode> {
     let addr = listener.local_addr()?;
     let app = harness.ingest_app();
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
-    let url = format!("http://{addr}/{}/stream", harness.options().pipeline.stage);
+    let url = format!("http://{addr}/{}/stream", harness.ingest_config().stage);
 
     let started = tokio::time::Instant::now();
     let report = drive(&args, url).await?;

@@ -10,6 +10,7 @@ mod redrive_cmd;
 mod remote;
 mod replay_cmd;
 mod scenario_cmd;
+mod template_args;
 mod up_cmd;
 
 use std::process::ExitCode;
@@ -47,7 +48,20 @@ enum Command {
 
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    run(std::env::args_os())
+}
+
+/// Runs the command line `args` (the program name first) and returns its exit code: 0 done,
+/// 1 a scenario's expectation failed, 2 the command could not run (an invalid or unsupported
+/// template among them). Callable in process, from a thread with no tokio runtime.
+pub fn run(args: impl IntoIterator<Item = impl Into<std::ffi::OsString> + Clone>) -> ExitCode {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(err) => {
+            let _ = err.print();
+            return ExitCode::from(if err.use_stderr() { 2 } else { 0 });
+        }
+    };
     init_tracing();
     exit_code(match cli.command {
         Command::Up(args) => on_runtime(up_cmd::run(args)),

@@ -19,7 +19,9 @@ pub struct Args {
 }
 
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let remote::Connected { backend, resources } = remote::connect(&args.target).await?;
+    let remote::Connected {
+        backend, resources, ..
+    } = remote::connect(&args.target).await?;
     let sqs = aws_sdk_sqs::Client::new(&backend.sdk_config());
     let bar = ProgressBar::new(0);
     bar.set_style(

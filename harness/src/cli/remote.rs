@@ -1,9 +1,13 @@
 //! What `harness replay` and `harness redrive` share: connecting to a running pipeline (a
-//! `harness up` on this machine by default, or any backend) and finding its resources.
+//! `harness up` on this machine by default, or any backend) and finding the resources its
+//! template names.
 
 use anyhow::Context;
 
-use crate::backend::{Backend, BackendKind, BackendSettings, Provisioned, Resources};
+use super::template_args::TemplateArgs;
+use crate::backend::{Backend, BackendKind, BackendSettings, Provisioned};
+use crate::template::spec::CompileOptions;
+use crate::template::{Facts, PipelineSpec};
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct Target {
@@ -15,20 +19,15 @@ pub struct Target {
         default_value = "http://127.0.0.1:4566"
     )]
     endpoint_url: String,
-    /// The stream name.
-    #[arg(long, default_value = "events")]
-    stream: String,
-    /// The queue name.
-    #[arg(long, default_value = "events")]
-    queue: String,
-    /// The DLQ name.
-    #[arg(long, default_value = "events-dlq")]
-    dlq: String,
+    #[command(flatten)]
+    template: TemplateArgs,
 }
 
 pub struct Connected {
     pub backend: Backend,
     pub resources: Provisioned,
+    pub spec: PipelineSpec,
+    pub facts: Facts,
 }
 
 pub async fn connect(target: &Target) -> anyhow::Result<Connected> {
@@ -38,20 +37,32 @@ pub async fn connect(target: &Target) -> anyhow::Result<Connected> {
         settings.kind = BackendKind::Endpoint;
     }
     settings.endpoint_url = Some(target.endpoint_url.clone());
+    let template = target.template.load(None)?;
+    let spec = PipelineSpec::compile(
+        &template,
+        &CompileOptions {
+            parameters: target.template.parameters(),
+            accept: target.template.acceptance(),
+            region: settings.region.clone(),
+            account: settings.emulator.account.clone(),
+            ..CompileOptions::default()
+        },
+    )?;
     let backend = Backend::start(&settings).await?;
-    let wanted = Resources {
-        stream: target.stream.clone(),
-        queue: target.queue.clone(),
-        dlq: target.dlq.clone(),
-        ..Resources::default()
-    };
-    let resources = crate::backend::lookup(&backend.sdk_config(), &wanted)
+    let resources = crate::backend::lookup(&backend.sdk_config(), &spec)
         .await
         .with_context(|| {
             format!(
-                "cannot find the pipeline's resources at {} (is `harness up` running?)",
-                target.endpoint_url
+                "cannot find the resources of {} at {} (is `harness up` running?)",
+                spec.origin, target.endpoint_url
             )
         })?;
-    Ok(Connected { backend, resources })
+    let spec = spec.located_by(&resources.stream_arn);
+    let facts = spec.facts(&resources.queue_urls);
+    Ok(Connected {
+        backend,
+        resources,
+        spec,
+        facts,
+    })
 }

@@ -5,15 +5,16 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
+use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
-use pipeline::Forwarder;
-use pipeline::config::PipelineConfig;
 use pipeline::observe::Observer;
+use pipeline::{ForwardConfig, Forwarder};
 
 use super::remote::{self, Target};
 use crate::esm::{KinesisMappingConfig, NoDeliveryFaults};
 use crate::stack::Recorder;
 use crate::stack::replay::{self, ReplayFrom};
+use crate::template::spec::{Binary, EventSource};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -28,7 +29,25 @@ pub struct Args {
 }
 
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let remote::Connected { backend, resources } = remote::connect(&args.target).await?;
+    let remote::Connected {
+        backend,
+        resources,
+        spec,
+        facts,
+    } = remote::connect(&args.target).await?;
+    let (forward_id, forward_fn) = spec
+        .function_with(Binary::Forward)
+        .context("the template has no function built from the forward binary")?;
+    let forward_config = ForwardConfig::from_env(&spec.environment(forward_id, &facts)?)
+        .with_context(|| format!("{forward_id}'s environment"))?;
+    let mapping = forward_fn
+        .events
+        .iter()
+        .find_map(|e| match &e.source {
+            EventSource::Kinesis(k) => Some(k),
+            _ => None,
+        })
+        .with_context(|| format!("{forward_id} has no Kinesis event source"))?;
     let sdk = backend.sdk_config();
     let kinesis = aws_sdk_kinesis::Client::new(&sdk);
     let sqs = aws_sdk_sqs::Client::new(&sdk);
@@ -36,9 +55,9 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let observer: Arc<dyn Observer> = recorder.clone();
     let forwarder = Arc::new(Forwarder::new(
         sqs.clone(),
-        resources.queue_url.clone(),
-        resources.dlq_url.clone(),
-        PipelineConfig::default().forward,
+        forward_config.queue_url,
+        forward_config.dlq_url,
+        forward_config.retry,
         observer,
     ));
     let handler: Arc<dyn crate::esm::KinesisHandler> = Arc::new(move |event| {
@@ -52,9 +71,16 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     );
     let progress = bar.clone();
     let started = std::time::Instant::now();
+    let config = crate::stack::kinesis_config(
+        mapping,
+        forward_fn,
+        &resources.queue_urls,
+        KinesisMappingConfig::default().poll_interval,
+        None,
+    );
     let config = KinesisMappingConfig {
-        function_name: "forward-replay".into(),
-        ..KinesisMappingConfig::default()
+        function_name: format!("{}-replay", config.function_name),
+        ..config
     };
     let report = replay::replay_stream(
         &kinesis,

@@ -10,6 +10,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
+use super::template_args::TemplateArgs;
 use crate::backend::{BackendKind, BackendSettings};
 use crate::scenario::{self, RunOptions};
 
@@ -17,9 +18,11 @@ use crate::scenario::{self, RunOptions};
 pub struct Args {
     /// A scenario name (scenarios/NAME.toml) or a path to a scenario file.
     scenario: String,
-    /// Where scenario names and fixtures are looked up.
+    /// Where scenario names, fixtures and (unless --template) template.yaml are looked up.
     #[arg(long, default_value = ".")]
     root: PathBuf,
+    #[command(flatten)]
+    template: TemplateArgs,
 }
 
 /// Runs on its own runtime: current-thread with a paused clock for the embedded backend.
@@ -46,6 +49,9 @@ async fn run(args: Args, backend: BackendSettings) -> anyhow::Result<ExitCode> {
     let options = RunOptions {
         root: args.root.clone(),
         backend,
+        template: Some(args.template.load(Some(&args.root))?),
+        accept: args.template.acceptance(),
+        parameters: args.template.parameters(),
     };
     let report = scenario::run(&name, &parsed, &options)
         .await

@@ -3,13 +3,12 @@
 //! event as it moves. Ctrl-C stops ingest, drains in-flight work and exits 0.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
-use pipeline::config::PipelineConfig;
 
+use super::template_args::TemplateArgs;
 use crate::backend::{BackendKind, BackendSettings};
 use crate::stack::{Harness, HarnessOptions};
 
@@ -25,9 +24,8 @@ pub struct Args {
     /// Where the ingest API listens.
     #[arg(long, default_value = "127.0.0.1:3000")]
     ingest_addr: SocketAddr,
-    /// Pipeline configuration (TOML: api_keys, stage, streams, retry policies, ...).
-    #[arg(long)]
-    config: Option<PathBuf>,
+    #[command(flatten)]
+    template: TemplateArgs,
     /// Switch on the emulator's throughput limits (real throttling).
     #[arg(long)]
     throughput_limits: bool,
@@ -53,25 +51,30 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         backend.emulator = backend.emulator.with_throughput_limits();
     }
     let mut options = HarnessOptions::new(backend);
-    if let Some(path) = &args.config {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read {}", path.display()))?;
-        options.pipeline = toml::from_str::<PipelineConfig>(&text)
-            .with_context(|| format!("invalid pipeline configuration in {}", path.display()))?;
-    }
+    args.template.apply(&mut options, None)?;
     options.log_events = true;
     options.track_events = false;
     options.fault_layer = false;
-    options.kinesis_mapping.poll_interval = args.poll_interval;
+    options.kinesis_poll_interval = args.poll_interval;
 
     // Bind first, so a taken port fails before anything starts.
     let listener = tokio::net::TcpListener::bind(args.ingest_addr)
         .await
         .with_context(|| format!("cannot listen on {} for the ingest API", args.ingest_addr))?;
+    let origin = options
+        .template
+        .as_ref()
+        .map_or_else(String::new, |t| t.origin.clone());
     let harness = Harness::start_with(options)
         .await
-        .context("cannot start the pipeline")?;
-    let stage = &harness.options().pipeline.stage;
+        .with_context(|| format!("cannot start the pipeline of {origin}"))?;
+    for finding in &harness.spec().accepted {
+        tracing::warn!("ignored (accepted with --accept-unsupported): {finding}");
+    }
+    for (name, value) in harness.outputs() {
+        tracing::info!("output {name} = {value}");
+    }
+    let stage = &harness.ingest_config().stage;
     match harness.backend().endpoint_url() {
         Some(url) => tracing::info!(
             "AWS APIs ({} backend) at {url}  (aws --endpoint-url {url} dynamodb scan --table-name {})",

@@ -23,7 +23,7 @@ pub struct Scenario {
     pub steps: Vec<Step>,
 }
 
-/// Knobs a scenario may turn; everything defaults to production values.
+/// Knobs a scenario may turn; everything else is the template's.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
@@ -32,14 +32,17 @@ pub struct Settings {
     pub throughput_limits: bool,
     /// Seed for probabilistic faults and generated ids.
     pub seed: Option<u64>,
-    /// Forward handler SendMessage attempts (default 3).
-    pub forward_max_attempts: Option<u32>,
-    /// Store handler PutItem attempts (default 3).
-    pub store_max_attempts: Option<u32>,
-    /// Kinesis mapping batch size (default 100).
-    pub kinesis_batch_size: Option<usize>,
-    /// SQS mapping batch size (default 10).
-    pub sqs_batch_size: Option<usize>,
+    /// Another template for this scenario (a path relative to the workspace root) instead of
+    /// the project's `template.yaml`.
+    pub template: Option<String>,
+    /// A YAML file (relative to the workspace root) of more resources added to the template
+    /// for this scenario: another consumer of the stream, its queues.
+    pub resources: Option<String>,
+    /// Template values replaced for this scenario, by path under the resource's
+    /// `Properties` (`"EventsQueue.VisibilityTimeout" = 2`,
+    /// `"ForwardFunction.Events.Stream.Properties.BatchSize" = 2`). The report lists each.
+    #[serde(default)]
+    pub overrides: std::collections::BTreeMap<String, toml::Value>,
 }
 
 /// One step. Exactly one key per `[[steps]]` table.
@@ -168,6 +171,9 @@ pub struct Expect {
     /// Faults fired, by rule name.
     #[serde(default)]
     pub fired: Vec<ExpectFired>,
+    /// Messages on a queue of the template (visible, in flight or delayed), by logical id.
+    #[serde(default)]
+    pub queues: std::collections::BTreeMap<String, u64>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

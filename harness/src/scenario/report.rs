@@ -117,6 +117,10 @@ pub struct ScenarioReport {
     pub snapshots: Vec<Snapshot>,
     /// Why the scenario did not run on this backend.
     pub skipped: Option<String>,
+    /// Template values the scenario replaced (`path = value (template: old)`).
+    pub overrides: Vec<String>,
+    /// What the template says that the harness ignored because the user accepted it.
+    pub accepted: Vec<String>,
 }
 
 impl ScenarioReport {
@@ -134,6 +138,8 @@ impl ScenarioReport {
             wall_time: Duration::ZERO,
             snapshots: Vec::new(),
             skipped: None,
+            overrides: Vec::new(),
+            accepted: Vec::new(),
         }
     }
 
@@ -170,6 +176,12 @@ impl ScenarioReport {
         if let Some(reason) = &self.skipped {
             let _ = writeln!(out, "SKIPPED: {reason}");
             return out;
+        }
+        for o in &self.overrides {
+            let _ = writeln!(out, "template override: {o}");
+        }
+        for a in &self.accepted {
+            let _ = writeln!(out, "ignored (accepted): {a}");
         }
         for step in &self.steps {
             let _ = writeln!(

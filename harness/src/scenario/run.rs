@@ -10,9 +10,10 @@ use serde_json::{Value, json};
 
 use super::model::{Drain, Expect, Ingest, PutRecord, Replay, Restart, Scenario, Step};
 use super::report::{Check, ScenarioReport, Snapshot, StepReport};
-use crate::backend::{BackendSettings, Resources};
+use crate::backend::BackendSettings;
 use crate::fault::AttemptStatus;
 use crate::stack::{Harness, HarnessError, HarnessOptions, ReplayFrom};
+use crate::template::{Acceptance, Template};
 
 /// Where a scenario runs.
 #[derive(Debug, Clone)]
@@ -20,12 +21,33 @@ pub struct RunOptions {
     /// The workspace root: fixture paths are relative to it.
     pub root: PathBuf,
     pub backend: BackendSettings,
+    /// The template the pipeline is built from (`None`: the project's `template.yaml`).
+    pub template: Option<Template>,
+    /// Template findings accepted as ignored.
+    pub accept: Acceptance,
+    /// Template parameter values.
+    pub parameters: std::collections::BTreeMap<String, String>,
+}
+
+impl RunOptions {
+    /// The project's template under `root`, nothing accepted, default parameters.
+    pub fn new(root: impl Into<PathBuf>, backend: BackendSettings) -> Self {
+        RunOptions {
+            root: root.into(),
+            backend,
+            template: None,
+            accept: Acceptance::default(),
+            parameters: Default::default(),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
     #[error(transparent)]
     Harness(#[from] HarnessError),
+    #[error(transparent)]
+    Template(#[from] crate::template::TemplateError),
     #[error("step {index} ({kind}): {message}")]
     Step {
         index: usize,
@@ -58,21 +80,32 @@ pub async fn run(
         backend.emulator = backend.emulator.with_throughput_limits();
     }
     let mut harness_options = HarnessOptions::new(backend);
-    harness_options.resources = Resources::unique(name);
+    harness_options.template = match (&settings.template, &options.template) {
+        (Some(path), _) => Some(Template::load(&options.root.join(path))?),
+        (None, Some(t)) => Some(t.clone()),
+        (None, None) => {
+            let path = options.root.join(crate::template::DEFAULT_TEMPLATE);
+            Some(Template::load(&path)?)
+        }
+    };
+    if let (Some(path), Some(template)) = (&settings.resources, harness_options.template.as_mut()) {
+        template.add_resources(&options.root.join(path))?;
+    }
+    harness_options.accept = options.accept.clone();
+    harness_options.parameters = options.parameters.clone();
+    harness_options.name_prefix = Some(crate::stack::unique_prefix(name));
     harness_options.seed = settings.seed.unwrap_or(0);
-    if let Some(n) = settings.forward_max_attempts {
-        harness_options.pipeline.forward.max_attempts = n;
-    }
-    if let Some(n) = settings.store_max_attempts {
-        harness_options.pipeline.store.max_attempts = n;
-    }
-    if let Some(n) = settings.kinesis_batch_size {
-        harness_options.kinesis_mapping.batch_size = n;
-    }
-    if let Some(n) = settings.sqs_batch_size {
-        harness_options.sqs_mapping.batch_size = n;
+    for (path, value) in &settings.overrides {
+        let value = serde_json::to_value(value).map_err(|e| RunError::Step {
+            index: 0,
+            kind: "settings",
+            message: format!("overrides.{path}: {e}"),
+        })?;
+        harness_options = harness_options.set(path, value);
     }
     let h = Harness::start_with(harness_options).await?;
+    report.overrides = h.overrides().iter().map(ToString::to_string).collect();
+    report.accepted = h.spec().accepted.iter().map(ToString::to_string).collect();
     let started = h.clock().now();
     let scenario_time = tokio::time::Instant::now();
 
@@ -105,17 +138,9 @@ pub async fn run(
                 format!("settled after {:.1} s", before.elapsed().as_secs_f64())
             }
             Step::Restart(Restart { consumer, crash }) => {
-                match (consumer.as_str(), crash) {
-                    ("forward", false) => h.restart_forward().await,
-                    ("forward", true) => h.crash_forward().await,
-                    ("store", _) => h.restart_store().await,
-                    (other, _) => {
-                        return Err(fail(format!(
-                            "no consumer named {other:?} (expected forward or store)"
-                        )));
-                    }
-                }
-                .map_err(|e| fail(e.to_string()))?;
+                h.restart(consumer, *crash)
+                    .await
+                    .map_err(|e| fail(e.to_string()))?;
                 format!(
                     "{consumer} consumer {}",
                     if *crash {
@@ -351,6 +376,13 @@ async fn evaluate(h: &Harness, expect: &Expect) -> Result<Vec<Check>, HarnessErr
             None => format!("calls {} {}", a.service, a.operation),
         };
         checks.push(Check::new(what, a.count as i64, actual as i64));
+    }
+    for (queue, n) in &expect.queues {
+        checks.push(Check::new(
+            format!("queue {queue}"),
+            *n as i64,
+            h.queue_messages(queue).await? as i64,
+        ));
     }
     for f in &expect.fired {
         checks.push(Check::new(

@@ -14,26 +14,30 @@ mod inspect;
 mod operations;
 mod recorder;
 pub mod replay;
+mod throttle;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use aws_config::SdkConfig;
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use axum::Router;
-use pipeline::config::PipelineConfig;
+use pipeline::config::env::EnvError;
 use pipeline::ingest::IngestState;
 use pipeline::observe::Observer;
-use pipeline::{Forwarder, Store};
+use pipeline::{ApiKeys, ForwardConfig, Forwarder, IngestConfig, Store, StoreConfig};
 use serde_json::Value;
 use tokio::sync::Mutex;
 
-use crate::backend::{Backend, BackendError, BackendSettings, Provisioned, Resources};
+use crate::backend::{Backend, BackendError, BackendSettings, Provisioned};
 use crate::esm::{
     DeliveryHooks, InMemoryCheckpoints, KinesisHandler, KinesisMapping, KinesisMappingConfig,
     KinesisMappingHandle, MappingError, SqsHandler, SqsMapping, SqsMappingConfig, SqsMappingHandle,
 };
 use crate::fault::{FaultPlan, FaultyHttpClient, Journal};
+use crate::template::spec::{Binary, CompileOptions, EventSource, FunctionSpec, KinesisEventSpec};
+use crate::template::{Acceptance, Facts, Node, PipelineSpec, Template, TemplateError};
 
 pub use inspect::DlqEntry;
 pub use recorder::{Counts, Recorder};
@@ -46,6 +50,11 @@ pub enum HarnessError {
     Backend(#[from] BackendError),
     #[error(transparent)]
     Mapping(#[from] MappingError),
+    /// The template cannot be run (exit code 2 in the CLI).
+    #[error(transparent)]
+    Template(#[from] TemplateError),
+    #[error("{function}: {source}")]
+    FunctionEnv { function: String, source: EnvError },
     #[error("{operation} failed: {message}")]
     Aws {
         operation: &'static str,
@@ -68,14 +77,63 @@ impl HarnessError {
     }
 }
 
-/// How to start a [`Harness`].
+/// A handler a test registers for a function of the template (by logical id), in place of a
+/// project binary: how a template with more functions (another consumer of the stream) runs.
+#[derive(Clone)]
+pub enum FunctionHandler {
+    Kinesis(Arc<dyn KinesisHandler>),
+    Sqs(Arc<dyn SqsHandler>),
+}
+
+impl std::fmt::Debug for FunctionHandler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            FunctionHandler::Kinesis(_) => "FunctionHandler::Kinesis",
+            FunctionHandler::Sqs(_) => "FunctionHandler::Sqs",
+        })
+    }
+}
+
+/// One template value replaced for a run (a scenario's `[settings]`, a test's `set`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Override {
+    /// `LogicalId.Property...` (see [`Template::set_property`]).
+    pub path: String,
+    pub value: Node,
+    /// What the template said (`None`: it did not set the property).
+    pub was: Option<Node>,
+}
+
+impl std::fmt::Display for Override {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.was {
+            Some(was) => write!(f, "{} = {} (template: {was})", self.path, self.value),
+            None => write!(f, "{} = {} (template: unset)", self.path, self.value),
+        }
+    }
+}
+
+/// How to start a [`Harness`]. What the pipeline *is* comes from the template; these are
+/// where it runs and what the harness does around it.
 #[derive(Debug, Clone)]
 pub struct HarnessOptions {
     pub backend: BackendSettings,
-    pub resources: Resources,
-    pub pipeline: PipelineConfig,
-    pub kinesis_mapping: KinesisMappingConfig,
-    pub sqs_mapping: SqsMappingConfig,
+    /// The template; `None` reads the project's `template.yaml` ([`Template::project`]).
+    pub template: Option<Template>,
+    /// Template parameter values (`sam deploy --parameter-overrides`).
+    pub parameters: BTreeMap<String, String>,
+    /// What the template says that the harness does not simulate, accepted as ignored.
+    pub accept: Acceptance,
+    /// Prefix of every physical name (tests and scenarios sharing a backend).
+    pub name_prefix: Option<String>,
+    /// Template values replaced for this run, in order.
+    pub overrides: Vec<(String, Node)>,
+    /// Handlers registered by function logical id (over a project binary, or for a function
+    /// that has none).
+    pub handlers: BTreeMap<String, FunctionHandler>,
+    /// Lambda's shard polling when a read comes back empty (not a template setting: Lambda
+    /// polls each shard about once a second).
+    pub kinesis_poll_interval: Duration,
     /// One log line per event as it moves (`harness up`).
     pub log_events: bool,
     /// Remember every accepted id (for `lost_ids` and the PUT -> stored latency). Off for the
@@ -92,22 +150,17 @@ pub struct HarnessOptions {
 }
 
 impl HarnessOptions {
-    /// Production settings on the default resources (`harness up`).
+    /// The project's template on `backend`, with production timings (`harness up`).
     pub fn new(backend: BackendSettings) -> Self {
         HarnessOptions {
             backend,
-            resources: Resources::default(),
-            pipeline: PipelineConfig::default(),
-            kinesis_mapping: KinesisMappingConfig {
-                // The forward handler reports records whose DLQ send failed.
-                report_batch_item_failures: true,
-                function_name: "forward".into(),
-                ..KinesisMappingConfig::default()
-            },
-            sqs_mapping: SqsMappingConfig {
-                report_batch_item_failures: true,
-                ..SqsMappingConfig::default()
-            },
+            template: None,
+            parameters: BTreeMap::new(),
+            accept: Acceptance::default(),
+            name_prefix: None,
+            overrides: Vec::new(),
+            handlers: BTreeMap::new(),
+            kinesis_poll_interval: KinesisMappingConfig::default().poll_interval,
             log_events: false,
             track_events: true,
             seed: 0,
@@ -119,8 +172,93 @@ impl HarnessOptions {
     /// For tests: the backend from `HARNESS_BACKEND`, resources under unique names.
     pub fn for_tests() -> Result<Self, HarnessError> {
         let mut options = Self::new(BackendSettings::from_env()?);
-        options.resources = Resources::unique("t");
+        options.name_prefix = Some(unique_prefix("t"));
         Ok(options)
+    }
+
+    /// Runs another template (a path to read).
+    pub fn template_file(
+        mut self,
+        path: impl AsRef<std::path::Path>,
+    ) -> Result<Self, HarnessError> {
+        self.template = Some(Template::load(path.as_ref())?);
+        Ok(self)
+    }
+
+    /// Replaces one template value for this run: `"EventsQueue.VisibilityTimeout"`,
+    /// `"StoreFunction.Events.Queue.Properties.BatchSize"`. Numbers, strings and booleans
+    /// are written as they would be in YAML.
+    pub fn set(mut self, path: &str, value: impl Into<serde_json::Value>) -> Self {
+        self.overrides
+            .push((path.to_owned(), json_to_node(value.into())));
+        self
+    }
+
+    /// Registers the handler of a function whose event source is a Kinesis stream.
+    pub fn kinesis_handler(mut self, function: &str, handler: Arc<dyn KinesisHandler>) -> Self {
+        self.handlers
+            .insert(function.to_owned(), FunctionHandler::Kinesis(handler));
+        self
+    }
+
+    /// Registers the handler of a function whose event source is an SQS queue.
+    pub fn sqs_handler(mut self, function: &str, handler: Arc<dyn SqsHandler>) -> Self {
+        self.handlers
+            .insert(function.to_owned(), FunctionHandler::Sqs(handler));
+        self
+    }
+}
+
+/// A name prefix no other run in this process (or another process) uses: tag, process id,
+/// counter.
+pub fn unique_prefix(tag: &str) -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    format!(
+        "{tag}-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+fn json_to_node(value: serde_json::Value) -> Node {
+    use serde_json::Value;
+    match value {
+        Value::Null => Node::Null,
+        Value::Bool(b) => Node::Bool(b),
+        Value::Number(n) => Node::Number(n.to_string()),
+        Value::String(s) => Node::Str(s),
+        Value::Array(items) => Node::List(items.into_iter().map(json_to_node).collect()),
+        Value::Object(map) => {
+            Node::Map(map.into_iter().map(|(k, v)| (k, json_to_node(v))).collect())
+        }
+    }
+}
+
+/// The Kinesis mapping's settings from a template's event source (and the harness's own
+/// polling interval, which the template does not set).
+pub fn kinesis_config(
+    k: &KinesisEventSpec,
+    function: &FunctionSpec,
+    queue_urls: &BTreeMap<String, String>,
+    poll_interval: Duration,
+    clock: Option<emulator::Clock>,
+) -> KinesisMappingConfig {
+    KinesisMappingConfig {
+        batch_size: k.batch_size,
+        maximum_batching_window: k.maximum_batching_window,
+        starting_position: k.starting_position.clone(),
+        maximum_retry_attempts: k.maximum_retry_attempts,
+        maximum_record_age: k.maximum_record_age,
+        bisect_batch_on_function_error: k.bisect_batch_on_function_error,
+        report_batch_item_failures: k.report_batch_item_failures,
+        parallelization_factor: k.parallelization_factor,
+        on_failure: k.on_failure.as_ref().map(|dest| queue_urls[dest].clone()),
+        poll_interval,
+        function_name: function.name.clone(),
+        clock,
+        function_timeout: Some(function.timeout),
+        ..KinesisMappingConfig::default()
     }
 }
 
@@ -159,11 +297,40 @@ impl Clients {
     }
 }
 
-/// A running pipeline on a backend. Dropping it aborts the mappings; prefer [`Harness::shutdown`].
+/// One event source mapping of the template, and the consumer running it.
+pub(crate) struct MappingSlot {
+    /// The function's logical id and the event's name (`ForwardFunction`, `Stream`).
+    pub function: String,
+    pub event: String,
+    pub kind: SlotKind,
+}
+
+pub(crate) enum SlotKind {
+    Kinesis {
+        stream: String,
+        config: KinesisMappingConfig,
+        handler: Arc<dyn KinesisHandler>,
+        /// Each mapping keeps its own checkpoints, as each Lambda mapping does.
+        checkpoints: Arc<InMemoryCheckpoints>,
+        handle: Mutex<Option<KinesisMappingHandle>>,
+    },
+    Sqs {
+        queue_url: String,
+        config: SqsMappingConfig,
+        handler: Arc<dyn SqsHandler>,
+        handle: Mutex<Option<SqsMappingHandle>>,
+    },
+}
+
+/// A running pipeline on a backend, built from a template. Dropping it aborts the mappings;
+/// prefer [`Harness::shutdown`].
 pub struct Harness {
     backend: Backend,
     provisioned: Provisioned,
     options: HarnessOptions,
+    spec: PipelineSpec,
+    facts: Facts,
+    overrides: Vec<Override>,
     plan: FaultPlan,
     journal: Journal,
     clock: emulator::Clock,
@@ -172,21 +339,49 @@ pub struct Harness {
     /// Clients without faults, for inspecting results.
     clean: Clients,
     ingest: Router,
+    ingest_config: IngestConfig,
     recorder: Arc<Recorder>,
-    forwarder: Arc<Forwarder>,
-    store: Arc<Store>,
-    checkpoints: Arc<InMemoryCheckpoints>,
-    kinesis_mapping: Mutex<Option<KinesisMappingHandle>>,
-    sqs_mapping: Mutex<Option<SqsMappingHandle>>,
+    /// The forward function's handler and mapping settings (replay reads with them).
+    forward: Option<(Arc<dyn KinesisHandler>, KinesisMappingConfig)>,
+    /// The store function's settings, as its environment gives them.
+    store_config: Option<StoreConfig>,
+    /// Every event source mapping of the template. Each slot's lock is held only to swap
+    /// its consumer (restart, crash, shutdown) or to wait for it to go idle (drain).
+    mappings: Vec<MappingSlot>,
 }
 
 impl Harness {
-    /// A harness for a test: backend from the environment, unique resource names.
+    /// A harness for a test: the project's template, the backend from the environment,
+    /// unique resource names.
     pub async fn start() -> Result<Harness, HarnessError> {
         Self::start_with(HarnessOptions::for_tests()?).await
     }
 
-    pub async fn start_with(mut options: HarnessOptions) -> Result<Harness, HarnessError> {
+    pub async fn start_with(options: HarnessOptions) -> Result<Harness, HarnessError> {
+        // The template first: a template the harness refuses costs no backend.
+        let mut template = match &options.template {
+            Some(t) => t.clone(),
+            None => Template::project()?,
+        };
+        let mut overrides = Vec::new();
+        for (path, value) in &options.overrides {
+            let was = template.set_property(path, value.clone())?;
+            overrides.push(Override {
+                path: path.clone(),
+                value: value.clone(),
+                was,
+            });
+        }
+        let backend_region = options.backend.emulator.region.clone();
+        let compile = CompileOptions {
+            name_prefix: options.name_prefix.clone(),
+            parameters: options.parameters.clone(),
+            accept: options.accept.clone(),
+            region: backend_region,
+            account: options.backend.emulator.account.clone(),
+        };
+        let spec = PipelineSpec::compile(&template, &compile)?;
+
         let backend = Backend::start(&options.backend).await?;
         let journal = Journal::new();
         let plan = FaultPlan::with_journal(journal.clone(), options.seed);
@@ -204,105 +399,286 @@ impl Harness {
         );
         let clients = Clients::new(&faulty, &partition);
         let clean = Clients::new(&backend.sdk_config(), &format!("{partition}-clean"));
-        let provisioned =
-            crate::backend::provision(&backend.sdk_config(), &options.resources).await?;
+        let provisioned = crate::backend::provision(&backend.sdk_config(), &spec).await?;
+        let spec = spec.located_by(&provisioned.stream_arn);
+        let facts = spec.facts(&provisioned.queue_urls);
+        spec.check_permissions(&facts)?;
 
         let clock = backend
             .emulator()
             .map(|e| e.clock().clone())
             .unwrap_or_default();
-        options.kinesis_mapping.clock = Some(clock.clone());
-        for stream in options.pipeline.streams.values_mut() {
-            stream.kinesis_stream = provisioned.resources.stream.clone();
-        }
-        options.pipeline.queue = provisioned.resources.queue.clone();
-        options.pipeline.dlq = provisioned.resources.dlq.clone();
-        options.pipeline.table = provisioned.resources.table.clone();
-
         let recorder = Arc::new(Recorder::new(options.log_events, options.track_events));
         let observer: Arc<dyn Observer> = recorder.clone();
+        let env_error = |function: &str| {
+            let function = function.to_owned();
+            move |source: EnvError| HarnessError::FunctionEnv { function, source }
+        };
+
+        // The ingest function behind the API: its environment, then API Gateway's part.
+        let (ingest_id, ingest_fn) = spec
+            .function_with(Binary::Ingest)
+            .expect("compile checked there is one ingest function");
+        let mut ingest_config = IngestConfig::from_env(&spec.environment(ingest_id, &facts)?)
+            .map_err(env_error(ingest_id))?;
+        if spec.environment(ingest_id, &facts)?.contains_key("STAGE")
+            && ingest_config.stage != spec.api.stage
+        {
+            return Err(HarnessError::Unsupported(format!(
+                "{ingest_id}: STAGE={} but {} serves stage {}",
+                ingest_config.stage, spec.api.logical_id, spec.api.stage
+            )));
+        }
+        ingest_config.stage = spec.api.stage.clone();
+        if spec.api_key_required(ingest_id) {
+            ingest_config.api_keys = ApiKeys::Local(spec.api.keys.clone());
+        }
+        ingest_config.request_timeout = ingest_config.request_timeout.min(ingest_fn.timeout);
         let ingest_clock = clock.clone();
-        let state = IngestState::from_config(&clients.kinesis, &options.pipeline, observer.clone())
+        let state = IngestState::from_config(&clients.kinesis, &ingest_config, observer.clone())
             .with_clock(Arc::new(move || ingest_clock.now()));
-        let ingest = pipeline::app(state, &options.pipeline);
-        let forwarder = Arc::new(Forwarder::new(
-            clients.sqs.clone(),
-            provisioned.queue_url.clone(),
-            provisioned.dlq_url.clone(),
-            options.pipeline.forward,
-            observer.clone(),
-        ));
-        let store = Arc::new(Store::new(
-            clients.dynamodb.clone(),
-            provisioned.resources.table.clone(),
-            options.pipeline.store,
-            observer,
-        ));
+        let mut ingest = pipeline::app(state, &ingest_config);
+        if let Some(throttle) = spec.api.throttle {
+            ingest = ingest.layer(axum::middleware::from_fn_with_state(
+                throttle::UsagePlanThrottle::new(throttle),
+                throttle::UsagePlanThrottle::middleware,
+            ));
+        }
+
+        // Every other function's handler, and a slot for each of its event sources.
+        let mut mappings = Vec::new();
+        let mut forward = None;
+        let mut store_config = None;
+        for (id, function) in &spec.functions {
+            let env = spec.environment(id, &facts)?;
+            let registered = options.handlers.get(id).cloned();
+            let handler = match (registered, function.binary) {
+                (Some(handler), _) => Some(handler),
+                (None, Some(Binary::Ingest)) => None,
+                (None, Some(Binary::Forward)) => {
+                    let config = ForwardConfig::from_env(&env).map_err(env_error(id))?;
+                    let forwarder = Arc::new(Forwarder::new(
+                        clients.sqs.clone(),
+                        config.queue_url,
+                        config.dlq_url,
+                        config.retry,
+                        observer.clone(),
+                    ));
+                    let handler: Arc<dyn KinesisHandler> = Arc::new(move |event| {
+                        let forwarder = forwarder.clone();
+                        async move { forwarder.handle(event).await }
+                    });
+                    Some(FunctionHandler::Kinesis(handler))
+                }
+                (None, Some(Binary::Store)) => {
+                    let config = StoreConfig::from_env(&env).map_err(env_error(id))?;
+                    let store = Arc::new(Store::new(
+                        clients.dynamodb.clone(),
+                        config.table.clone(),
+                        config.retry,
+                        observer.clone(),
+                    ));
+                    store_config = Some(config);
+                    let handler: Arc<dyn SqsHandler> = Arc::new(move |event| {
+                        let store = store.clone();
+                        async move { store.handle(event).await }
+                    });
+                    Some(FunctionHandler::Sqs(handler))
+                }
+                (None, None) => {
+                    return Err(HarnessError::Unsupported(format!(
+                        "{id}: no handler to run: it is not built from a project binary \
+                         (Metadata.BuildProperties.Binary) and no test registered one \
+                         (HarnessOptions::kinesis_handler / sqs_handler)"
+                    )));
+                }
+            };
+            for event in &function.events {
+                let kind = match (&event.source, &handler) {
+                    (EventSource::Api(_), _) => continue,
+                    (EventSource::Kinesis(k), Some(FunctionHandler::Kinesis(handler))) => {
+                        let config = kinesis_config(
+                            k,
+                            function,
+                            &provisioned.queue_urls,
+                            options.kinesis_poll_interval,
+                            Some(clock.clone()),
+                        );
+                        if function.binary == Some(Binary::Forward) && forward.is_none() {
+                            forward = Some((handler.clone(), config.clone()));
+                        }
+                        if !k.enabled {
+                            continue;
+                        }
+                        SlotKind::Kinesis {
+                            stream: spec.streams[&k.stream].name.clone(),
+                            config,
+                            handler: handler.clone(),
+                            checkpoints: Arc::new(InMemoryCheckpoints::new()),
+                            handle: Mutex::new(None),
+                        }
+                    }
+                    (EventSource::Sqs(q), Some(FunctionHandler::Sqs(handler))) => {
+                        if !q.enabled {
+                            continue;
+                        }
+                        SlotKind::Sqs {
+                            queue_url: provisioned.queue_urls[&q.queue].clone(),
+                            config: SqsMappingConfig {
+                                batch_size: q.batch_size,
+                                maximum_batching_window: q.maximum_batching_window,
+                                report_batch_item_failures: q.report_batch_item_failures,
+                                // Lambda starts with 5 concurrent pollers and scales up to
+                                // MaximumConcurrency; the harness runs the cap it is given,
+                                // else Lambda's starting 5.
+                                concurrency: q.maximum_concurrency.map_or(5, usize::from),
+                                function_timeout: Some(function.timeout),
+                                ..SqsMappingConfig::default()
+                            },
+                            handler: handler.clone(),
+                            handle: Mutex::new(None),
+                        }
+                    }
+                    (source, _) => {
+                        return Err(HarnessError::Unsupported(format!(
+                            "{id}: its handler cannot take the events of {} ({})",
+                            event.name,
+                            match source {
+                                EventSource::Kinesis(_) => "a Kinesis stream",
+                                _ => "an SQS queue",
+                            }
+                        )));
+                    }
+                };
+                mappings.push(MappingSlot {
+                    function: id.clone(),
+                    event: event.name.clone(),
+                    kind,
+                });
+            }
+        }
 
         let harness = Harness {
             backend,
             provisioned,
             options,
+            spec,
+            facts,
+            overrides,
             plan,
             journal,
             clock,
             clients,
             clean,
             ingest,
+            ingest_config,
             recorder,
-            forwarder,
-            store,
-            checkpoints: Arc::new(InMemoryCheckpoints::new()),
-            kinesis_mapping: Mutex::new(None),
-            sqs_mapping: Mutex::new(None),
+            forward,
+            store_config,
+            mappings,
         };
-        *harness.kinesis_mapping.lock().await = Some(harness.spawn_kinesis_mapping().await?);
-        *harness.sqs_mapping.lock().await = Some(harness.spawn_sqs_mapping().await?);
+        for slot in &harness.mappings {
+            harness.respawn(slot, false).await?;
+        }
         Ok(harness)
-    }
-
-    fn forward_handler(&self) -> Arc<dyn KinesisHandler> {
-        let forwarder = self.forwarder.clone();
-        Arc::new(move |event| {
-            let forwarder = forwarder.clone();
-            async move { forwarder.handle(event).await }
-        })
-    }
-
-    fn store_handler(&self) -> Arc<dyn SqsHandler> {
-        let store = self.store.clone();
-        Arc::new(move |event| {
-            let store = store.clone();
-            async move { store.handle(event).await }
-        })
     }
 
     fn hooks(&self) -> Arc<dyn DeliveryHooks> {
         Arc::new(self.plan.clone())
     }
 
-    async fn spawn_kinesis_mapping(&self) -> Result<KinesisMappingHandle, HarnessError> {
-        Ok(KinesisMapping::spawn(
-            self.clients.kinesis.clone(),
-            self.clients.sqs.clone(),
-            self.provisioned.resources.stream.clone(),
-            self.options.kinesis_mapping.clone(),
-            self.forward_handler(),
-            self.checkpoints.clone(),
-            self.hooks(),
-        )
-        .await?)
+    /// Stops the slot's consumer (gracefully, or as a crash: no checkpoint) and starts a new
+    /// one from the slot's checkpoints.
+    pub(crate) async fn respawn(
+        &self,
+        slot: &MappingSlot,
+        crash: bool,
+    ) -> Result<(), HarnessError> {
+        match &slot.kind {
+            SlotKind::Kinesis {
+                stream,
+                config,
+                handler,
+                checkpoints,
+                handle,
+            } => {
+                let mut handle = handle.lock().await;
+                if let Some(old) = handle.take() {
+                    if crash {
+                        old.kill().await
+                    } else {
+                        old.stop().await
+                    }
+                }
+                *handle = Some(
+                    KinesisMapping::spawn(
+                        self.clients.kinesis.clone(),
+                        self.clients.sqs.clone(),
+                        stream.clone(),
+                        config.clone(),
+                        handler.clone(),
+                        checkpoints.clone(),
+                        self.hooks(),
+                    )
+                    .await?,
+                );
+            }
+            SlotKind::Sqs {
+                queue_url,
+                config,
+                handler,
+                handle,
+            } => {
+                let mut handle = handle.lock().await;
+                if let Some(old) = handle.take() {
+                    if crash {
+                        old.kill().await
+                    } else {
+                        old.stop().await
+                    }
+                }
+                *handle = Some(
+                    SqsMapping::spawn(
+                        self.clients.sqs.clone(),
+                        queue_url.clone(),
+                        config.clone(),
+                        handler.clone(),
+                        self.hooks(),
+                    )
+                    .await?,
+                );
+            }
+        }
+        Ok(())
     }
 
-    async fn spawn_sqs_mapping(&self) -> Result<SqsMappingHandle, HarnessError> {
-        Ok(SqsMapping::spawn(
-            self.clients.sqs.clone(),
-            self.provisioned.queue_url.clone(),
-            self.options.sqs_mapping.clone(),
-            self.store_handler(),
-            self.hooks(),
-        )
-        .await?)
+    /// The pipeline the template describes, as compiled for this run.
+    pub fn spec(&self) -> &PipelineSpec {
+        &self.spec
+    }
+
+    /// Template values this run replaced.
+    pub fn overrides(&self) -> &[Override] {
+        &self.overrides
+    }
+
+    /// The template's outputs, evaluated against this run's resources.
+    pub fn outputs(&self) -> BTreeMap<String, String> {
+        self.spec
+            .outputs
+            .iter()
+            .filter_map(|(name, o)| self.facts.string(&o.value).ok().map(|v| (name.clone(), v)))
+            .collect()
+    }
+
+    /// The ingest API's settings (stage, keys, streams), as the template gives them.
+    pub fn ingest_config(&self) -> &IngestConfig {
+        &self.ingest_config
+    }
+
+    /// The store function's settings (its table and retry policy), if the template has one.
+    pub fn store_config(&self) -> Option<&StoreConfig> {
+        self.store_config.as_ref()
     }
 
     /// The fault plan: add rules while the pipeline runs.
@@ -349,13 +725,11 @@ impl Harness {
     pub async fn ingest_json(&self, body: Value) -> Result<IngestOutcome, HarnessError> {
         use tower::ServiceExt;
         let key = self
-            .options
-            .pipeline
-            .api_keys
-            .first()
-            .cloned()
-            .unwrap_or_default();
-        let uri = format!("/{}/stream", self.options.pipeline.stage);
+            .ingest_config
+            .first_key()
+            .unwrap_or_default()
+            .to_owned();
+        let uri = format!("/{}/stream", self.ingest_config.stage);
         let request = http::Request::put(uri)
             .header("content-type", "application/json")
             .header("x-api-key", key)
@@ -391,6 +765,14 @@ impl Harness {
             .collect())
     }
 
+    /// How many messages a queue of the template holds (visible, in flight or delayed).
+    pub async fn queue_messages(&self, logical_id: &str) -> Result<u64, HarnessError> {
+        let url = self.provisioned.queue_urls.get(logical_id).ok_or_else(|| {
+            HarnessError::Inspect(format!("the template has no queue {logical_id}"))
+        })?;
+        inspect::queue_depth(&self.clean.sqs, url).await
+    }
+
     /// The DLQ's messages (read without consuming them), sorted by id.
     pub async fn dlq_messages(&self) -> Result<Vec<DlqEntry>, HarnessError> {
         inspect::peek_queue(&self.clean.sqs, &self.provisioned.dlq_url).await
@@ -419,13 +801,21 @@ impl Harness {
             .collect())
     }
 
-    /// Stops both mappings gracefully (in-flight batches finish and checkpoint) and the backend.
+    /// Stops every mapping gracefully (in-flight batches finish and checkpoint) and the backend.
     pub async fn shutdown(self) {
-        if let Some(m) = self.kinesis_mapping.lock().await.take() {
-            m.stop().await;
-        }
-        if let Some(m) = self.sqs_mapping.lock().await.take() {
-            m.stop().await;
+        for slot in &self.mappings {
+            match &slot.kind {
+                SlotKind::Kinesis { handle, .. } => {
+                    if let Some(m) = handle.lock().await.take() {
+                        m.stop().await;
+                    }
+                }
+                SlotKind::Sqs { handle, .. } => {
+                    if let Some(m) = handle.lock().await.take() {
+                        m.stop().await;
+                    }
+                }
+            }
         }
         self.backend.shutdown().await;
     }

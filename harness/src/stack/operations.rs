@@ -7,7 +7,8 @@ use tokio::time::Instant;
 
 use super::inspect::{POLL, queue_depth};
 use super::replay::{self, ReplayFrom, ReplayReport};
-use super::{Harness, HarnessError};
+use super::{Harness, HarnessError, MappingSlot, SlotKind};
+use crate::template::spec::Binary;
 
 impl Harness {
     /// Waits until everything accepted has settled: every shard caught up with nothing in
@@ -24,80 +25,127 @@ impl Harness {
         let deadline = start + timeout;
         loop {
             let remaining = deadline.saturating_duration_since(Instant::now());
-            if let Some(m) = self.kinesis_mapping.lock().await.as_ref() {
-                m.wait_idle(remaining)
-                    .await
-                    .map_err(|e| HarnessError::DrainTimeout {
-                        waited: start.elapsed(),
-                        state: format!("the Kinesis mapping is busy: {e}"),
-                    })?;
+            for slot in &self.mappings {
+                if let SlotKind::Kinesis { handle, .. } = &slot.kind
+                    && let Some(m) = handle.lock().await.as_ref()
+                {
+                    m.wait_idle(remaining)
+                        .await
+                        .map_err(|e| HarnessError::DrainTimeout {
+                            waited: start.elapsed(),
+                            state: format!(
+                                "the Kinesis mapping {}.{} is busy: {e}",
+                                slot.function, slot.event
+                            ),
+                        })?;
+                }
             }
-            let depth = queue_depth(&self.clean.sqs, &self.provisioned.queue_url).await?;
-            let kinesis_idle = match self.kinesis_mapping.lock().await.as_ref() {
-                Some(m) => m.is_idle(),
-                None => true,
-            };
-            if depth == 0 && kinesis_idle {
+            let mut busy = Vec::new();
+            for slot in &self.mappings {
+                match &slot.kind {
+                    SlotKind::Kinesis { handle, .. } => {
+                        if handle.lock().await.as_ref().is_some_and(|m| !m.is_idle()) {
+                            busy.push(format!("the Kinesis mapping of {} is busy", slot.function));
+                        }
+                    }
+                    SlotKind::Sqs { queue_url, .. } => {
+                        let depth = queue_depth(&self.clean.sqs, queue_url).await?;
+                        if depth > 0 {
+                            busy.push(format!(
+                                "{depth} message(s) on the queue of {} (visible, in flight or delayed)",
+                                slot.function
+                            ));
+                        }
+                    }
+                }
+            }
+            if busy.is_empty() {
                 return Ok(());
             }
             if Instant::now() >= deadline {
                 return Err(HarnessError::DrainTimeout {
                     waited: start.elapsed(),
-                    state: format!(
-                        "{depth} message(s) on the queue (visible, in flight or delayed); \
-                         Kinesis mapping idle: {kinesis_idle}"
-                    ),
+                    state: busy.join("; "),
                 });
             }
             tokio::time::sleep(POLL).await;
         }
     }
 
+    /// The mappings of `consumer`: a function's logical id, or `forward` / `store` for the
+    /// functions built from those binaries.
+    fn slots_of(&self, consumer: &str) -> Result<Vec<&MappingSlot>, HarnessError> {
+        let binary = match consumer {
+            "forward" => Some(Binary::Forward),
+            "store" => Some(Binary::Store),
+            _ => None,
+        };
+        let slots: Vec<&MappingSlot> = self
+            .mappings
+            .iter()
+            .filter(|slot| {
+                slot.function == consumer
+                    || binary.is_some() && self.spec.functions[&slot.function].binary == binary
+            })
+            .collect();
+        if slots.is_empty() {
+            let mut known: Vec<&str> = self.mappings.iter().map(|s| s.function.as_str()).collect();
+            known.dedup();
+            return Err(HarnessError::Unsupported(format!(
+                "no consumer named {consumer:?} (forward, store, or a function with an event \
+                 source: {})",
+                known.join(", ")
+            )));
+        }
+        Ok(slots)
+    }
+
+    /// Restarts a consumer's mappings: gracefully (in-flight batches finish and checkpoint),
+    /// or as a crash (`crash`: nothing checkpoints, so what came after the last checkpoint is
+    /// delivered again).
+    pub async fn restart(&self, consumer: &str, crash: bool) -> Result<(), HarnessError> {
+        for slot in self.slots_of(consumer)? {
+            self.respawn(slot, crash).await?;
+        }
+        Ok(())
+    }
+
     /// Stops the forward consumer gracefully and starts it again from its checkpoints.
     pub async fn restart_forward(&self) -> Result<(), HarnessError> {
-        let mut slot = self.kinesis_mapping.lock().await;
-        if let Some(m) = slot.take() {
-            m.stop().await;
-        }
-        *slot = Some(self.spawn_kinesis_mapping().await?);
-        Ok(())
+        self.restart("forward", false).await
     }
 
     /// Kills the forward consumer without checkpointing (a crashed host) and starts it again:
     /// what came after the last checkpoint is delivered again.
     pub async fn crash_forward(&self) -> Result<(), HarnessError> {
-        let mut slot = self.kinesis_mapping.lock().await;
-        if let Some(m) = slot.take() {
-            m.kill().await;
-        }
-        *slot = Some(self.spawn_kinesis_mapping().await?);
-        Ok(())
+        self.restart("forward", true).await
     }
 
     /// Stops the store consumer and starts it again.
     pub async fn restart_store(&self) -> Result<(), HarnessError> {
-        let mut slot = self.sqs_mapping.lock().await;
-        if let Some(m) = slot.take() {
-            m.stop().await;
-        }
-        *slot = Some(self.spawn_sqs_mapping().await?);
-        Ok(())
+        self.restart("store", false).await
     }
 
     /// Re-reads the stream from `from` through the forward handler, with a consumer of its own
     /// (fresh checkpoints), until it has caught up. Because items are written idempotently,
     /// this adds only events that never landed.
     pub async fn replay(&self, from: ReplayFrom) -> Result<ReplayReport, HarnessError> {
+        let Some((handler, config)) = self.forward.clone() else {
+            return Err(HarnessError::Unsupported(
+                "replay needs a function built from the forward binary with a Kinesis event source"
+                    .into(),
+            ));
+        };
         let config = crate::esm::KinesisMappingConfig {
-            function_name: "forward-replay".into(),
-            ..self.options.kinesis_mapping.clone()
+            function_name: format!("{}-replay", config.function_name),
+            ..config
         };
         replay::replay_stream(
             &self.clients.kinesis,
             &self.clients.sqs,
             &self.provisioned.resources.stream,
             config,
-            self.forward_handler(),
+            handler,
             self.hooks(),
             from,
             self.options.drain_timeout,

@@ -8,20 +8,18 @@ use std::sync::Arc;
 
 use aws_lambda_events::event::kinesis::KinesisEvent;
 use lambda_runtime::{LambdaEvent, service_fn};
-use pipeline::{Forwarder, TracingObserver};
+use pipeline::{ForwardConfig, Forwarder, TracingObserver};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     support::init_logging();
-    let queue_url = support::required("QUEUE_URL")?;
-    let dlq_url = support::required("DLQ_URL")?;
-    let policy = support::retry_policy()?;
+    let config = ForwardConfig::from_env(&pipeline::config::env::process())?;
     let sqs = aws_sdk_sqs::Client::new(&support::sdk_config().await);
     let forwarder = Arc::new(Forwarder::new(
         sqs,
-        queue_url,
-        dlq_url,
-        policy,
+        config.queue_url,
+        config.dlq_url,
+        config.retry,
         Arc::new(TracingObserver),
     ));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<KinesisEvent>| {

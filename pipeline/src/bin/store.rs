@@ -8,18 +8,17 @@ use std::sync::Arc;
 
 use aws_lambda_events::event::sqs::SqsEvent;
 use lambda_runtime::{LambdaEvent, service_fn};
-use pipeline::{Store, TracingObserver};
+use pipeline::{Store, StoreConfig, TracingObserver};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     support::init_logging();
-    let table = support::required("TABLE_NAME")?;
-    let policy = support::retry_policy()?;
+    let config = StoreConfig::from_env(&pipeline::config::env::process())?;
     let dynamodb = aws_sdk_dynamodb::Client::new(&support::sdk_config().await);
     let store = Arc::new(Store::new(
         dynamodb,
-        table,
-        policy,
+        config.table,
+        config.retry,
         Arc::new(TracingObserver),
     ));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {

@@ -26,7 +26,7 @@ use serde_json::{Value, json};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
-use crate::config::PipelineConfig;
+use crate::config::{ApiKeys, IngestConfig};
 use crate::envelope::Envelope;
 use crate::observe::{Observer, PipelineEvent};
 use crate::transport::{KinesisBatchTransport, KinesisTransport, Transport};
@@ -40,7 +40,7 @@ pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 /// What the ingest API needs: a transport per stream name, the accepted keys, an observer.
 pub struct IngestState {
     transports: HashMap<String, Arc<dyn Transport>>,
-    api_keys: Vec<String>,
+    api_keys: ApiKeys,
     observer: Arc<dyn Observer>,
     clock: Clock,
     max_event_bytes: usize,
@@ -49,7 +49,7 @@ pub struct IngestState {
 impl IngestState {
     pub fn new(
         transports: HashMap<String, Arc<dyn Transport>>,
-        api_keys: Vec<String>,
+        api_keys: ApiKeys,
         observer: Arc<dyn Observer>,
     ) -> Self {
         IngestState {
@@ -66,7 +66,7 @@ impl IngestState {
     /// runtime then, as it starts the batching task).
     pub fn from_config(
         client: &aws_sdk_kinesis::Client,
-        config: &PipelineConfig,
+        config: &IngestConfig,
         observer: Arc<dyn Observer>,
     ) -> Self {
         let transports = config
@@ -94,7 +94,7 @@ impl IngestState {
             .with_max_event_bytes(config.max_event_bytes)
     }
 
-    /// Replaces the largest envelope accepted ([`PipelineConfig::max_event_bytes`]).
+    /// Replaces the largest envelope accepted ([`IngestConfig::max_event_bytes`]).
     pub fn with_max_event_bytes(mut self, limit: usize) -> Self {
         self.max_event_bytes = limit;
         self
@@ -163,7 +163,7 @@ pub struct IngestResponse {
 /// The ingest API as a router: `PUT /{config.stage}/stream`, a request body limit of
 /// `config.max_body_bytes`, an event limit of `config.max_event_bytes` and a timeout of
 /// `config.request_timeout`.
-pub fn app(state: IngestState, config: &PipelineConfig) -> Router {
+pub fn app(state: IngestState, config: &IngestConfig) -> Router {
     let state = state.with_max_event_bytes(config.max_event_bytes);
     let path = format!("/{}/stream", config.stage);
     Router::new()
@@ -188,7 +188,9 @@ async fn put_stream(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Value>, IngestError> {
-    if !request::api_key_valid(&headers, &state.api_keys) {
+    if let ApiKeys::Local(keys) = &state.api_keys
+        && !request::api_key_valid(&headers, keys)
+    {
         return Err(IngestError::Forbidden);
     }
     let request = request::parse(&headers, &body)?;

@@ -57,10 +57,10 @@ struct Fixture {
 }
 
 fn fixture(answer: Answer) -> Fixture {
-    fixture_with(answer, PipelineConfig::default())
+    fixture_with(answer, IngestConfig::single("events"))
 }
 
-fn fixture_with(answer: Answer, config: PipelineConfig) -> Fixture {
+fn fixture_with(answer: Answer, config: IngestConfig) -> Fixture {
     let transport = Arc::new(FakeTransport {
         sent: Mutex::default(),
         answer,
@@ -191,12 +191,12 @@ async fn a_wrong_api_key_is_forbidden_even_with_a_valid_prefix() {
 
 #[tokio::test]
 async fn any_configured_key_is_accepted() {
-    let config = PipelineConfig {
-        api_keys: vec![
+    let config = IngestConfig {
+        api_keys: ApiKeys::Local(vec![
             "first-key-0123456789".into(),
             "second-key-0123456789".into(),
-        ],
-        ..PipelineConfig::default()
+        ]),
+        ..IngestConfig::single("events")
     };
     let f = fixture_with(Answer::Accept, config);
     let request = Request::builder()
@@ -313,9 +313,9 @@ async fn ids_must_be_non_empty_bounded_strings() {
 
 #[tokio::test]
 async fn a_body_over_the_limit_is_too_large() {
-    let config = PipelineConfig {
+    let config = IngestConfig {
         max_body_bytes: 64,
-        ..PipelineConfig::default()
+        ..IngestConfig::single("events")
     };
     let f = fixture_with(Answer::Accept, config);
     let big = format!(
@@ -469,9 +469,9 @@ async fn a_stream_refusing_for_good_is_a_bad_gateway_not_a_500() {
 
 #[tokio::test(start_paused = true)]
 async fn a_request_over_the_timeout_gets_504() {
-    let config = PipelineConfig {
+    let config = IngestConfig {
         request_timeout: Duration::from_secs(2),
-        ..PipelineConfig::default()
+        ..IngestConfig::single("events")
     };
     let f = fixture_with(Answer::Hang, config);
     let (status, _, body) = send(&f, SEED_BODY).await;
@@ -481,9 +481,9 @@ async fn a_request_over_the_timeout_gets_504() {
 
 #[tokio::test]
 async fn a_configured_stage_moves_the_route() {
-    let config = PipelineConfig {
+    let config = IngestConfig {
         stage: "dev".into(),
-        ..PipelineConfig::default()
+        ..IngestConfig::single("events")
     };
     let f = fixture_with(Answer::Accept, config);
     let request = put()

@@ -2,7 +2,9 @@
 //! `Backend::start` (skips with the reason where Docker is unavailable), and the endpoint
 //! backend's SDK configuration from the SDK's own variables.
 
-use harness::backend::{Backend, BackendError, BackendKind, BackendSettings, Resources, provision};
+use harness::backend::{Backend, BackendError, BackendKind, BackendSettings, provision};
+use harness::stack::unique_prefix;
+use harness::template::PipelineSpec;
 
 /// `HARNESS_BACKEND=localstack`-style startup: a container through testcontainers, its health
 /// endpoint polled, the pipeline's resources provisioned on it and a record round-tripped.
@@ -32,9 +34,12 @@ async fn localstack_starts_through_backend_start_and_takes_the_pipelines_resourc
             .endpoint_url()
             .is_some_and(|u| u.starts_with("http://"))
     );
-    let provisioned = provision(&backend.sdk_config(), &Resources::unique("ls"))
-        .await
-        .unwrap();
+    let provisioned = provision(
+        &backend.sdk_config(),
+        &PipelineSpec::of_project(Some(unique_prefix("ls"))).unwrap(),
+    )
+    .await
+    .unwrap();
     let kinesis = aws_sdk_kinesis::Client::new(&backend.sdk_config());
     let put = kinesis
         .put_record()

@@ -13,7 +13,7 @@ use http_body_util::BodyExt;
 use pipeline::config::SEED_API_KEY;
 use pipeline::envelope::Envelope;
 use pipeline::observe::MemoryObserver;
-use pipeline::{IngestState, PipelineConfig, app};
+use pipeline::{IngestConfig, IngestState, app};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tower::ServiceExt;
@@ -65,7 +65,7 @@ fn kinesis_error(status: u16, shape: &str) -> ResponseTemplate {
 }
 
 fn router(server: &MockServer) -> (axum::Router, Arc<MemoryObserver>) {
-    let config = PipelineConfig::default();
+    let config = IngestConfig::single("events");
     let observer = Arc::new(MemoryObserver::new());
     let state = IngestState::from_config(&kinesis_client(server), &config, observer.clone());
     (app(state, &config), observer)
@@ -317,7 +317,7 @@ async fn a_batching_stream_serves_the_ingest_api() {
         .respond_with(PutRecordsAnswers)
         .mount(&server)
         .await;
-    let mut config = PipelineConfig::default();
+    let mut config = IngestConfig::single("events");
     if let Some(stream) = config.streams.get_mut("default") {
         stream.batch = true;
     }

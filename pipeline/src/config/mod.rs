@@ -1,10 +1,12 @@
-//! The pipeline's configuration: plain structs built once at the edge (a TOML file, a binary's
-//! `main`, a test) and passed in. Nothing in this crate reads environment variables.
+//! The pipeline's configuration: plain structs built once at the edge and passed in. Each
+//! function reads its own from its environment through [`env`], the one loader that both the
+//! Lambda binaries (the process environment) and the harness (the environment `template.yaml`
+//! gives the function) use. Nothing else in this crate reads environment variables.
+
+pub mod env;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
-
-use serde::{Deserialize, Deserializer};
 
 /// The seed's local API key (`x-api-key`).
 pub const SEED_API_KEY: &str = "d41d8cd98f00b204e9800998ecf8427e";
@@ -16,26 +18,27 @@ pub const KINESIS_MAX_RECORD_BYTES: usize = 1024 * 1024;
 /// failure attributes (SQS counts attributes towards the message size).
 pub const MAX_EVENT_BYTES: usize = 256 * 1024 - 4 * 1024;
 
-/// Everything the ingest API and the handlers need to know.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct PipelineConfig {
-    /// Accepted `x-api-key` values.
-    pub api_keys: Vec<String>,
+/// Who checks `x-api-key`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApiKeys {
+    /// The app compares the header with these keys (local runs: the harness plays API
+    /// Gateway's part, with the key `template.yaml` gives).
+    Local(Vec<String>),
+    /// API Gateway checked the key before the request reached the app (the deployed
+    /// `IngestFunction` behind `IngestApi`, whose method has `ApiKeyRequired: true`).
+    Upstream,
+}
+
+/// Everything the ingest API needs to know. Built by [`IngestConfig::from_env`] on Lambda and
+/// by the harness from `template.yaml`; the resource names come from there, never from here.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IngestConfig {
+    /// Who checks `x-api-key`.
+    pub api_keys: ApiKeys,
     /// API Gateway stage: the first path segment (`/prod/stream`).
     pub stage: String,
     /// Stream names clients may use in `"stream"`, each mapped to a transport.
     pub streams: BTreeMap<String, StreamConfig>,
-    /// The SQS queue the forward handler sends to.
-    pub queue: String,
-    /// The app-level DLQ queue (and the redrive target of `queue`).
-    pub dlq: String,
-    /// The DynamoDB table the store handler writes to.
-    pub table: String,
-    /// SendMessage attempts of the forward handler.
-    pub forward: RetryPolicy,
-    /// PutItem attempts of the store handler.
-    pub store: RetryPolicy,
     /// Largest request body the ingest API reads; larger bodies get 413.
     pub max_body_bytes: usize,
     /// Largest envelope (its JSON) the ingest API accepts; larger events get 413. Every hop
@@ -44,33 +47,45 @@ pub struct PipelineConfig {
     /// too big for a later hop could never be stored.
     pub max_event_bytes: usize,
     /// A request that takes longer gets 504, as API Gateway's integration timeout.
-    #[serde(deserialize_with = "duration")]
     pub request_timeout: Duration,
 }
 
-impl Default for PipelineConfig {
-    fn default() -> Self {
-        PipelineConfig {
-            api_keys: vec![SEED_API_KEY.to_owned()],
+/// API Gateway's maximum integration timeout (REST APIs).
+pub const API_GATEWAY_TIMEOUT: Duration = Duration::from_secs(29);
+
+impl IngestConfig {
+    /// The defaults for a set of streams: the seed's stage, its local key, AWS's limits.
+    pub fn new(streams: BTreeMap<String, StreamConfig>) -> Self {
+        IngestConfig {
+            api_keys: ApiKeys::Local(vec![SEED_API_KEY.to_owned()]),
             stage: "prod".to_owned(),
-            streams: BTreeMap::from([("default".to_owned(), StreamConfig::default())]),
-            queue: "events".to_owned(),
-            dlq: "events-dlq".to_owned(),
-            table: "events".to_owned(),
-            forward: RetryPolicy::default(),
-            store: RetryPolicy::default(),
+            streams,
             // A body larger than Kinesis's record limit can never fit in a record.
             max_body_bytes: KINESIS_MAX_RECORD_BYTES,
             max_event_bytes: MAX_EVENT_BYTES,
-            // API Gateway's maximum integration timeout.
-            request_timeout: Duration::from_secs(29),
+            request_timeout: API_GATEWAY_TIMEOUT,
+        }
+    }
+
+    /// One client stream, `default`, on the Kinesis stream `kinesis_stream` (tests).
+    pub fn single(kinesis_stream: impl Into<String>) -> Self {
+        Self::new(BTreeMap::from([(
+            "default".to_owned(),
+            StreamConfig::new(kinesis_stream),
+        )]))
+    }
+
+    /// The key the app accepts first, if it checks keys itself.
+    pub fn first_key(&self) -> Option<&str> {
+        match &self.api_keys {
+            ApiKeys::Local(keys) => keys.first().map(String::as_str),
+            ApiKeys::Upstream => None,
         }
     }
 }
 
 /// Where one client-visible stream name goes.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StreamConfig {
     /// The Kinesis stream name.
     pub kinesis_stream: String,
@@ -81,19 +96,39 @@ pub struct StreamConfig {
     pub batch: bool,
 }
 
-impl Default for StreamConfig {
-    fn default() -> Self {
+impl StreamConfig {
+    /// One PutRecord per event, partitioned by the event id.
+    pub fn new(kinesis_stream: impl Into<String>) -> Self {
         StreamConfig {
-            kinesis_stream: "events".to_owned(),
+            kinesis_stream: kinesis_stream.into(),
             partition_key: PartitionKeySource::Id,
             batch: false,
         }
     }
 }
 
+/// The forward handler's settings (`ForwardFunction`'s environment).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForwardConfig {
+    /// The queue it sends each envelope to.
+    pub queue_url: String,
+    /// Where an envelope goes after the last failed attempt (and poison records at once).
+    pub dlq_url: String,
+    /// SendMessage attempts.
+    pub retry: RetryPolicy,
+}
+
+/// The store handler's settings (`StoreFunction`'s environment).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreConfig {
+    /// The table it writes items to.
+    pub table: String,
+    /// PutItem attempts.
+    pub retry: RetryPolicy,
+}
+
 /// The partition key of an event's record, which picks its shard (and so its order).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum PartitionKeySource {
     /// The event id: events spread evenly over the shards.
     #[default]
@@ -105,16 +140,13 @@ pub enum PartitionKeySource {
 }
 
 /// How many attempts an operation gets and how long to wait between them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {
     /// HTTP attempts in all (the first one included); 0 is treated as 1.
     pub max_attempts: u32,
     /// The backoff cap before the first retry; doubled for each later one.
-    #[serde(deserialize_with = "duration")]
     pub base_delay: Duration,
     /// No backoff is longer than this.
-    #[serde(deserialize_with = "duration")]
     pub max_delay: Duration,
 }
 
@@ -163,21 +195,6 @@ impl RetryPolicy {
     }
 }
 
-/// A duration written as an integer of milliseconds or a string with a unit: `"250ms"`,
-/// `"2s"`, `"1m"`, `"500us"`.
-fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Raw {
-        Millis(u64),
-        Text(String),
-    }
-    match Raw::deserialize(d)? {
-        Raw::Millis(ms) => Ok(Duration::from_millis(ms)),
-        Raw::Text(text) => parse_duration(&text).map_err(serde::de::Error::custom),
-    }
-}
-
 /// Parses `"250ms"`, `"2s"`, `"1m"`, `"500us"` (an integer and a unit).
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
@@ -206,58 +223,21 @@ mod tests {
 
     #[test]
     fn defaults_follow_the_seed() {
-        let c = PipelineConfig::default();
-        assert_eq!(c.api_keys, [SEED_API_KEY]);
+        let c = IngestConfig::single("s");
+        assert_eq!(c.api_keys, ApiKeys::Local(vec![SEED_API_KEY.to_owned()]));
+        assert_eq!(c.first_key(), Some(SEED_API_KEY));
         assert_eq!(c.stage, "prod");
-        assert_eq!(c.streams["default"].kinesis_stream, "events");
+        assert_eq!(c.streams["default"].kinesis_stream, "s");
         assert_eq!(c.streams["default"].partition_key, PartitionKeySource::Id);
-        assert_eq!(
-            (c.queue.as_str(), c.dlq.as_str(), c.table.as_str()),
-            ("events", "events-dlq", "events")
-        );
-        assert_eq!(c.forward.max_attempts, 3);
-        assert_eq!(c.store.max_attempts, 3);
+        assert_eq!(RetryPolicy::default().max_attempts, 3);
     }
 
     #[test]
-    fn config_reads_from_toml_with_durations_in_either_form() {
-        let c: PipelineConfig = toml::from_str(
-            r#"
-            stage = "dev"
-            request_timeout = "5s"
-            [forward]
-            max_attempts = 5
-            base_delay = 10
-            max_delay = "1m"
-            [streams.clicks]
-            kinesis_stream = "clicks"
-            batch = true
-            partition_key = { payload_field = "/user" }
-            "#,
-        )
-        .expect("valid config");
-        assert_eq!(c.stage, "dev");
-        assert_eq!(c.request_timeout, Duration::from_secs(5));
-        assert_eq!(c.forward.max_attempts, 5);
-        assert_eq!(c.forward.base_delay, Duration::from_millis(10));
-        assert_eq!(c.forward.max_delay, Duration::from_secs(60));
-        assert_eq!(
-            c.streams["clicks"].partition_key,
-            PartitionKeySource::PayloadField("/user".into())
-        );
-        assert_eq!(
-            c.api_keys,
-            [SEED_API_KEY],
-            "unset fields keep their defaults"
-        );
-    }
-
-    #[test]
-    fn config_rejects_unknown_keys_and_bad_durations() {
-        assert!(toml::from_str::<PipelineConfig>("stages = \"x\"").is_err());
-        assert!(toml::from_str::<PipelineConfig>("request_timeout = \"5 parsecs\"").is_err());
+    fn durations_need_an_integer_and_a_unit() {
         assert!(parse_duration("ms").is_err());
+        assert!(parse_duration("5 parsecs").is_err());
         assert_eq!(parse_duration("500us"), Ok(Duration::from_micros(500)));
+        assert_eq!(parse_duration("1m"), Ok(Duration::from_secs(60)));
     }
 
     #[test]
