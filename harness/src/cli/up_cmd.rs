@@ -72,7 +72,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         tracing::warn!("ignored (accepted with --accept-unsupported): {finding}");
     }
     for (name, value) in harness.outputs() {
-        tracing::info!("output {name} = {value}");
+        tracing::info!("template output {name} = {value} (as resolved locally)");
     }
     let stage = &harness.ingest_config().stage;
     match harness.backend().endpoint_url() {

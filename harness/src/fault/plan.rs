@@ -42,6 +42,9 @@ pub struct FaultPlan {
 
 struct Inner {
     rules: Mutex<Rules>,
+    /// Physical resource names by the template's logical ids, so a rule may name a resource
+    /// as the template does (`EventsQueue`) whatever the template calls it on the backend.
+    aliases: Mutex<std::collections::BTreeMap<String, String>>,
     journal: Journal,
     /// Seeds the probability rules that have no seed of their own.
     seed: u64,
@@ -104,6 +107,7 @@ impl FaultPlan {
         Self {
             inner: Arc::new(Inner {
                 rules: Mutex::default(),
+                aliases: Mutex::default(),
                 journal,
                 seed,
             }),
@@ -124,8 +128,23 @@ impl FaultPlan {
         self.install_rule(spec.rule().clone())
     }
 
+    /// Lets rules name resources by logical id: each `(logical, physical)` pair maps a
+    /// rule's `resource` to the name requests carry (the harness sets this from the template).
+    pub fn set_resource_aliases(&self, aliases: impl IntoIterator<Item = (String, String)>) {
+        let mut map = self.inner.aliases.lock().unwrap_or_else(|e| e.into_inner());
+        map.extend(aliases);
+    }
+
     /// Installs a rule; it applies to the next call.
-    pub fn install_rule(&self, def: RuleDef) -> RuleId {
+    pub fn install_rule(&self, mut def: RuleDef) -> RuleId {
+        if let RuleKind::Request { matcher, .. } = &mut def.kind
+            && let Some(resource) = &matcher.resource
+        {
+            let aliases = self.inner.aliases.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(physical) = aliases.get(resource) {
+                matcher.resource = Some(physical.clone());
+            }
+        }
         let mut rules = self.lock();
         rules.next_id += 1;
         let id = RuleId(rules.next_id);

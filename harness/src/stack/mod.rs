@@ -403,6 +403,7 @@ impl Harness {
         let spec = spec.located_by(&provisioned.stream_arn);
         let facts = spec.facts(&provisioned.queue_urls);
         spec.check_permissions(&facts)?;
+        plan.set_resource_aliases(spec.physical_names());
 
         let clock = backend
             .emulator()

@@ -209,6 +209,8 @@ pub struct PipelineSpec {
     pub outputs: BTreeMap<String, Output>,
     /// What the template says that the harness ignores because the user accepted it.
     pub accepted: Vec<Finding>,
+    /// The API keys, usage plans and their links, by logical id.
+    api_resources: Vec<String>,
     region: String,
     account: String,
 }
@@ -281,6 +283,7 @@ impl PipelineSpec {
             },
             outputs: template.outputs.clone(),
             accepted: Vec::new(),
+            api_resources: Vec::new(),
             region: options.region.clone(),
             account: options.account.clone(),
         };
@@ -319,9 +322,18 @@ impl PipelineSpec {
                     spec.functions.insert(id.clone(), function);
                 }
                 "AWS::Serverless::Api" => api_parts.api(&props)?,
-                "AWS::ApiGateway::ApiKey" => api_parts.key(&props)?,
-                "AWS::ApiGateway::UsagePlan" => api_parts.plan(&props)?,
-                "AWS::ApiGateway::UsagePlanKey" => api_parts.plan_key(&props)?,
+                "AWS::ApiGateway::ApiKey" => {
+                    api_parts.key(&props)?;
+                    spec.api_resources.push(id.clone());
+                }
+                "AWS::ApiGateway::UsagePlan" => {
+                    api_parts.plan(&props)?;
+                    spec.api_resources.push(id.clone());
+                }
+                "AWS::ApiGateway::UsagePlanKey" => {
+                    api_parts.plan_key(&props)?;
+                    spec.api_resources.push(id.clone());
+                }
                 other => {
                     findings.push(Finding {
                         logical_id: id.clone(),
@@ -587,6 +599,13 @@ impl PipelineSpec {
                 ],
             ),
         );
+        // API Gateway's generated ids, made up locally (an output such as ApiKeyId shows them).
+        for id in &self.api_resources {
+            resources.insert(
+                id.clone(),
+                facts(&format!("local-{}", id.to_lowercase()), []),
+            );
+        }
         Facts {
             parameters: self.parameters.clone(),
             region: region.clone(),
@@ -642,6 +661,23 @@ impl PipelineSpec {
                     })
             })
             .collect()
+    }
+
+    /// Every stream, queue and table: its logical id and its physical name.
+    pub fn physical_names(&self) -> Vec<(String, String)> {
+        let streams = self
+            .streams
+            .iter()
+            .map(|(id, s)| (id.clone(), s.name.clone()));
+        let queues = self
+            .queues
+            .iter()
+            .map(|(id, q)| (id.clone(), q.name.clone()));
+        let tables = self
+            .tables
+            .iter()
+            .map(|(id, t)| (id.clone(), t.name.clone()));
+        streams.chain(queues).chain(tables).collect()
     }
 
     /// The function built from `binary` (the first, by logical id).
@@ -1050,7 +1086,9 @@ fn function(
         match env.take("Variables") {
             Some(Node::Map(vars)) => environment = vars.clone(),
             Some(other) => {
-                return Err(env.invalid("Variables", format!("must be a map, not {}", other.kind())));
+                return Err(
+                    env.invalid("Variables", format!("must be a map, not {}", other.kind()))
+                );
             }
             None => {}
         }

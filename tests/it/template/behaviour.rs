@@ -50,9 +50,22 @@ async fn renamed_resources_carry_the_seed_event_through_the_names_the_template_g
     assert!(r.queue.ends_with("-orders-q") && r.dlq.ends_with("-orders-dlq"));
     assert!(r.table.ends_with("-orders"), "{}", r.table);
 
+    // A fault rule names the queue by its logical id, whatever the template calls it.
+    h.faults()
+        .sqs("SendMessage")
+        .resource("EventsQueue")
+        .error(500, "InternalError")
+        .always()
+        .for_event("seed-2");
     let outcome = h.ingest_json(seed_event("seed-1")).await.unwrap();
     assert_eq!(outcome.status, 200, "{:?}", outcome.body);
+    h.ingest_json(seed_event("seed-2")).await.unwrap();
     h.drain().await.unwrap();
+    assert_eq!(
+        h.dlq_ids().await.unwrap(),
+        ["seed-2"],
+        "3 attempts to orders-q, then orders-dlq"
+    );
 
     // Straight from DynamoDB by the template's name: the item is in `orders`.
     let sdk = h.backend().sdk_config();
