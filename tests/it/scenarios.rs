@@ -91,3 +91,31 @@ fn an_invalid_scenario_file_is_named_with_its_line() {
     assert!(message.starts_with("scenarios/bad.toml:4:"), "{message}");
     assert!(message.contains("explode"), "{message}");
 }
+
+#[test]
+fn a_scenario_override_of_a_template_value_is_listed_in_its_report() {
+    crate::require!(); // Routed through support: skips when the backend is unavailable.
+    let text = r#"
+description = "overrides the queue's visibility timeout"
+[settings.overrides]
+"EventsQueue.VisibilityTimeout" = 20
+[[steps]]
+ingest = { count = 1 }
+[[steps]]
+drain = {}
+[[steps]]
+expect = { table = 1 }
+"#;
+    let parsed = scenario::parse(text, Path::new("override.toml")).unwrap();
+    let report = run("override", &parsed);
+    assert!(report.passed(), "{}", report.render());
+    assert_eq!(
+        report.overrides,
+        ["EventsQueue.VisibilityTimeout = 20 (template: 30)"]
+    );
+    assert!(
+        report
+            .render()
+            .contains("template override: EventsQueue.VisibilityTimeout = 20 (template: 30)")
+    );
+}
