@@ -52,6 +52,7 @@ async fn run(args: Args, backend: BackendSettings) -> anyhow::Result<ExitCode> {
         template: Some(args.template.load(Some(&args.root))?),
         accept: args.template.acceptance(),
         parameters: args.template.parameters(),
+        overrides: Vec::new(),
     };
     let report = scenario::run(&name, &parsed, &options)
         .await

@@ -27,6 +27,9 @@ pub struct RunOptions {
     pub accept: Acceptance,
     /// Template parameter values.
     pub parameters: std::collections::BTreeMap<String, String>,
+    /// Template values replaced after the scenario's own overrides (a test suite's profile
+    /// for real-time backends: short visibility timeouts). Listed in the report like those.
+    pub overrides: Vec<(String, serde_json::Value)>,
 }
 
 impl RunOptions {
@@ -38,6 +41,7 @@ impl RunOptions {
             template: None,
             accept: Acceptance::default(),
             parameters: Default::default(),
+            overrides: Vec::new(),
         }
     }
 }
@@ -102,6 +106,9 @@ pub async fn run(
             message: format!("overrides.{path}: {e}"),
         })?;
         harness_options = harness_options.set(path, value);
+    }
+    for (path, value) in &options.overrides {
+        harness_options = harness_options.set(path, value.clone());
     }
     let h = Harness::start_with(harness_options).await?;
     report.overrides = h.overrides().iter().map(ToString::to_string).collect();
