@@ -6,6 +6,7 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
+use std::time::Duration;
 
 use aws_lambda_events::event::kinesis::{KinesisEvent, KinesisEventRecord};
 use aws_lambda_events::event::streams::KinesisEventResponse;
@@ -82,8 +83,10 @@ pub(crate) enum Verdict {
     Success,
     /// Records before the index are done; the rest are retried (ReportBatchItemFailures).
     Partial(usize),
-    /// A function error: the whole batch failed.
-    Failed,
+    /// The whole batch failed. `function_error` when the function itself failed (an error, a
+    /// panic, a timeout: Lambda's `"functionError": "Unhandled"`); `false` when it returned a
+    /// partial batch response Lambda cannot use (AWS records `"functionError": null`).
+    Failed { function_error: bool },
 }
 
 /// Reads a handler's answer as Lambda does (AWS-SEMANTICS 2.5). `seqs` is the batch in order.
@@ -92,8 +95,15 @@ pub(crate) fn classify(
     seqs: &[SeqNum],
     report_batch_item_failures: bool,
 ) -> Verdict {
+    const MALFORMED: Verdict = Verdict::Failed {
+        function_error: false,
+    };
     let response = match outcome {
-        Err(_) => return Verdict::Failed,
+        Err(_) => {
+            return Verdict::Failed {
+                function_error: true,
+            };
+        }
         Ok(_) if !report_batch_item_failures => return Verdict::Success,
         Ok(response) => response,
     };
@@ -101,11 +111,11 @@ pub(crate) fn classify(
     for failure in &response.batch_item_failures {
         // An empty, missing or unknown identifier fails the whole batch.
         let Some(id) = failure.item_identifier.as_deref().filter(|s| !s.is_empty()) else {
-            return Verdict::Failed;
+            return MALFORMED;
         };
         let id = SeqNum::new(id);
         let Some(index) = seqs.iter().position(|s| *s == id) else {
-            return Verdict::Failed;
+            return MALFORMED;
         };
         lowest = Some(lowest.map_or(index, |l| l.min(index)));
     }
@@ -115,12 +125,16 @@ pub(crate) fn classify(
     }
 }
 
-/// A batch (or a bisected half of one) and its history.
+/// A batch (or a bisected half of one) and its history since the checkpoint last moved.
 struct Attempt {
     recs: Vec<Rec>,
+    /// Retries used against `MaximumRetryAttempts`.
     retries: u32,
+    /// Invocations of these records since the checkpoint last moved (`approximateInvokeCount`).
     invokes: u32,
-    last_errored: bool,
+    /// How the last invocation failed: `Some(true)` a function error, `Some(false)` a
+    /// response Lambda could not use or a partial failure, `None` never invoked.
+    last_function_error: Option<bool>,
 }
 
 impl Attempt {
@@ -129,9 +143,24 @@ impl Attempt {
             recs,
             retries,
             invokes: 0,
-            last_errored: false,
+            last_function_error: None,
         }
     }
+}
+
+/// How long a consumer waits before the `retry`th retry (1-based) of a failing batch: the
+/// delay doubles from `first` up to `max` (1 s, 2 s, 4 s, 8 s, 10 s, 10 s, ... by default).
+///
+/// Lambda does not document its pacing. The curve is chosen to match a recording on AWS
+/// (LocalStack snapshot `test_kinesis_maximum_record_age_exceeded[expire-while-retrying]`,
+/// 2025-11-25): MaximumRetryAttempts -1 and MaximumRecordAgeInSeconds 60 gave
+/// `approximateInvokeCount: 8`. The mapping there was created after the record was put and
+/// first invoked it about 10 s later (the test's recorded duration, 76 s, with its polling
+/// schedule); from then on this curve invokes at +0, 1, 3, 7, 15, 25, 35, 45 s and the next
+/// retry (+55 s) falls past the record's 60 s: 8 invocations.
+pub(crate) fn retry_backoff(retry: u32, first: Duration, max: Duration) -> Duration {
+    let doublings = retry.saturating_sub(1).min(31);
+    first.saturating_mul(1u32 << doublings).min(max)
 }
 
 /// How a batch's processing left the lane.
@@ -220,14 +249,7 @@ async fn process(
                 let (old, young): (Vec<Rec>, Vec<Rec>) = att.recs.drain(..).partition(too_old);
                 att.recs = young;
                 if !old.is_empty() {
-                    discard(
-                        m,
-                        shard,
-                        &old,
-                        &att,
-                        DiscardCondition::MaximumRecordAgeExceeded,
-                    )
-                    .await;
+                    discard(m, shard, &old, &att, DiscardCondition::RecordAgeExceeded).await;
                 }
                 if att.recs.is_empty() {
                     continue 'batches;
@@ -266,17 +288,24 @@ async fn process(
                     finish(m, shard, &seqs).await;
                     continue 'batches;
                 }
-                Verdict::Partial(index) => {
+                Verdict::Partial(index) if index > 0 => {
+                    // The checkpoint moved: what is left starts afresh, with a new retry
+                    // budget and invoke count (recorded on AWS, AWS-SEMANTICS 2.5), at once.
                     finish(m, shard, &seqs[..index]).await;
-                    att.recs.drain(..index);
-                    att.last_errored = false;
+                    let rest = att.recs.split_off(index);
+                    pending.push_front(Attempt::new(rest, 0));
+                    continue 'batches;
                 }
-                Verdict::Failed => {
-                    att.last_errored = true;
+                Verdict::Partial(_) => att.last_function_error = Some(false),
+                Verdict::Failed { function_error } => {
+                    att.last_function_error = Some(function_error);
                     if let Err(err) = &outcome {
                         tracing::debug!(shard = %shard.shard_id, %err, "function error");
                     }
-                    if c.bisect_batch_on_function_error && att.recs.len() > 1 {
+                    // Bisect is for function errors only ("If the function returns an error,
+                    // split the batch in two and retry", CreateEventSourceMapping): a response
+                    // Lambda cannot use is a failed batch, but not a function error.
+                    if function_error && c.bisect_batch_on_function_error && att.recs.len() > 1 {
                         // Bisecting is not a retry: both halves keep the retries used so far.
                         Counters::add(&m.counters.bisects, 1);
                         let second = att.recs.split_off(att.recs.len() / 2);
@@ -301,7 +330,8 @@ async fn process(
             }
             att.retries += 1;
             Counters::add(&m.counters.retries, 1);
-            if sleep_or_stop(stop, c.retry_delay).await {
+            let delay = retry_backoff(att.retries, c.retry_delay, c.max_retry_delay);
+            if sleep_or_stop(stop, delay).await {
                 return Flow::Stop;
             }
         }
@@ -332,8 +362,10 @@ async fn discard(
     if let Some(queue_url) = &m.config.on_failure {
         let record = OnFailureRecord::new(&Discarded {
             condition,
-            invoke_count: att.invokes,
-            last_invocation_errored: att.last_errored,
+            // A record already too old when read is reported as invoked once (recorded on
+            // AWS: `expire-before-ingestion`, `approximateInvokeCount: 1`).
+            invoke_count: att.invokes.max(1),
+            last_function_error: att.last_function_error,
             shard_id: &shard.shard_id,
             stream_arn: &m.stream_arn,
             function_arn: &m.function_arn,
@@ -351,7 +383,7 @@ async fn discard(
 }
 
 /// Marks records done and moves the checkpoint as far as every lower record is done too.
-async fn finish(m: &Mapping, shard: &Shard, seqs: &[SeqNum]) {
+pub(crate) async fn finish(m: &Mapping, shard: &Shard, seqs: &[SeqNum]) {
     let _writer = shard.checkpoint_lock.lock().await;
     let checkpoint = {
         let mut st = shard.lock();
@@ -403,7 +435,12 @@ mod tests {
 
     #[test]
     fn an_error_fails_the_whole_batch() {
-        assert_eq!(classify(&Err("x".into()), &seqs(), true), Verdict::Failed);
+        assert_eq!(
+            classify(&Err("x".into()), &seqs(), true),
+            Verdict::Failed {
+                function_error: true
+            }
+        );
     }
 
     #[test]
@@ -418,6 +455,9 @@ mod tests {
         assert_eq!(classify(&outcome, &seqs(), false), Verdict::Success);
     }
 
+    /// A response Lambda cannot use fails the whole batch but is not a function error: AWS
+    /// records `"functionError": null` for `""`, `null`, a number and a wrong key
+    /// (LocalStack snapshots `test_kinesis_report_batch_item_failure_scenarios`, 2025-11-25).
     #[test]
     fn empty_null_or_unknown_identifiers_fail_the_whole_batch() {
         for ids in [
@@ -428,7 +468,9 @@ mod tests {
         ] {
             assert_eq!(
                 classify(&failures(&ids), &seqs(), true),
-                Verdict::Failed,
+                Verdict::Failed {
+                    function_error: false
+                },
                 "{ids:?}"
             );
         }
@@ -476,6 +518,15 @@ mod tests {
         assert_eq!(next_batch_len(&huge, 100), 1, "a record alone always goes");
         let small: VecDeque<Rec> = (0..10).map(|i| rec(&i.to_string(), 10)).collect();
         assert_eq!(next_batch_len(&small, 100), 10);
+    }
+
+    #[test]
+    fn the_retry_backoff_doubles_up_to_its_cap() {
+        let secs =
+            |retry| retry_backoff(retry, Duration::from_secs(1), Duration::from_secs(10)).as_secs();
+        let curve: Vec<u64> = (1..=8).map(secs).collect();
+        assert_eq!(curve, [1, 2, 4, 8, 10, 10, 10, 10]);
+        assert_eq!(secs(10_000), 10, "no overflow on long retry runs");
     }
 
     #[test]

@@ -40,9 +40,12 @@ pub struct KinesisMappingConfig {
     /// How long a shard's consumer waits after an empty GetRecords (Lambda polls each shard
     /// at a base rate of once per second).
     pub poll_interval: Duration,
-    /// How long a consumer waits before retrying a failed batch. Lambda does not document its
-    /// retry pacing; a delay is needed so that record age can pass between retries.
+    /// How long a consumer waits before the first retry of a failed batch; each further retry
+    /// waits twice as long, up to `max_retry_delay` (see `batch::retry_backoff` for the
+    /// curve and the recording it is fitted to: Lambda does not document its pacing).
     pub retry_delay: Duration,
+    /// The longest wait between two retries of a failed batch.
+    pub max_retry_delay: Duration,
     /// The function's name, for the `functionArn` of on-failure records.
     pub function_name: String,
     /// The clock for record age and on-failure timestamps; `None` follows tokio's clock from
@@ -66,7 +69,8 @@ impl Default for KinesisMappingConfig {
             parallelization_factor: 1,
             on_failure: None,
             poll_interval: Duration::from_secs(1),
-            retry_delay: Duration::from_millis(500),
+            retry_delay: Duration::from_secs(1),
+            max_retry_delay: Duration::from_secs(10),
             function_name: "function".to_owned(),
             clock: None,
             function_timeout: None,
@@ -103,6 +107,9 @@ impl KinesisMappingConfig {
         }
         if self.poll_interval.is_zero() {
             return bad("poll_interval must be positive".into());
+        }
+        if self.max_retry_delay < self.retry_delay {
+            return bad("max_retry_delay must be at least retry_delay".into());
         }
         Ok(())
     }

@@ -41,7 +41,7 @@ pub struct KinesisStats {
     pub batches_invoked: u64,
     /// Records handed to the handler, summed over invocations.
     pub records_delivered: u64,
-    /// Re-invocations of a batch after a function error or a partial failure.
+    /// Retries counted against `MaximumRetryAttempts` (re-invocations without progress).
     pub retries: u64,
     /// Failed batches split in two.
     pub bisects: u64,
