@@ -6,6 +6,7 @@
 //! - [`kinesis`]: the Kinesis mapping (a consumer per shard, retries, bisect, partial batch
 //!   responses, parallelization, on-failure destination, checkpoints);
 //! - [`sqs`]: the SQS mapping (long-polling pollers, partial batch responses, deletion);
+//! - [`filter`]: `FilterCriteria`, Lambda's event filtering grammar, for both mappings;
 //! - [`idle`]: how a handle knows its mapping has caught up;
 //! - [`hooks`]: where delivery faults enter;
 //! - [`response`]: a function's response body read as Lambda reads it (for out-of-process
@@ -50,6 +51,7 @@
 //!   visibility timeout.
 
 pub mod event;
+pub mod filter;
 pub mod handler;
 pub mod hooks;
 pub mod idle;
@@ -57,6 +59,7 @@ pub mod kinesis;
 pub mod response;
 pub mod sqs;
 
+pub use filter::{FilterCriteria, FilterError};
 pub use handler::{BoxError, KinesisHandler, SqsHandler};
 pub use hooks::{DeliveryFault, DeliveryHooks, NoDeliveryFaults};
 pub use idle::IdleTimeout;

@@ -6,6 +6,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::esm::MappingError;
+use crate::esm::filter::FilterCriteria;
 
 /// Where a shard with no checkpoint starts reading.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,6 +55,9 @@ pub struct KinesisMappingConfig {
     /// The function's timeout: an invocation still running after it is a function error
     /// ("Task timed out"). `None`: no limit.
     pub function_timeout: Option<Duration>,
+    /// `FilterCriteria`: records no filter matches (on their decoded `data` and metadata) are
+    /// skipped and checkpointed. `None`: every record is delivered.
+    pub filter_criteria: Option<FilterCriteria>,
 }
 
 impl Default for KinesisMappingConfig {
@@ -74,6 +78,7 @@ impl Default for KinesisMappingConfig {
             function_name: "function".to_owned(),
             clock: None,
             function_timeout: None,
+            filter_criteria: None,
         }
     }
 }

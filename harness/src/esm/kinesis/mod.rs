@@ -53,6 +53,8 @@ pub struct KinesisStats {
     pub checkpoints: u64,
     /// Shard consumers restarted after a crash.
     pub restarts: u64,
+    /// Records no filter of `FilterCriteria` matched: skipped and checkpointed.
+    pub records_filtered: u64,
 }
 
 #[derive(Debug, Default)]
@@ -65,6 +67,7 @@ pub(crate) struct Counters {
     pub records_discarded: AtomicU64,
     pub checkpoints: AtomicU64,
     pub restarts: AtomicU64,
+    pub records_filtered: AtomicU64,
 }
 
 impl Counters {
@@ -83,6 +86,7 @@ impl Counters {
             records_discarded: get(&self.records_discarded),
             checkpoints: get(&self.checkpoints),
             restarts: get(&self.restarts),
+            records_filtered: get(&self.records_filtered),
         }
     }
 }
