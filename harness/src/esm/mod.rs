@@ -65,7 +65,8 @@ pub use hooks::{DeliveryFault, DeliveryHooks, NoDeliveryFaults};
 pub use idle::IdleTimeout;
 pub use kinesis::{
     CheckpointStore, InMemoryCheckpoints, KinesisMapping, KinesisMappingConfig,
-    KinesisMappingHandle, KinesisStats, StartingPosition,
+    KinesisMappingHandle, KinesisStats, KinesisWindowEvent, KinesisWindowHandler,
+    KinesisWindowResponse, StartingPosition,
 };
 pub use sqs::{SqsMapping, SqsMappingConfig, SqsMappingHandle, SqsStats};
 

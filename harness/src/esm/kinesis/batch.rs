@@ -16,7 +16,8 @@ use tokio::sync::mpsc;
 use super::checkpoint::SeqNum;
 use super::on_failure::{self, DiscardCondition, Discarded, OnFailureRecord};
 use super::poller::{Exit, sleep_or_stop};
-use super::{Counters, Mapping, Shard};
+use super::window::{self, KinesisWindowEvent, KinesisWindowResponse, OpenWindow, Window};
+use super::{Counters, Function, Mapping, Shard};
 use crate::esm::handler::invoke_guarded;
 use crate::esm::{BoxError, DeliveryFault};
 
@@ -181,6 +182,8 @@ pub(crate) async fn run_lane(
     let batch_size = m.config.batch_size;
     let window = m.config.maximum_batching_window;
     let mut closed = false;
+    // The tumbling window open in this lane, with its state (TumblingWindowInSeconds).
+    let mut open: Option<OpenWindow> = None;
     loop {
         if m.stopping() {
             return Exit::Stopped;
@@ -189,12 +192,32 @@ pub(crate) async fn run_lane(
             if closed {
                 return Exit::Ended;
             }
-            tokio::select! {
+            // An open window ends when its end passes with nothing more read.
+            let window_left = open.as_ref().map(|o| {
+                (o.window.end - m.clock.now())
+                    .to_std()
+                    .unwrap_or(Duration::ZERO)
+            });
+            let window_ended = tokio::select! {
                 chunk = rx.recv() => match chunk {
-                    Some(chunk) => buffer.extend(chunk),
+                    Some(chunk) => {
+                        buffer.extend(chunk);
+                        false
+                    }
                     None => return Exit::Ended,
                 },
+                _ = tokio::time::sleep(window_left.unwrap_or_default()), if window_left.is_some() => true,
                 _ = stop.wait_for(|s| *s) => return Exit::Stopped,
+            };
+            if window_ended {
+                if let Some(ended) = open.take() {
+                    match final_invoke(&m, &shard, ended, false, &mut stop).await {
+                        Flow::Continue => {}
+                        Flow::Stop => return Exit::Stopped,
+                        Flow::Crash => return Exit::Crashed,
+                    }
+                }
+                continue;
             }
         }
         if window.is_zero() {
@@ -218,9 +241,32 @@ pub(crate) async fn run_lane(
                 }
             }
         }
-        let take = next_batch_len(&buffer, batch_size);
+        let mut take = next_batch_len(&buffer, batch_size);
+        if let Some(length) = m.config.tumbling_window {
+            // A batch holds one window's records; a record of a later window closes the open
+            // one first (its final invocation).
+            let first = Window::of(buffer[0].arrival, length);
+            take = buffer
+                .iter()
+                .take(take)
+                .take_while(|r| Window::of(r.arrival, length) == first)
+                .count()
+                .max(1);
+            if let Some(ended) = open.take_if(|o| o.window != first) {
+                match final_invoke(&m, &shard, ended, false, &mut stop).await {
+                    Flow::Continue => {}
+                    Flow::Stop => return Exit::Stopped,
+                    Flow::Crash => return Exit::Crashed,
+                }
+            }
+            open.get_or_insert_with(|| OpenWindow {
+                window: first,
+                state: serde_json::Map::new(),
+                terminated_early: false,
+            });
+        }
         let batch: Vec<Rec> = buffer.drain(..take).collect();
-        match process(&m, &shard, batch, &mut stop).await {
+        match process(&m, &shard, batch, &mut stop, &mut open).await {
             Flow::Continue => {}
             Flow::Stop => return Exit::Stopped,
             Flow::Crash => return Exit::Crashed,
@@ -234,6 +280,7 @@ async fn process(
     shard: &Shard,
     batch: Vec<Rec>,
     stop: &mut tokio::sync::watch::Receiver<bool>,
+    open: &mut Option<OpenWindow>,
 ) -> Flow {
     let c = &m.config;
     let mut pending = VecDeque::from([Attempt::new(batch, 0)]);
@@ -272,18 +319,34 @@ async fn process(
             };
             // A duplicated delivery: the second invocation's answer is the one that counts.
             let mut outcome = Err::<KinesisEventResponse, BoxError>("not invoked".into());
+            let mut new_state = None;
             for _ in 0..deliveries {
                 Counters::add(&m.counters.batches_invoked, 1);
                 Counters::add(&m.counters.records_delivered, event.records.len() as u64);
-                let event = event.clone();
-                outcome = invoke_guarded(|| m.handler.handle(event), c.function_timeout).await;
+                (outcome, new_state) = invoke(m, shard, event.records.clone(), open, false).await;
             }
             att.invokes += 1;
             if faults.contains(&DeliveryFault::CrashBeforeCheckpoint) {
                 return Flow::Crash;
             }
             let seqs: Vec<SeqNum> = att.recs.iter().map(|r| r.seq.clone()).collect();
-            match classify(&outcome, &seqs, c.report_batch_item_failures) {
+            let verdict = classify(&outcome, &seqs, c.report_batch_item_failures);
+            // The state of an invocation that did not fail is the window's from now on; one
+            // over AWS's 1 MB ends the window early, and the next batch starts a fresh state.
+            if !matches!(verdict, Verdict::Failed { .. })
+                && let (Some(o), Some(state)) = (open.as_mut(), new_state)
+            {
+                o.state = state;
+                if window::too_big(&o.state) {
+                    let ended = o.clone();
+                    o.state = serde_json::Map::new();
+                    match final_invoke(m, shard, ended, true, stop).await {
+                        Flow::Continue => {}
+                        other => return other,
+                    }
+                }
+            }
+            match verdict {
                 Verdict::Success => {
                     finish(m, shard, &seqs).await;
                     continue 'batches;
@@ -337,6 +400,84 @@ async fn process(
         }
     }
     Flow::Continue
+}
+
+/// Invokes the function with records: as a plain Kinesis event, or with the open tumbling
+/// window and its state. Answers the outcome as the classifier reads it, and the state the
+/// function returned (windows only; a response without one is a failed invocation).
+async fn invoke(
+    m: &Mapping,
+    shard: &Shard,
+    records: Vec<KinesisEventRecord>,
+    open: &Option<OpenWindow>,
+    is_final: bool,
+) -> (
+    Result<KinesisEventResponse, BoxError>,
+    Option<serde_json::Map<String, serde_json::Value>>,
+) {
+    let timeout = m.config.function_timeout;
+    match (&m.function, open) {
+        (Function::Plain(handler), _) => {
+            let mut event = KinesisEvent::default();
+            event.records = records;
+            (
+                invoke_guarded(|| handler.handle(event), timeout).await,
+                None,
+            )
+        }
+        (Function::Windowed(handler), Some(o)) => {
+            let event = KinesisWindowEvent {
+                records,
+                window: o.window,
+                state: o.state.clone(),
+                shard_id: shard.shard_id.clone(),
+                event_source_arn: m.stream_arn.clone(),
+                is_final_invoke_for_window: is_final,
+                is_window_terminated_early: is_final && o.terminated_early,
+            };
+            match invoke_guarded(|| handler.handle(event), timeout).await {
+                Ok(KinesisWindowResponse {
+                    state: Some(state),
+                    batch_item_failures,
+                }) => {
+                    let mut response = KinesisEventResponse::default();
+                    response.batch_item_failures = batch_item_failures;
+                    (Ok(response), Some(state))
+                }
+                Ok(_) => (Err(Box::new(window::MissingState)), None),
+                Err(err) => (Err(err), None),
+            }
+        }
+        (Function::Windowed(_), None) => (Err("no tumbling window is open".into()), None),
+    }
+}
+
+/// The final invocation of a window (no records, `isFinalInvokeForWindow`), retried until it
+/// succeeds: "If the invocation fails, your Lambda function suspends further processing until
+/// a successful invocation" (services-kinesis-windows).
+async fn final_invoke(
+    m: &Mapping,
+    shard: &Shard,
+    mut ended: OpenWindow,
+    terminated_early: bool,
+    stop: &mut tokio::sync::watch::Receiver<bool>,
+) -> Flow {
+    ended.terminated_early = terminated_early;
+    let open = Some(ended);
+    let mut retries = 0;
+    loop {
+        Counters::add(&m.counters.batches_invoked, 1);
+        let (outcome, _) = invoke(m, shard, Vec::new(), &open, true).await;
+        if outcome.is_ok() {
+            return Flow::Continue;
+        }
+        retries += 1;
+        Counters::add(&m.counters.retries, 1);
+        let delay = retry_backoff(retries, m.config.retry_delay, m.config.max_retry_delay);
+        if sleep_or_stop(stop, delay).await {
+            return Flow::Stop;
+        }
+    }
 }
 
 /// Gives up on records: reports them to the on-failure destination and moves past them.

@@ -58,6 +58,9 @@ pub struct KinesisMappingConfig {
     /// `FilterCriteria`: records no filter matches (on their decoded `data` and metadata) are
     /// skipped and checkpointed. `None`: every record is delivered.
     pub filter_criteria: Option<FilterCriteria>,
+    /// `TumblingWindowInSeconds` (1..=900; AWS's 0 is `None`): windows of this length with
+    /// state carried between invocations (`KinesisMapping::spawn_windowed`).
+    pub tumbling_window: Option<Duration>,
 }
 
 impl Default for KinesisMappingConfig {
@@ -79,6 +82,7 @@ impl Default for KinesisMappingConfig {
             clock: None,
             function_timeout: None,
             filter_criteria: None,
+            tumbling_window: None,
         }
     }
 }
@@ -112,6 +116,14 @@ impl KinesisMappingConfig {
         }
         if self.poll_interval.is_zero() {
             return bad("poll_interval must be positive".into());
+        }
+        if let Some(w) = self.tumbling_window
+            && !(Duration::from_secs(1)..=Duration::from_secs(900)).contains(&w)
+        {
+            return bad(format!(
+                "TumblingWindowInSeconds {} is not in 0..=900",
+                w.as_secs()
+            ));
         }
         if self.max_retry_delay < self.retry_delay {
             return bad("max_retry_delay must be at least retry_delay".into());
