@@ -49,6 +49,9 @@ pub struct KinesisMappingConfig {
     pub max_retry_delay: Duration,
     /// The function's name, for the `functionArn` of on-failure records.
     pub function_name: String,
+    /// The function's execution role (the template's `Role`): every record's
+    /// `invokeIdentityArn`. `None`: `arn:aws:iam::<account>:role/lambda-role`.
+    pub role_arn: Option<String>,
     /// The clock for record age and on-failure timestamps; `None` follows tokio's clock from
     /// the system time at spawn. Hand in the emulator's clock for exact agreement with it.
     pub clock: Option<emulator::Clock>,
@@ -79,6 +82,7 @@ impl Default for KinesisMappingConfig {
             retry_delay: Duration::from_secs(1),
             max_retry_delay: Duration::from_secs(10),
             function_name: "function".to_owned(),
+            role_arn: None,
             clock: None,
             function_timeout: None,
             filter_criteria: None,

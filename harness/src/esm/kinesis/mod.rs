@@ -291,7 +291,10 @@ impl KinesisMapping {
                         shard_id: shard_id.clone(),
                         stream_arn: stream_arn.clone(),
                         region: region.clone(),
-                        invoke_identity_arn: format!("arn:aws:iam::{account}:role/lambda-role"),
+                        invoke_identity_arn: config
+                            .role_arn
+                            .clone()
+                            .unwrap_or_else(|| format!("arn:aws:iam::{account}:role/lambda-role")),
                     },
                     shard_id,
                     state: Mutex::new(ShardState::default()),

@@ -500,3 +500,24 @@ async fn filter_criteria_deliver_only_matching_records_and_checkpoint_past_the_o
         mapping.stop().await;
     }
 }
+
+/// Lambda sends the function's execution role as every record's `invokeIdentityArn`
+/// (AWS-SEMANTICS 2.3; recorded on AWS: `arn:aws:iam::<account>:role/<the function's role>`
+/// in LocalStack's `test_lambda_integration_kinesis.snapshot.json`).
+#[tokio::test(start_paused = true)]
+async fn records_carry_the_functions_role_as_invoke_identity_arn() {
+    crate::require!(PausedClock); // Routed through support: skips (loudly) off the embedded emulator.
+    let env = Env::start(Edge::InProcess).await;
+    let stream = stream(&env, 1).await;
+    put_all(&env, &stream, &["a"]).await;
+    let seen = Seen::new();
+    let role = "arn:aws:iam::000000000000:role/forward-function-role";
+    let config = KinesisMappingConfig {
+        role_arn: Some(role.to_owned()),
+        ..Default::default()
+    };
+    let mapping = spawn(&env, &stream, config, recording(&seen, ok)).await;
+    mapping.wait_idle(IDLE).await.unwrap();
+    let first = &seen.all()[0].records[0];
+    assert_eq!(first.invoke_identity_arn.as_deref(), Some(role));
+}
