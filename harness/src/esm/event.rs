@@ -1,10 +1,16 @@
-//! SDK records and messages turned into the exact events Lambda sends (AWS-SEMANTICS 2.3, 3.2).
+//! SDK records and messages turned into the exact events Lambda sends (AWS-SEMANTICS 2.3, 3.2),
+//! and those events as the JSON Lambda writes on the wire ([`kinesis_event_json`],
+//! [`sqs_event_json`]): `aws_lambda_events` reads Lambda's JSON but writes some fields in
+//! another shape, so whatever serialises an event for a function (the Runtime API) goes
+//! through these.
 
 use std::collections::HashMap;
 
 use aws_lambda_events::encodings::Base64Data;
-use aws_lambda_events::event::kinesis::{KinesisEncryptionType, KinesisEventRecord, KinesisRecord};
-use aws_lambda_events::event::sqs::{SqsMessage, SqsMessageAttribute};
+use aws_lambda_events::event::kinesis::{
+    KinesisEncryptionType, KinesisEvent, KinesisEventRecord, KinesisRecord,
+};
+use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage, SqsMessageAttribute};
 use chrono::{DateTime, Utc};
 
 /// Where a Kinesis batch comes from, for the fields every record repeats.
@@ -109,6 +115,72 @@ fn base64_data(bytes: &[u8]) -> Base64Data {
     data
 }
 
+/// A Kinesis event as Lambda's JSON. `aws_lambda_events` writes `approximateArrivalTimestamp`
+/// as a string and `"encryptionType": "NONE"`; Lambda sends a number (epoch seconds with
+/// milliseconds) and no `encryptionType` at all on an unencrypted stream (AWS-SEMANTICS 2.3;
+/// recorded events in LocalStack's `test_lambda_integration_kinesis.snapshot.json`).
+pub fn kinesis_event_json(event: &KinesisEvent) -> serde_json::Value {
+    let mut json = serde_json::to_value(event).unwrap_or_default();
+    let records = json
+        .get_mut("Records")
+        .and_then(serde_json::Value::as_array_mut);
+    for (record, typed) in records.into_iter().flatten().zip(&event.records) {
+        let Some(kinesis) = record
+            .get_mut("kinesis")
+            .and_then(serde_json::Value::as_object_mut)
+        else {
+            continue;
+        };
+        let millis = typed
+            .kinesis
+            .approximate_arrival_timestamp
+            .timestamp_millis();
+        // Milliseconds over 1000 as a double: serde_json writes the shortest decimal that
+        // reads back the same, e.g. 1545084650.987.
+        if let Some(seconds) = serde_json::Number::from_f64(millis as f64 / 1000.0) {
+            kinesis.insert(
+                "approximateArrivalTimestamp".into(),
+                serde_json::Value::Number(seconds),
+            );
+        }
+        if matches!(typed.kinesis.encryption_type, KinesisEncryptionType::None) {
+            kinesis.remove("encryptionType");
+        }
+    }
+    json
+}
+
+/// An SQS event as Lambda's JSON: a String attribute has no `"binaryValue": null` (nor a
+/// Binary one `"stringValue": null`), and `md5OfMessageAttributes` is left out when the message
+/// has no attributes (AWS-SEMANTICS 3.2; recorded events in LocalStack's
+/// `test_lambda_integration_sqs.snapshot.json`).
+pub fn sqs_event_json(event: &SqsEvent) -> serde_json::Value {
+    let mut json = serde_json::to_value(event).unwrap_or_default();
+    let records = json
+        .get_mut("Records")
+        .and_then(serde_json::Value::as_array_mut);
+    for record in records.into_iter().flatten() {
+        let Some(record) = record.as_object_mut() else {
+            continue;
+        };
+        if record
+            .get("md5OfMessageAttributes")
+            .is_some_and(serde_json::Value::is_null)
+        {
+            record.remove("md5OfMessageAttributes");
+        }
+        let attributes = record
+            .get_mut("messageAttributes")
+            .and_then(serde_json::Value::as_object_mut);
+        for attribute in attributes.into_iter().flat_map(|a| a.values_mut()) {
+            if let Some(attribute) = attribute.as_object_mut() {
+                attribute.retain(|_, v| !v.is_null());
+            }
+        }
+    }
+    json
+}
+
 /// `arn:aws:<service>:<region>:<account>:...` split into region and account.
 pub fn arn_region_account(arn: &str) -> Option<(&str, &str)> {
     let mut parts = arn.splitn(6, ':');
@@ -148,20 +220,22 @@ mod tests {
                 .timestamp_millis(),
             1545084650987
         );
-        let mut json = serde_json::to_value(&event).unwrap();
-        // Lambda sends a JSON number; aws_lambda_events serialises this field as a string (it
-        // reads both), so the comparison leaves the encoding out.
-        json["kinesis"]["approximateArrivalTimestamp"] = serde_json::json!(1545084650.987);
+        let mut typed = KinesisEvent::default();
+        typed.records = vec![event];
+        let json = kinesis_event_json(&typed);
+        // A record as AWS documents it (AWS-SEMANTICS 2.3, without `encryptionType`: the
+        // example is of a KMS stream) and as recorded on AWS for an unencrypted stream
+        // (LocalStack snapshot `test_kinesis_maximum_record_age_exceeded_discard_records`,
+        // 2025-11-25: the same keys, no `encryptionType`).
         assert_eq!(
-            json,
+            json["Records"][0],
             serde_json::json!({
                 "kinesis": {
                     "kinesisSchemaVersion": "1.0",
                     "partitionKey": "1",
                     "sequenceNumber": seq,
                     "data": "SGVsbG8sIHRoaXMgaXMgYSB0ZXN0Lg==",
-                    "approximateArrivalTimestamp": 1545084650.987,
-                    "encryptionType": "NONE"
+                    "approximateArrivalTimestamp": 1545084650.987
                 },
                 "eventSource": "aws:kinesis",
                 "eventVersion": "1.0",
@@ -182,6 +256,7 @@ mod tests {
             .receipt_handle("AQEB")
             .body("Test message.")
             .md5_of_body("e4e68fb7bd0e697a0ae8f1bb342846b3")
+            .md5_of_message_attributes("d25a6aea97eb8f585bfa92d314504a92")
             .attributes(MessageSystemAttributeName::ApproximateReceiveCount, "1")
             .attributes(MessageSystemAttributeName::SentTimestamp, "1545082649183")
             .message_attributes(
@@ -197,21 +272,76 @@ mod tests {
             queue_arn: "arn:aws:sqs:us-east-2:123456789012:my-queue".into(),
             region: "us-east-2".into(),
         };
-        let json = serde_json::to_value(sqs_message(&src, &message)).unwrap();
-        assert_eq!(json["messageId"], "059f36b4-87a3-44ab-83d2-661975830a7d");
-        assert_eq!(json["receiptHandle"], "AQEB");
-        assert_eq!(json["body"], "Test message.");
-        assert_eq!(json["md5OfBody"], "e4e68fb7bd0e697a0ae8f1bb342846b3");
-        assert_eq!(json["attributes"]["ApproximateReceiveCount"], "1");
-        assert_eq!(json["attributes"]["SentTimestamp"], "1545082649183");
-        assert_eq!(json["messageAttributes"]["Attr1"]["stringValue"], "v");
-        assert_eq!(json["messageAttributes"]["Attr1"]["dataType"], "String");
-        assert_eq!(json["eventSource"], "aws:sqs");
+        let mut event = SqsEvent::default();
+        event.records = vec![sqs_message(&src, &message)];
+        let json = sqs_event_json(&event);
+        // As recorded on AWS (LocalStack snapshot `test_message_body_and_attributes_passed_
+        // correctly`, 2025: String attributes carry `stringValue`, empty lists and
+        // `dataType`, and no `binaryValue`) and documented (AWS-SEMANTICS 3.2).
         assert_eq!(
-            json["eventSourceARN"],
-            "arn:aws:sqs:us-east-2:123456789012:my-queue"
+            json,
+            serde_json::json!({"Records": [{
+                "messageId": "059f36b4-87a3-44ab-83d2-661975830a7d",
+                "receiptHandle": "AQEB",
+                "body": "Test message.",
+                "attributes": {
+                    "ApproximateReceiveCount": "1",
+                    "SentTimestamp": "1545082649183"
+                },
+                "messageAttributes": {
+                    "Attr1": {
+                        "stringValue": "v",
+                        "stringListValues": [],
+                        "binaryListValues": [],
+                        "dataType": "String"
+                    }
+                },
+                "md5OfMessageAttributes": "d25a6aea97eb8f585bfa92d314504a92",
+                "md5OfBody": "e4e68fb7bd0e697a0ae8f1bb342846b3",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-2:123456789012:my-queue",
+                "awsRegion": "us-east-2"
+            }]})
         );
-        assert_eq!(json["awsRegion"], "us-east-2");
+    }
+
+    #[test]
+    fn a_kms_record_keeps_its_encryption_type_and_a_message_without_attributes_has_no_md5() {
+        let record = aws_sdk_kinesis::types::Record::builder()
+            .sequence_number("1")
+            .partition_key("1")
+            .data(Blob::new("x"))
+            .approximate_arrival_timestamp(SmithyTime::from_millis(1545084650000))
+            .encryption_type(aws_sdk_kinesis::types::EncryptionType::Kms)
+            .build()
+            .unwrap();
+        let mut event = KinesisEvent::default();
+        event.records = vec![kinesis_record(&source(), &record)];
+        let json = kinesis_event_json(&event);
+        assert_eq!(json["Records"][0]["kinesis"]["encryptionType"], "KMS");
+        assert_eq!(
+            json["Records"][0]["kinesis"]["approximateArrivalTimestamp"],
+            serde_json::json!(1545084650.0)
+        );
+
+        let message = aws_sdk_sqs::types::Message::builder()
+            .message_id("m")
+            .body("b")
+            .build();
+        let src = SqsSource {
+            queue_arn: "arn:aws:sqs:us-east-2:123456789012:my-queue".into(),
+            region: "us-east-2".into(),
+        };
+        let mut event = SqsEvent::default();
+        event.records = vec![sqs_message(&src, &message)];
+        let json = sqs_event_json(&event);
+        assert!(
+            !json["Records"][0]
+                .as_object()
+                .unwrap()
+                .contains_key("md5OfMessageAttributes"),
+            "{json}"
+        );
     }
 
     #[test]

@@ -6,8 +6,11 @@
 //! - [`kinesis`]: the Kinesis mapping (a consumer per shard, retries, bisect, partial batch
 //!   responses, parallelization, on-failure destination, checkpoints);
 //! - [`sqs`]: the SQS mapping (long-polling pollers, partial batch responses, deletion);
+//! - [`filter`]: `FilterCriteria`, Lambda's event filtering grammar, for both mappings;
 //! - [`idle`]: how a handle knows its mapping has caught up;
-//! - [`hooks`]: where delivery faults enter.
+//! - [`hooks`]: where delivery faults enter;
+//! - [`response`]: a function's response body read as Lambda reads it (for out-of-process
+//!   functions, whose JSON can be malformed in ways the typed responses cannot).
 //!
 //! Time is tokio's clock throughout (polling, windows, retry delays, record age through an
 //! [`emulator::Clock`]), so a mapping runs under a paused clock.
@@ -27,11 +30,20 @@
 //! ```
 //!
 //! Choices where AWS documents nothing (each is one line to change):
-//! - a failed Kinesis batch is retried after `retry_delay` (500 ms); a partial failure counts
-//!   as a retry against `MaximumRetryAttempts`;
-//! - bisected halves keep the retries their parent had used (bisecting itself is free);
+//! - a failed Kinesis batch is retried after a backoff doubling from `retry_delay` (1 s) up to
+//!   `max_retry_delay` (10 s), fitted to invocation counts recorded on AWS
+//!   (`kinesis::batch::retry_backoff`);
+//! - a partial batch response that moves the checkpoint gives the remaining records a fresh
+//!   `MaximumRetryAttempts` budget and invoke count, and they are re-invoked at once (the
+//!   budget is recorded on AWS; the immediacy is our choice); one that does not move it (the
+//!   first record failed) is a retry like any other;
+//! - bisected halves keep the retries their parent had used (bisecting itself is free); a
+//!   partial response Lambda cannot use fails the batch without bisecting it (bisect is
+//!   documented for function errors, and AWS records such a response as `functionError:
+//!   null`);
 //! - records past `MaximumRecordAgeInSeconds` are discarded with condition
-//!   `MaximumRecordAgeExceeded` (UNVERIFIED, AWS-SEMANTICS 8.1);
+//!   `RecordAgeExceeded`, no `responseContext`, and `approximateInvokeCount` at least 1 (all
+//!   recorded on AWS; the count of a never-invoked record is AWS's 1);
 //! - a consumer restarted before its first checkpoint with `LATEST` resumes at the mapping's
 //!   start time (`AT_TIMESTAMP`), so nothing that arrived meanwhile is lost;
 //! - a duplicated delivery uses the second invocation's answer; `CrashBeforeCheckpoint` on an
@@ -39,18 +51,22 @@
 //!   visibility timeout.
 
 pub mod event;
+pub mod filter;
 pub mod handler;
 pub mod hooks;
 pub mod idle;
 pub mod kinesis;
+pub mod response;
 pub mod sqs;
 
+pub use filter::{FilterCriteria, FilterError};
 pub use handler::{BoxError, KinesisHandler, SqsHandler};
 pub use hooks::{DeliveryFault, DeliveryHooks, NoDeliveryFaults};
 pub use idle::IdleTimeout;
 pub use kinesis::{
     CheckpointStore, InMemoryCheckpoints, KinesisMapping, KinesisMappingConfig,
-    KinesisMappingHandle, KinesisStats, StartingPosition,
+    KinesisMappingHandle, KinesisStats, KinesisWindowEvent, KinesisWindowHandler,
+    KinesisWindowResponse, StartingPosition,
 };
 pub use sqs::{SqsMapping, SqsMappingConfig, SqsMappingHandle, SqsStats};
 

@@ -70,3 +70,103 @@ impl DeliveryHooks for ScriptedHooks {
         self.sqs.lock().unwrap().pop().unwrap_or_default()
     }
 }
+
+/// One row per FilterCriteria operator of AWS's table (Lambda developer guide,
+/// invocation-eventfiltering, "Filter rule syntax"): a name, the rule for the payload (put
+/// under `body` for SQS, `data` for Kinesis), a payload that matches and one that does not.
+fn filter_rows() -> Vec<(&'static str, serde_json::Value, String, String)> {
+    use serde_json::json;
+    let rows = [
+        (
+            "null",
+            json!({"UserID": [null]}),
+            json!({"UserID": null}),
+            json!({"UserID": "u"}),
+        ),
+        (
+            "empty",
+            json!({"LastName": [""]}),
+            json!({"LastName": ""}),
+            json!({"LastName": "x"}),
+        ),
+        (
+            "equals",
+            json!({"Name": ["Alice"]}),
+            json!({"Name": "Alice"}),
+            json!({"Name": "Bob"}),
+        ),
+        (
+            "equals-ignore-case",
+            json!({"Name": [{"equals-ignore-case": "alice"}]}),
+            json!({"Name": "ALICE"}),
+            json!({"Name": "Bob"}),
+        ),
+        (
+            "and",
+            json!({"Location": ["New York"], "Day": ["Monday"]}),
+            json!({"Location": "New York", "Day": "Monday"}),
+            json!({"Location": "New York", "Day": "Tuesday"}),
+        ),
+        (
+            "or",
+            json!({"PaymentType": ["Credit", "Debit"]}),
+            json!({"PaymentType": "Debit"}),
+            json!({"PaymentType": "Cash"}),
+        ),
+        (
+            "anything-but",
+            json!({"Weather": [{"anything-but": ["Raining"]}]}),
+            json!({"Weather": "Sunny"}),
+            json!({"Weather": "Raining"}),
+        ),
+        (
+            "numeric-equals",
+            json!({"Price": [{"numeric": ["=", 100]}]}),
+            json!({"Price": 100}),
+            json!({"Price": 99}),
+        ),
+        (
+            "numeric-range",
+            json!({"Price": [{"numeric": [">", 10, "<=", 20]}]}),
+            json!({"Price": 20}),
+            json!({"Price": 10}),
+        ),
+        (
+            "exists",
+            json!({"ProductName": [{"exists": true}]}),
+            json!({"ProductName": "p"}),
+            json!({"Other": "p"}),
+        ),
+        (
+            "does-not-exist",
+            json!({"ProductName": [{"exists": false}]}),
+            json!({"Other": "p"}),
+            json!({"ProductName": "p"}),
+        ),
+        (
+            "prefix",
+            json!({"Region": [{"prefix": "us-"}]}),
+            json!({"Region": "us-east-1"}),
+            json!({"Region": "eu-west-1"}),
+        ),
+        (
+            "suffix",
+            json!({"FileName": [{"suffix": ".png"}]}),
+            json!({"FileName": "a.png"}),
+            json!({"FileName": "a.jpg"}),
+        ),
+    ];
+    let mut rows: Vec<_> = rows
+        .into_iter()
+        .map(|(name, rule, yes, no)| (name, rule, yes.to_string(), no.to_string()))
+        .collect();
+    // Recorded on AWS (LocalStack snapshot `test_sqs_event_filter[valid-json-filter]`, 2025):
+    // a payload that is not JSON never matches a JSON pattern.
+    rows.push((
+        "not-json",
+        json!({"my-key": ["my-value"]}),
+        json!({"my-key": "my-value"}).to_string(),
+        "plain-string".to_owned(),
+    ));
+    rows
+}

@@ -6,6 +6,7 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
+use std::time::Duration;
 
 use aws_lambda_events::event::kinesis::{KinesisEvent, KinesisEventRecord};
 use aws_lambda_events::event::streams::KinesisEventResponse;
@@ -15,7 +16,8 @@ use tokio::sync::mpsc;
 use super::checkpoint::SeqNum;
 use super::on_failure::{self, DiscardCondition, Discarded, OnFailureRecord};
 use super::poller::{Exit, sleep_or_stop};
-use super::{Counters, Mapping, Shard};
+use super::window::{self, KinesisWindowEvent, KinesisWindowResponse, OpenWindow, Window};
+use super::{Counters, Function, Mapping, Shard};
 use crate::esm::handler::invoke_guarded;
 use crate::esm::{BoxError, DeliveryFault};
 
@@ -82,8 +84,10 @@ pub(crate) enum Verdict {
     Success,
     /// Records before the index are done; the rest are retried (ReportBatchItemFailures).
     Partial(usize),
-    /// A function error: the whole batch failed.
-    Failed,
+    /// The whole batch failed. `function_error` when the function itself failed (an error, a
+    /// panic, a timeout: Lambda's `"functionError": "Unhandled"`); `false` when it returned a
+    /// partial batch response Lambda cannot use (AWS records `"functionError": null`).
+    Failed { function_error: bool },
 }
 
 /// Reads a handler's answer as Lambda does (AWS-SEMANTICS 2.5). `seqs` is the batch in order.
@@ -92,8 +96,15 @@ pub(crate) fn classify(
     seqs: &[SeqNum],
     report_batch_item_failures: bool,
 ) -> Verdict {
+    const MALFORMED: Verdict = Verdict::Failed {
+        function_error: false,
+    };
     let response = match outcome {
-        Err(_) => return Verdict::Failed,
+        Err(_) => {
+            return Verdict::Failed {
+                function_error: true,
+            };
+        }
         Ok(_) if !report_batch_item_failures => return Verdict::Success,
         Ok(response) => response,
     };
@@ -101,11 +112,11 @@ pub(crate) fn classify(
     for failure in &response.batch_item_failures {
         // An empty, missing or unknown identifier fails the whole batch.
         let Some(id) = failure.item_identifier.as_deref().filter(|s| !s.is_empty()) else {
-            return Verdict::Failed;
+            return MALFORMED;
         };
         let id = SeqNum::new(id);
         let Some(index) = seqs.iter().position(|s| *s == id) else {
-            return Verdict::Failed;
+            return MALFORMED;
         };
         lowest = Some(lowest.map_or(index, |l| l.min(index)));
     }
@@ -115,12 +126,16 @@ pub(crate) fn classify(
     }
 }
 
-/// A batch (or a bisected half of one) and its history.
+/// A batch (or a bisected half of one) and its history since the checkpoint last moved.
 struct Attempt {
     recs: Vec<Rec>,
+    /// Retries used against `MaximumRetryAttempts`.
     retries: u32,
+    /// Invocations of these records since the checkpoint last moved (`approximateInvokeCount`).
     invokes: u32,
-    last_errored: bool,
+    /// How the last invocation failed: `Some(true)` a function error, `Some(false)` a
+    /// response Lambda could not use or a partial failure, `None` never invoked.
+    last_function_error: Option<bool>,
 }
 
 impl Attempt {
@@ -129,9 +144,24 @@ impl Attempt {
             recs,
             retries,
             invokes: 0,
-            last_errored: false,
+            last_function_error: None,
         }
     }
+}
+
+/// How long a consumer waits before the `retry`th retry (1-based) of a failing batch: the
+/// delay doubles from `first` up to `max` (1 s, 2 s, 4 s, 8 s, 10 s, 10 s, ... by default).
+///
+/// Lambda does not document its pacing. The curve is chosen to match a recording on AWS
+/// (LocalStack snapshot `test_kinesis_maximum_record_age_exceeded[expire-while-retrying]`,
+/// 2025-11-25): MaximumRetryAttempts -1 and MaximumRecordAgeInSeconds 60 gave
+/// `approximateInvokeCount: 8`. The mapping there was created after the record was put and
+/// first invoked it about 10 s later (the test's recorded duration, 76 s, with its polling
+/// schedule); from then on this curve invokes at +0, 1, 3, 7, 15, 25, 35, 45 s and the next
+/// retry (+55 s) falls past the record's 60 s: 8 invocations.
+pub(crate) fn retry_backoff(retry: u32, first: Duration, max: Duration) -> Duration {
+    let doublings = retry.saturating_sub(1).min(31);
+    first.saturating_mul(1u32 << doublings).min(max)
 }
 
 /// How a batch's processing left the lane.
@@ -152,6 +182,8 @@ pub(crate) async fn run_lane(
     let batch_size = m.config.batch_size;
     let window = m.config.maximum_batching_window;
     let mut closed = false;
+    // The tumbling window open in this lane, with its state (TumblingWindowInSeconds).
+    let mut open: Option<OpenWindow> = None;
     loop {
         if m.stopping() {
             return Exit::Stopped;
@@ -160,12 +192,32 @@ pub(crate) async fn run_lane(
             if closed {
                 return Exit::Ended;
             }
-            tokio::select! {
+            // An open window ends when its end passes with nothing more read.
+            let window_left = open.as_ref().map(|o| {
+                (o.window.end - m.clock.now())
+                    .to_std()
+                    .unwrap_or(Duration::ZERO)
+            });
+            let window_ended = tokio::select! {
                 chunk = rx.recv() => match chunk {
-                    Some(chunk) => buffer.extend(chunk),
+                    Some(chunk) => {
+                        buffer.extend(chunk);
+                        false
+                    }
                     None => return Exit::Ended,
                 },
+                _ = tokio::time::sleep(window_left.unwrap_or_default()), if window_left.is_some() => true,
                 _ = stop.wait_for(|s| *s) => return Exit::Stopped,
+            };
+            if window_ended {
+                if let Some(ended) = open.take() {
+                    match final_invoke(&m, &shard, ended, false, &mut stop).await {
+                        Flow::Continue => {}
+                        Flow::Stop => return Exit::Stopped,
+                        Flow::Crash => return Exit::Crashed,
+                    }
+                }
+                continue;
             }
         }
         if window.is_zero() {
@@ -189,9 +241,32 @@ pub(crate) async fn run_lane(
                 }
             }
         }
-        let take = next_batch_len(&buffer, batch_size);
+        let mut take = next_batch_len(&buffer, batch_size);
+        if let Some(length) = m.config.tumbling_window {
+            // A batch holds one window's records; a record of a later window closes the open
+            // one first (its final invocation).
+            let first = Window::of(buffer[0].arrival, length);
+            take = buffer
+                .iter()
+                .take(take)
+                .take_while(|r| Window::of(r.arrival, length) == first)
+                .count()
+                .max(1);
+            if let Some(ended) = open.take_if(|o| o.window != first) {
+                match final_invoke(&m, &shard, ended, false, &mut stop).await {
+                    Flow::Continue => {}
+                    Flow::Stop => return Exit::Stopped,
+                    Flow::Crash => return Exit::Crashed,
+                }
+            }
+            open.get_or_insert_with(|| OpenWindow {
+                window: first,
+                state: serde_json::Map::new(),
+                terminated_early: false,
+            });
+        }
         let batch: Vec<Rec> = buffer.drain(..take).collect();
-        match process(&m, &shard, batch, &mut stop).await {
+        match process(&m, &shard, batch, &mut stop, &mut open).await {
             Flow::Continue => {}
             Flow::Stop => return Exit::Stopped,
             Flow::Crash => return Exit::Crashed,
@@ -205,6 +280,7 @@ async fn process(
     shard: &Shard,
     batch: Vec<Rec>,
     stop: &mut tokio::sync::watch::Receiver<bool>,
+    open: &mut Option<OpenWindow>,
 ) -> Flow {
     let c = &m.config;
     let mut pending = VecDeque::from([Attempt::new(batch, 0)]);
@@ -220,14 +296,7 @@ async fn process(
                 let (old, young): (Vec<Rec>, Vec<Rec>) = att.recs.drain(..).partition(too_old);
                 att.recs = young;
                 if !old.is_empty() {
-                    discard(
-                        m,
-                        shard,
-                        &old,
-                        &att,
-                        DiscardCondition::MaximumRecordAgeExceeded,
-                    )
-                    .await;
+                    discard(m, shard, &old, &att, DiscardCondition::RecordAgeExceeded).await;
                 }
                 if att.recs.is_empty() {
                     continue 'batches;
@@ -250,33 +319,56 @@ async fn process(
             };
             // A duplicated delivery: the second invocation's answer is the one that counts.
             let mut outcome = Err::<KinesisEventResponse, BoxError>("not invoked".into());
+            let mut new_state = None;
             for _ in 0..deliveries {
                 Counters::add(&m.counters.batches_invoked, 1);
                 Counters::add(&m.counters.records_delivered, event.records.len() as u64);
-                let event = event.clone();
-                outcome = invoke_guarded(|| m.handler.handle(event), c.function_timeout).await;
+                (outcome, new_state) = invoke(m, shard, event.records.clone(), open, false).await;
             }
             att.invokes += 1;
             if faults.contains(&DeliveryFault::CrashBeforeCheckpoint) {
                 return Flow::Crash;
             }
             let seqs: Vec<SeqNum> = att.recs.iter().map(|r| r.seq.clone()).collect();
-            match classify(&outcome, &seqs, c.report_batch_item_failures) {
+            let verdict = classify(&outcome, &seqs, c.report_batch_item_failures);
+            // The state of an invocation that did not fail is the window's from now on; one
+            // over AWS's 1 MB ends the window early, and the next batch starts a fresh state.
+            if !matches!(verdict, Verdict::Failed { .. })
+                && let (Some(o), Some(state)) = (open.as_mut(), new_state)
+            {
+                o.state = state;
+                if window::too_big(&o.state) {
+                    let ended = o.clone();
+                    o.state = serde_json::Map::new();
+                    match final_invoke(m, shard, ended, true, stop).await {
+                        Flow::Continue => {}
+                        other => return other,
+                    }
+                }
+            }
+            match verdict {
                 Verdict::Success => {
                     finish(m, shard, &seqs).await;
                     continue 'batches;
                 }
-                Verdict::Partial(index) => {
+                Verdict::Partial(index) if index > 0 => {
+                    // The checkpoint moved: what is left starts afresh, with a new retry
+                    // budget and invoke count (recorded on AWS, AWS-SEMANTICS 2.5), at once.
                     finish(m, shard, &seqs[..index]).await;
-                    att.recs.drain(..index);
-                    att.last_errored = false;
+                    let rest = att.recs.split_off(index);
+                    pending.push_front(Attempt::new(rest, 0));
+                    continue 'batches;
                 }
-                Verdict::Failed => {
-                    att.last_errored = true;
+                Verdict::Partial(_) => att.last_function_error = Some(false),
+                Verdict::Failed { function_error } => {
+                    att.last_function_error = Some(function_error);
                     if let Err(err) = &outcome {
                         tracing::debug!(shard = %shard.shard_id, %err, "function error");
                     }
-                    if c.bisect_batch_on_function_error && att.recs.len() > 1 {
+                    // Bisect is for function errors only ("If the function returns an error,
+                    // split the batch in two and retry", CreateEventSourceMapping): a response
+                    // Lambda cannot use is a failed batch, but not a function error.
+                    if function_error && c.bisect_batch_on_function_error && att.recs.len() > 1 {
                         // Bisecting is not a retry: both halves keep the retries used so far.
                         Counters::add(&m.counters.bisects, 1);
                         let second = att.recs.split_off(att.recs.len() / 2);
@@ -301,12 +393,91 @@ async fn process(
             }
             att.retries += 1;
             Counters::add(&m.counters.retries, 1);
-            if sleep_or_stop(stop, c.retry_delay).await {
+            let delay = retry_backoff(att.retries, c.retry_delay, c.max_retry_delay);
+            if sleep_or_stop(stop, delay).await {
                 return Flow::Stop;
             }
         }
     }
     Flow::Continue
+}
+
+/// Invokes the function with records: as a plain Kinesis event, or with the open tumbling
+/// window and its state. Answers the outcome as the classifier reads it, and the state the
+/// function returned (windows only; a response without one is a failed invocation).
+async fn invoke(
+    m: &Mapping,
+    shard: &Shard,
+    records: Vec<KinesisEventRecord>,
+    open: &Option<OpenWindow>,
+    is_final: bool,
+) -> (
+    Result<KinesisEventResponse, BoxError>,
+    Option<serde_json::Map<String, serde_json::Value>>,
+) {
+    let timeout = m.config.function_timeout;
+    match (&m.function, open) {
+        (Function::Plain(handler), _) => {
+            let mut event = KinesisEvent::default();
+            event.records = records;
+            (
+                invoke_guarded(|| handler.handle(event), timeout).await,
+                None,
+            )
+        }
+        (Function::Windowed(handler), Some(o)) => {
+            let event = KinesisWindowEvent {
+                records,
+                window: o.window,
+                state: o.state.clone(),
+                shard_id: shard.shard_id.clone(),
+                event_source_arn: m.stream_arn.clone(),
+                is_final_invoke_for_window: is_final,
+                is_window_terminated_early: is_final && o.terminated_early,
+            };
+            match invoke_guarded(|| handler.handle(event), timeout).await {
+                Ok(KinesisWindowResponse {
+                    state: Some(state),
+                    batch_item_failures,
+                }) => {
+                    let mut response = KinesisEventResponse::default();
+                    response.batch_item_failures = batch_item_failures;
+                    (Ok(response), Some(state))
+                }
+                Ok(_) => (Err(Box::new(window::MissingState)), None),
+                Err(err) => (Err(err), None),
+            }
+        }
+        (Function::Windowed(_), None) => (Err("no tumbling window is open".into()), None),
+    }
+}
+
+/// The final invocation of a window (no records, `isFinalInvokeForWindow`), retried until it
+/// succeeds: "If the invocation fails, your Lambda function suspends further processing until
+/// a successful invocation" (services-kinesis-windows).
+async fn final_invoke(
+    m: &Mapping,
+    shard: &Shard,
+    mut ended: OpenWindow,
+    terminated_early: bool,
+    stop: &mut tokio::sync::watch::Receiver<bool>,
+) -> Flow {
+    ended.terminated_early = terminated_early;
+    let open = Some(ended);
+    let mut retries = 0;
+    loop {
+        Counters::add(&m.counters.batches_invoked, 1);
+        let (outcome, _) = invoke(m, shard, Vec::new(), &open, true).await;
+        if outcome.is_ok() {
+            return Flow::Continue;
+        }
+        retries += 1;
+        Counters::add(&m.counters.retries, 1);
+        let delay = retry_backoff(retries, m.config.retry_delay, m.config.max_retry_delay);
+        if sleep_or_stop(stop, delay).await {
+            return Flow::Stop;
+        }
+    }
 }
 
 /// Gives up on records: reports them to the on-failure destination and moves past them.
@@ -332,8 +503,10 @@ async fn discard(
     if let Some(queue_url) = &m.config.on_failure {
         let record = OnFailureRecord::new(&Discarded {
             condition,
-            invoke_count: att.invokes,
-            last_invocation_errored: att.last_errored,
+            // A record already too old when read is reported as invoked once (recorded on
+            // AWS: `expire-before-ingestion`, `approximateInvokeCount: 1`).
+            invoke_count: att.invokes.max(1),
+            last_function_error: att.last_function_error,
             shard_id: &shard.shard_id,
             stream_arn: &m.stream_arn,
             function_arn: &m.function_arn,
@@ -351,7 +524,7 @@ async fn discard(
 }
 
 /// Marks records done and moves the checkpoint as far as every lower record is done too.
-async fn finish(m: &Mapping, shard: &Shard, seqs: &[SeqNum]) {
+pub(crate) async fn finish(m: &Mapping, shard: &Shard, seqs: &[SeqNum]) {
     let _writer = shard.checkpoint_lock.lock().await;
     let checkpoint = {
         let mut st = shard.lock();
@@ -403,7 +576,12 @@ mod tests {
 
     #[test]
     fn an_error_fails_the_whole_batch() {
-        assert_eq!(classify(&Err("x".into()), &seqs(), true), Verdict::Failed);
+        assert_eq!(
+            classify(&Err("x".into()), &seqs(), true),
+            Verdict::Failed {
+                function_error: true
+            }
+        );
     }
 
     #[test]
@@ -418,6 +596,9 @@ mod tests {
         assert_eq!(classify(&outcome, &seqs(), false), Verdict::Success);
     }
 
+    /// A response Lambda cannot use fails the whole batch but is not a function error: AWS
+    /// records `"functionError": null` for `""`, `null`, a number and a wrong key
+    /// (LocalStack snapshots `test_kinesis_report_batch_item_failure_scenarios`, 2025-11-25).
     #[test]
     fn empty_null_or_unknown_identifiers_fail_the_whole_batch() {
         for ids in [
@@ -428,7 +609,9 @@ mod tests {
         ] {
             assert_eq!(
                 classify(&failures(&ids), &seqs(), true),
-                Verdict::Failed,
+                Verdict::Failed {
+                    function_error: false
+                },
                 "{ids:?}"
             );
         }
@@ -476,6 +659,15 @@ mod tests {
         assert_eq!(next_batch_len(&huge, 100), 1, "a record alone always goes");
         let small: VecDeque<Rec> = (0..10).map(|i| rec(&i.to_string(), 10)).collect();
         assert_eq!(next_batch_len(&small, 100), 10);
+    }
+
+    #[test]
+    fn the_retry_backoff_doubles_up_to_its_cap() {
+        let secs =
+            |retry| retry_backoff(retry, Duration::from_secs(1), Duration::from_secs(10)).as_secs();
+        let curve: Vec<u64> = (1..=8).map(secs).collect();
+        assert_eq!(curve, [1, 2, 4, 8, 10, 10, 10, 10]);
+        assert_eq!(secs(10_000), 10, "no overflow on long retry runs");
     }
 
     #[test]

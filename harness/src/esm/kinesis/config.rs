@@ -6,6 +6,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::esm::MappingError;
+use crate::esm::filter::FilterCriteria;
 
 /// Where a shard with no checkpoint starts reading.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,17 +41,29 @@ pub struct KinesisMappingConfig {
     /// How long a shard's consumer waits after an empty GetRecords (Lambda polls each shard
     /// at a base rate of once per second).
     pub poll_interval: Duration,
-    /// How long a consumer waits before retrying a failed batch. Lambda does not document its
-    /// retry pacing; a delay is needed so that record age can pass between retries.
+    /// How long a consumer waits before the first retry of a failed batch; each further retry
+    /// waits twice as long, up to `max_retry_delay` (see `batch::retry_backoff` for the
+    /// curve and the recording it is fitted to: Lambda does not document its pacing).
     pub retry_delay: Duration,
+    /// The longest wait between two retries of a failed batch.
+    pub max_retry_delay: Duration,
     /// The function's name, for the `functionArn` of on-failure records.
     pub function_name: String,
+    /// The function's execution role (the template's `Role`): every record's
+    /// `invokeIdentityArn`. `None`: `arn:aws:iam::<account>:role/lambda-role`.
+    pub role_arn: Option<String>,
     /// The clock for record age and on-failure timestamps; `None` follows tokio's clock from
     /// the system time at spawn. Hand in the emulator's clock for exact agreement with it.
     pub clock: Option<emulator::Clock>,
     /// The function's timeout: an invocation still running after it is a function error
     /// ("Task timed out"). `None`: no limit.
     pub function_timeout: Option<Duration>,
+    /// `FilterCriteria`: records no filter matches (on their decoded `data` and metadata) are
+    /// skipped and checkpointed. `None`: every record is delivered.
+    pub filter_criteria: Option<FilterCriteria>,
+    /// `TumblingWindowInSeconds` (1..=900; AWS's 0 is `None`): windows of this length with
+    /// state carried between invocations (`KinesisMapping::spawn_windowed`).
+    pub tumbling_window: Option<Duration>,
 }
 
 impl Default for KinesisMappingConfig {
@@ -66,10 +79,14 @@ impl Default for KinesisMappingConfig {
             parallelization_factor: 1,
             on_failure: None,
             poll_interval: Duration::from_secs(1),
-            retry_delay: Duration::from_millis(500),
+            retry_delay: Duration::from_secs(1),
+            max_retry_delay: Duration::from_secs(10),
             function_name: "function".to_owned(),
+            role_arn: None,
             clock: None,
             function_timeout: None,
+            filter_criteria: None,
+            tumbling_window: None,
         }
     }
 }
@@ -103,6 +120,17 @@ impl KinesisMappingConfig {
         }
         if self.poll_interval.is_zero() {
             return bad("poll_interval must be positive".into());
+        }
+        if let Some(w) = self.tumbling_window
+            && !(Duration::from_secs(1)..=Duration::from_secs(900)).contains(&w)
+        {
+            return bad(format!(
+                "TumblingWindowInSeconds {} is not in 0..=900",
+                w.as_secs()
+            ));
+        }
+        if self.max_retry_delay < self.retry_delay {
+            return bad("max_retry_delay must be at least retry_delay".into());
         }
         Ok(())
     }

@@ -7,7 +7,8 @@
 //! - [`batch`]: a lane: batching by size and window, invocation, retries, bisect, partial
 //!   batch responses, record age, discards;
 //! - [`checkpoint`]: the checkpoint store and the tracker that keeps checkpoints in order;
-//! - [`on_failure`]: the record sent to the on-failure destination.
+//! - [`on_failure`]: the record sent to the on-failure destination;
+//! - [`window`]: tumbling windows (state carried between invocations, final invocations).
 //!
 //! Architecture invariant: a shard's checkpoint only ever moves past a record once that record
 //! and every lower one is finished (processed or discarded), so a restarted consumer never
@@ -18,6 +19,7 @@ pub mod checkpoint;
 pub mod config;
 pub mod on_failure;
 pub mod poller;
+pub mod window;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -33,6 +35,13 @@ use crate::esm::{DeliveryHooks, KinesisHandler, MappingError};
 pub use checkpoint::{CheckpointStore, InMemoryCheckpoints, SeqNum};
 pub use config::{KinesisMappingConfig, StartingPosition};
 pub use on_failure::{DiscardCondition, OnFailureRecord};
+pub use window::{KinesisWindowEvent, KinesisWindowHandler, KinesisWindowResponse, Window};
+
+/// The function behind a mapping: plain, or with a tumbling window's state.
+pub(crate) enum Function {
+    Plain(Arc<dyn KinesisHandler>),
+    Windowed(Arc<dyn KinesisWindowHandler>),
+}
 
 /// Counters of what a mapping did, for tests and reports.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -41,7 +50,7 @@ pub struct KinesisStats {
     pub batches_invoked: u64,
     /// Records handed to the handler, summed over invocations.
     pub records_delivered: u64,
-    /// Re-invocations of a batch after a function error or a partial failure.
+    /// Retries counted against `MaximumRetryAttempts` (re-invocations without progress).
     pub retries: u64,
     /// Failed batches split in two.
     pub bisects: u64,
@@ -53,6 +62,8 @@ pub struct KinesisStats {
     pub checkpoints: u64,
     /// Shard consumers restarted after a crash.
     pub restarts: u64,
+    /// Records no filter of `FilterCriteria` matched: skipped and checkpointed.
+    pub records_filtered: u64,
 }
 
 #[derive(Debug, Default)]
@@ -65,6 +76,7 @@ pub(crate) struct Counters {
     pub records_discarded: AtomicU64,
     pub checkpoints: AtomicU64,
     pub restarts: AtomicU64,
+    pub records_filtered: AtomicU64,
 }
 
 impl Counters {
@@ -83,6 +95,7 @@ impl Counters {
             records_discarded: get(&self.records_discarded),
             checkpoints: get(&self.checkpoints),
             restarts: get(&self.restarts),
+            records_filtered: get(&self.records_filtered),
         }
     }
 }
@@ -95,7 +108,7 @@ pub(crate) struct Mapping {
     pub function_arn: String,
     pub kinesis: aws_sdk_kinesis::Client,
     pub sqs: aws_sdk_sqs::Client,
-    pub handler: Arc<dyn KinesisHandler>,
+    pub function: Function,
     pub checkpoints: Arc<dyn CheckpointStore>,
     pub hooks: Arc<dyn DeliveryHooks>,
     pub clock: Clock,
@@ -184,8 +197,63 @@ impl KinesisMapping {
         checkpoints: Arc<dyn CheckpointStore>,
         hooks: Arc<dyn DeliveryHooks>,
     ) -> Result<KinesisMappingHandle, MappingError> {
+        if config.tumbling_window.is_some() {
+            return Err(MappingError::InvalidConfig(
+                "TumblingWindowInSeconds needs a KinesisWindowHandler (spawn_windowed)".into(),
+            ));
+        }
+        let function = Function::Plain(handler);
+        Self::start(
+            kinesis,
+            sqs,
+            stream_name.into(),
+            config,
+            function,
+            checkpoints,
+            hooks,
+        )
+        .await
+    }
+
+    /// Starts a mapping with a tumbling window (`config.tumbling_window` must be set): the
+    /// function receives each window's state and returns the next (see [`window`]).
+    pub async fn spawn_windowed(
+        kinesis: aws_sdk_kinesis::Client,
+        sqs: aws_sdk_sqs::Client,
+        stream_name: impl Into<String>,
+        config: KinesisMappingConfig,
+        handler: Arc<dyn KinesisWindowHandler>,
+        checkpoints: Arc<dyn CheckpointStore>,
+        hooks: Arc<dyn DeliveryHooks>,
+    ) -> Result<KinesisMappingHandle, MappingError> {
+        if config.tumbling_window.is_none() {
+            return Err(MappingError::InvalidConfig(
+                "spawn_windowed needs TumblingWindowInSeconds".into(),
+            ));
+        }
+        let function = Function::Windowed(handler);
+        Self::start(
+            kinesis,
+            sqs,
+            stream_name.into(),
+            config,
+            function,
+            checkpoints,
+            hooks,
+        )
+        .await
+    }
+
+    async fn start(
+        kinesis: aws_sdk_kinesis::Client,
+        sqs: aws_sdk_sqs::Client,
+        stream_name: String,
+        config: KinesisMappingConfig,
+        function: Function,
+        checkpoints: Arc<dyn CheckpointStore>,
+        hooks: Arc<dyn DeliveryHooks>,
+    ) -> Result<KinesisMappingHandle, MappingError> {
         config.validate()?;
-        let stream_name = stream_name.into();
         let summary = kinesis
             .describe_stream_summary()
             .stream_name(&stream_name)
@@ -223,7 +291,10 @@ impl KinesisMapping {
                         shard_id: shard_id.clone(),
                         stream_arn: stream_arn.clone(),
                         region: region.clone(),
-                        invoke_identity_arn: format!("arn:aws:iam::{account}:role/lambda-role"),
+                        invoke_identity_arn: config
+                            .role_arn
+                            .clone()
+                            .unwrap_or_else(|| format!("arn:aws:iam::{account}:role/lambda-role")),
                     },
                     shard_id,
                     state: Mutex::new(ShardState::default()),
@@ -241,7 +312,7 @@ impl KinesisMapping {
             stream_arn,
             kinesis,
             sqs,
-            handler,
+            function,
             checkpoints,
             hooks,
             clock,

@@ -9,17 +9,23 @@ use serde::{Deserialize, Serialize};
 pub enum DiscardCondition {
     /// `MaximumRetryAttempts` used up (AWS's documented value).
     RetryAttemptsExhausted,
-    /// `MaximumRecordAgeInSeconds` passed. UNVERIFIED: AWS does not document this value; it is
-    /// the one third-party emulators use (AWS-SEMANTICS 8.1).
-    MaximumRecordAgeExceeded,
+    /// `MaximumRecordAgeInSeconds` passed. Not in AWS's documentation; recorded on AWS
+    /// (LocalStack snapshots `test_kinesis_maximum_record_age_exceeded[*]`, 2025-11-25).
+    RecordAgeExceeded,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OnFailureRecord {
     #[serde(rename = "requestContext")]
     pub request_context: RequestContext,
-    #[serde(rename = "responseContext")]
-    pub response_context: ResponseContext,
+    /// Absent for an age-based discard (recorded on AWS: `RecordAgeExceeded` records have no
+    /// `responseContext` at all).
+    #[serde(
+        rename = "responseContext",
+        skip_serializing_if = "Option::is_none",
+        default
+    )]
+    pub response_context: Option<ResponseContext>,
     pub version: String,
     pub timestamp: String,
     #[serde(rename = "KinesisBatchInfo")]
@@ -40,9 +46,9 @@ pub struct RequestContext {
 pub struct ResponseContext {
     pub status_code: u16,
     pub executed_version: String,
-    /// `Unhandled` when the last invocation failed; absent when it returned a partial failure
-    /// or the batch was never invoked.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
+    /// `Unhandled` when the last invocation was a function error; `null` (present) when it
+    /// returned normally: a partial failure or a response Lambda could not use (recorded on
+    /// AWS, `test_kinesis_report_batch_item_failures`).
     pub function_error: Option<String>,
 }
 
@@ -62,7 +68,8 @@ pub struct KinesisBatchInfo {
 pub struct Discarded<'a> {
     pub condition: DiscardCondition,
     pub invoke_count: u32,
-    pub last_invocation_errored: bool,
+    /// How the last invocation failed (`Some(true)`: a function error), `None` if never invoked.
+    pub last_function_error: Option<bool>,
     pub shard_id: &'a str,
     pub stream_arn: &'a str,
     pub function_arn: &'a str,
@@ -87,10 +94,14 @@ impl OnFailureRecord {
                 condition: d.condition,
                 approximate_invoke_count: d.invoke_count,
             },
-            response_context: ResponseContext {
-                status_code: 200,
-                executed_version: "$LATEST".to_owned(),
-                function_error: d.last_invocation_errored.then(|| "Unhandled".to_owned()),
+            response_context: match d.condition {
+                DiscardCondition::RecordAgeExceeded => None,
+                DiscardCondition::RetryAttemptsExhausted => Some(ResponseContext {
+                    status_code: 200,
+                    executed_version: "$LATEST".to_owned(),
+                    function_error: (d.last_function_error == Some(true))
+                        .then(|| "Unhandled".to_owned()),
+                }),
             },
             version: "1.0".to_owned(),
             timestamp: iso_millis(d.now),
@@ -150,7 +161,7 @@ mod tests {
         let record = OnFailureRecord::new(&Discarded {
             condition: DiscardCondition::RetryAttemptsExhausted,
             invoke_count: 4,
-            last_invocation_errored: true,
+            last_function_error: Some(true),
             shard_id: "shardId-000000000001",
             stream_arn: "arn:aws:kinesis:us-east-2:123456789012:stream/mystream",
             function_arn: "arn:aws:lambda:us-east-2:123456789012:function:myfunction",
@@ -187,6 +198,50 @@ mod tests {
                     "streamArn": "arn:aws:kinesis:us-east-2:123456789012:stream/mystream"
                 }
             })
+        );
+    }
+
+    fn discarded(
+        condition: DiscardCondition,
+        last_function_error: Option<bool>,
+    ) -> Discarded<'static> {
+        let t = DateTime::<Utc>::from_timestamp_millis(1573691886021).unwrap();
+        Discarded {
+            condition,
+            invoke_count: 1,
+            last_function_error,
+            shard_id: "shardId-000000000000",
+            stream_arn: "arn:aws:kinesis:us-east-1:111111111111:stream/s",
+            function_arn: "arn:aws:lambda:us-east-1:111111111111:function:f",
+            first: ("6", t),
+            last: ("6", t),
+            batch_size: 1,
+            now: t,
+        }
+    }
+
+    /// Recorded on AWS (LocalStack snapshot `test_kinesis_maximum_record_age_exceeded`,
+    /// 2025-11-25): `condition: "RecordAgeExceeded"` and no `responseContext` key.
+    #[test]
+    fn an_age_discard_has_no_response_context() {
+        let record = OnFailureRecord::new(&discarded(DiscardCondition::RecordAgeExceeded, None));
+        let json = serde_json::to_value(&record).unwrap();
+        assert_eq!(json["requestContext"]["condition"], "RecordAgeExceeded");
+        assert!(json.get("responseContext").is_none(), "{json}");
+    }
+
+    /// Recorded on AWS (`test_kinesis_report_batch_item_failures`): after a normal return the
+    /// key is present with `null`.
+    #[test]
+    fn function_error_is_null_after_a_normal_return() {
+        let record = OnFailureRecord::new(&discarded(
+            DiscardCondition::RetryAttemptsExhausted,
+            Some(false),
+        ));
+        let json = serde_json::to_value(&record).unwrap();
+        assert_eq!(
+            json["responseContext"],
+            serde_json::json!({"statusCode": 200, "executedVersion": "$LATEST", "functionError": null})
         );
     }
 }

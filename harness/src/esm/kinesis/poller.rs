@@ -263,6 +263,23 @@ async fn read(
         if let Some(last) = records.last() {
             last_read = Some(last.seq.as_str().to_owned());
         }
+        // FilterCriteria: a record no filter matches is never delivered, and the checkpoint
+        // moves past it ("the streams iterator advances past this record", Lambda developer
+        // guide, invocation-eventfiltering).
+        let records = match &m.config.filter_criteria {
+            Some(filter) => {
+                let (kept, skipped): (Vec<Rec>, Vec<Rec>) = records
+                    .into_iter()
+                    .partition(|r| filter.matches_kinesis(&r.event));
+                if !skipped.is_empty() {
+                    Counters::add(&m.counters.records_filtered, skipped.len() as u64);
+                    let seqs: Vec<SeqNum> = skipped.into_iter().map(|r| r.seq).collect();
+                    batch::finish(&m, &shard, &seqs).await;
+                }
+                kept
+            }
+            None => records,
+        };
         for (lane, chunk) in split_into_lanes(records, lanes.len()) {
             tokio::select! {
                 sent = lanes[lane].send(chunk) => if sent.is_err() { return Exit::Stopped },

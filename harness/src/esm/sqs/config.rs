@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use crate::esm::MappingError;
+use crate::esm::filter::FilterCriteria;
 
 #[derive(Debug, Clone)]
 pub struct SqsMappingConfig {
@@ -16,11 +17,18 @@ pub struct SqsMappingConfig {
     pub wait_time_seconds: i32,
     /// `VisibilityTimeout` on ReceiveMessage; `None` uses the queue's.
     pub visibility_timeout: Option<Duration>,
-    /// Concurrent pollers, each with one batch in flight (Lambda starts with 5).
+    /// Concurrent pollers to start with, each with one batch in flight (Lambda starts with 5).
+    /// The mapping scales up from here while the queue has a backlog (see `sqs::scaling`).
     pub concurrency: usize,
     /// The function's timeout: an invocation still running after it is a function error
     /// ("Task timed out"). `None`: no limit.
     pub function_timeout: Option<Duration>,
+    /// `ScalingConfig.MaximumConcurrency` (2..=1000): at most this many batches at once.
+    /// `None`: Lambda's ceiling of 1,000 concurrent batches per mapping.
+    pub maximum_concurrency: Option<u16>,
+    /// `FilterCriteria`: messages no filter matches (on their `body`, parsed when JSON) are
+    /// deleted without invoking the function. `None`: every message is delivered.
+    pub filter_criteria: Option<FilterCriteria>,
 }
 
 impl Default for SqsMappingConfig {
@@ -33,6 +41,8 @@ impl Default for SqsMappingConfig {
             visibility_timeout: None,
             concurrency: 5,
             function_timeout: None,
+            maximum_concurrency: None,
+            filter_criteria: None,
         }
     }
 }
@@ -67,7 +77,24 @@ impl SqsMappingConfig {
         if self.concurrency == 0 {
             return bad("concurrency must be at least 1".into());
         }
+        if let Some(max) = self.maximum_concurrency
+            && !(2..=1000).contains(&max)
+        {
+            return bad(format!(
+                "ScalingConfig.MaximumConcurrency {max} is not in 2..=1000"
+            ));
+        }
         Ok(())
+    }
+
+    /// The most batches the mapping runs at once: MaximumConcurrency, else Lambda's 1,000.
+    pub fn ceiling(&self) -> usize {
+        usize::from(self.maximum_concurrency.unwrap_or(1000))
+    }
+
+    /// The pollers the mapping starts with (and scales back to): `concurrency`, capped.
+    pub fn initial_pollers(&self) -> usize {
+        self.concurrency.clamp(1, self.ceiling())
     }
 }
 
@@ -83,6 +110,25 @@ mod tests {
             (10, 20, 5)
         );
         c.validate().unwrap();
+    }
+
+    /// CloudFormation `AWS::Lambda::EventSourceMapping ScalingConfig`: MaximumConcurrency
+    /// minimum 2, maximum 1000 (AWS-SEMANTICS 3.1, [CFN-SCALE]).
+    #[test]
+    fn maximum_concurrency_is_two_to_a_thousand() {
+        for (max, ok) in [(1, false), (2, true), (1000, true), (1001, false)] {
+            let c = SqsMappingConfig {
+                maximum_concurrency: Some(max),
+                ..Default::default()
+            };
+            assert_eq!(c.validate().is_ok(), ok, "{max}");
+        }
+        let c = SqsMappingConfig {
+            maximum_concurrency: Some(2),
+            ..Default::default()
+        };
+        assert_eq!((c.ceiling(), c.initial_pollers()), (2, 2));
+        assert_eq!(SqsMappingConfig::default().ceiling(), 1000);
     }
 
     #[test]

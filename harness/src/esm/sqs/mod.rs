@@ -2,14 +2,16 @@
 //!
 //! Layout:
 //! - [`config`]: the mapping's parameters;
-//! - [`poller`]: one long-polling loop per unit of concurrency: receive, invoke, delete what
-//!   succeeded. Failures are left to the visibility timeout, and receive counts to the queue,
-//!   so the queue's redrive policy moves a message that keeps failing.
+//! - [`poller`]: one long-polling loop per unit of concurrency: receive, filter, invoke,
+//!   delete what succeeded. Failures are left to the visibility timeout, and receive counts to
+//!   the queue, so the queue's redrive policy moves a message that keeps failing;
+//! - [`scaling`]: how many pollers run (Lambda's default scaling, MaximumConcurrency).
 
 pub mod config;
 pub mod poller;
+pub mod scaling;
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -34,6 +36,10 @@ pub struct SqsStats {
     pub messages_deleted: u64,
     /// Messages left on the queue after a failed (or partly failed) invocation.
     pub messages_failed: u64,
+    /// Messages no filter of `FilterCriteria` matched: deleted without an invocation.
+    pub messages_filtered: u64,
+    /// The most pollers that ran at once (scaling).
+    pub peak_pollers: u64,
 }
 
 #[derive(Debug, Default)]
@@ -43,6 +49,8 @@ pub(crate) struct Counters {
     pub messages_delivered: AtomicU64,
     pub messages_deleted: AtomicU64,
     pub messages_failed: AtomicU64,
+    pub messages_filtered: AtomicU64,
+    pub peak_pollers: AtomicU64,
 }
 
 impl Counters {
@@ -58,6 +66,8 @@ impl Counters {
             messages_delivered: get(&self.messages_delivered),
             messages_deleted: get(&self.messages_deleted),
             messages_failed: get(&self.messages_failed),
+            messages_filtered: get(&self.messages_filtered),
+            peak_pollers: get(&self.peak_pollers),
         }
     }
 }
@@ -73,7 +83,18 @@ pub(crate) struct Mapping {
     pub counters: Counters,
     pub idle: IdleTracker,
     pub stop: tokio::sync::watch::Sender<bool>,
+    /// One slot per poller the mapping may ever run (its ceiling); poller `i` works while
+    /// `i < active`, else parks on this channel (the scaler moves it). Slots past `started`
+    /// were never used.
     pub pollers: Vec<Mutex<PollerState>>,
+    pub active: tokio::sync::watch::Sender<usize>,
+    /// What the pollers saw since the scaler last looked (see [`scaling::Observed`]).
+    pub saw_backlog: AtomicBool,
+    pub saw_function_error: AtomicBool,
+    /// The last invocation was a function error: the errors are not resolved yet.
+    pub failing: AtomicBool,
+    /// How many pollers the scaler has started (indices `0..started`).
+    pub started: AtomicUsize,
 }
 
 #[derive(Debug, Default)]
@@ -89,13 +110,23 @@ impl Mapping {
         self.pollers[i].lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// The pollers started so far (the most ever active): only they have state to look at.
+    fn started(&self) -> usize {
+        self.started.load(Ordering::Relaxed)
+    }
+
     fn nothing_in_flight(&self) -> bool {
-        (0..self.pollers.len()).all(|i| !self.poller(i).in_flight)
+        (0..self.started()).all(|i| !self.poller(i).in_flight)
+    }
+
+    /// How many pollers work now.
+    pub(crate) fn active(&self) -> usize {
+        *self.active.borrow()
     }
 
     fn idle_since(&self, since: u64) -> bool {
         self.nothing_in_flight()
-            && (0..self.pollers.len()).any(|i| self.poller(i).last_empty.is_some_and(|t| t > since))
+            && (0..self.started()).any(|i| self.poller(i).last_empty.is_some_and(|t| t > since))
     }
 
     pub(crate) fn stopping(&self) -> bool {
@@ -134,7 +165,8 @@ impl Mapping {
 pub struct SqsMapping;
 
 impl SqsMapping {
-    /// Starts `config.concurrency` pollers on the queue.
+    /// Starts `config.concurrency` pollers on the queue, and the scaler that adds more while
+    /// there is a backlog (up to MaximumConcurrency, or 1,000).
     pub async fn spawn(
         sqs: aws_sdk_sqs::Client,
         queue_url: impl Into<String>,
@@ -169,9 +201,10 @@ impl SqsMapping {
                 .map(|r| r.to_string())
                 .unwrap_or_else(|| "us-east-1".into()),
         };
-        let pollers = (0..config.concurrency)
+        let pollers = (0..config.ceiling())
             .map(|_| Mutex::new(PollerState::default()))
             .collect();
+        let initial = config.initial_pollers();
         let mapping = Arc::new(Mapping {
             config,
             queue_url,
@@ -183,13 +216,55 @@ impl SqsMapping {
             idle: IdleTracker::default(),
             stop: tokio::sync::watch::Sender::new(false),
             pollers,
+            active: tokio::sync::watch::Sender::new(initial),
+            saw_backlog: AtomicBool::new(false),
+            saw_function_error: AtomicBool::new(false),
+            failing: AtomicBool::new(false),
+            started: AtomicUsize::new(0),
         });
+        Counters::add(&mapping.counters.peak_pollers, initial as u64);
         let mut tasks = JoinSet::new();
-        for i in 0..mapping.pollers.len() {
-            tasks.spawn(poller::run(mapping.clone(), i));
-        }
+        tasks.spawn(scale(mapping.clone()));
         Ok(SqsMappingHandle { mapping, tasks })
     }
+}
+
+/// The scaler: owns the pollers (started as they are first needed, so an idle mapping does
+/// not hold a thousand parked tasks), and every [`scaling::SCALE_INTERVAL`] sets how many
+/// work. Aborting it drops its `JoinSet`, which aborts the pollers; on `stop` it waits for
+/// them to finish their batches.
+async fn scale(m: Arc<Mapping>) {
+    let mut stop = m.stop.subscribe();
+    let (initial, ceiling) = (m.config.initial_pollers(), m.config.ceiling());
+    let mut pollers = JoinSet::new();
+    let start_up_to = |n: usize, pollers: &mut JoinSet<()>| {
+        while m.started() < n {
+            let index = m.started.fetch_add(1, Ordering::Relaxed);
+            pollers.spawn(poller::run(m.clone(), index));
+        }
+    };
+    start_up_to(initial, &mut pollers);
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(scaling::SCALE_INTERVAL) => {}
+            _ = stop.wait_for(|s| *s) => break,
+        }
+        let seen = scaling::Observed {
+            backlog: m.saw_backlog.swap(false, Ordering::Relaxed),
+            function_error: m.saw_function_error.swap(false, Ordering::Relaxed)
+                || m.failing.load(Ordering::Relaxed),
+        };
+        let next = scaling::next_target(m.active(), initial, ceiling, seen);
+        if next != m.active() {
+            tracing::debug!(queue = %m.queue_url, pollers = next, ?seen, "scaling");
+            start_up_to(next, &mut pollers);
+            m.active.send_replace(next);
+            m.counters
+                .peak_pollers
+                .fetch_max(next as u64, Ordering::Relaxed);
+        }
+    }
+    while pollers.join_next().await.is_some() {}
 }
 
 /// Owns a running SQS mapping; dropping it aborts every poller.
@@ -199,10 +274,10 @@ pub struct SqsMappingHandle {
 }
 
 impl SqsMappingHandle {
-    /// No batch in flight and every poller's last receive came back empty.
+    /// No batch in flight and every working poller's last receive came back empty.
     pub fn is_idle(&self) -> bool {
         let m = &self.mapping;
-        m.nothing_in_flight() && (0..m.pollers.len()).all(|i| m.poller(i).last_empty.is_some())
+        m.nothing_in_flight() && (0..m.active()).all(|i| m.poller(i).last_empty.is_some())
     }
 
     /// Waits until no batch is in flight, a receive that started after this call came back
@@ -236,13 +311,8 @@ impl SqsMappingHandle {
 
     fn describe(&self) -> String {
         let m = &self.mapping;
-        let busy = (0..m.pollers.len())
-            .filter(|&i| m.poller(i).in_flight)
-            .count();
-        format!(
-            "{busy} of {} pollers with a batch in flight",
-            m.pollers.len()
-        )
+        let busy = (0..m.started()).filter(|&i| m.poller(i).in_flight).count();
+        format!("{busy} of {} pollers with a batch in flight", m.active())
     }
 
     async fn describe_with_depth(&self) -> String {

@@ -1,4 +1,5 @@
-//! One SQS poller: long-poll, gather a batch, invoke, delete what succeeded (AWS-SEMANTICS 3.3).
+//! One SQS poller: long-poll, gather a batch, filter, invoke, delete what succeeded
+//! (AWS-SEMANTICS 3.3).
 //!
 //! Nothing is ever made visible again by hand: a failed message simply is not deleted, comes
 //! back when its visibility timeout passes, and the queue counts its receives, so the queue's
@@ -53,12 +54,22 @@ pub(crate) fn classify(
     Verdict::AllBut(failed)
 }
 
-/// The loop of poller `index`, until the mapping stops.
+/// The loop of poller `index`, until the mapping stops. It works while the scaler counts it
+/// among the active pollers, and parks otherwise.
 pub(crate) async fn run(m: Arc<Mapping>, index: usize) {
     let mut stop = m.stop.subscribe();
+    let mut active = m.active.subscribe();
     loop {
         if m.stopping() {
             return;
+        }
+        if index >= m.active() {
+            m.poller(index).last_empty = None;
+            tokio::select! {
+                _ = active.wait_for(|n| index < *n) => {}
+                _ = stop.wait_for(|s| *s) => return,
+            }
+            continue;
         }
         let ticket = m.idle.ticket();
         let received = tokio::select! {
@@ -128,6 +139,11 @@ async fn receive_batch(m: &Mapping) -> Result<Vec<Message>, BoxError> {
             .send()
             .await
             .map_err(|e| aws_sdk_sqs::error::DisplayErrorContext(e).to_string())?;
+        if out.messages().len() >= want {
+            // Messages are still available: the scaler adds pollers.
+            m.saw_backlog
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+        }
         batch.extend(out.messages().iter().cloned());
         if batch.is_empty() {
             return Ok(batch);
@@ -140,12 +156,107 @@ async fn receive_batch(m: &Mapping) -> Result<Vec<Message>, BoxError> {
     Ok(batch)
 }
 
-/// Invokes the handler with a batch and deletes what it says succeeded.
+/// Lambda's payload limit for a synchronous invocation: a batch is cut before it
+/// (AWS-SEMANTICS 3.1: "SQS+Lambda metadata count toward 6 MB payload so batches may be
+/// smaller"), as the Kinesis mapping does.
+pub(crate) const MAX_PAYLOAD: usize = 6 * 1024 * 1024;
+
+/// Splits messages, in order, into invocations that each fit in [`MAX_PAYLOAD`] once written
+/// as Lambda's JSON (a message alone always goes, even if larger).
+pub(crate) fn payload_chunks(records: Vec<SqsMessage>) -> Vec<Vec<SqsMessage>> {
+    // `{"Records":[` and `]}`.
+    const FRAME: usize = 14;
+    // The usual case costs no serialising: a bound on the JSON that is under the limit.
+    if FRAME + records.iter().map(json_size_bound).sum::<usize>() <= MAX_PAYLOAD {
+        return vec![records];
+    }
+    let mut chunks: Vec<Vec<SqsMessage>> = Vec::new();
+    let mut size = FRAME;
+    for record in records {
+        // The exact size: a body is at most 1 MiB, and a batch of 10,000 is rare.
+        let len = serde_json::to_vec(&record).map_or(0, |v| v.len()) + 1;
+        match chunks.last_mut() {
+            Some(chunk) if size + len <= MAX_PAYLOAD => {
+                size += len;
+                chunk.push(record);
+            }
+            _ => {
+                size = FRAME + len;
+                chunks.push(vec![record]);
+            }
+        }
+    }
+    chunks
+}
+
+/// More than the bytes a message takes in Lambda's JSON: every string escaped at worst
+/// (`\u00XX`, six bytes a byte), plus the field names and punctuation.
+fn json_size_bound(m: &SqsMessage) -> usize {
+    let text = |o: &Option<String>| o.as_deref().map_or(0, str::len);
+    let strings = text(&m.message_id)
+        + text(&m.receipt_handle)
+        + text(&m.body)
+        + text(&m.md5_of_body)
+        + text(&m.md5_of_message_attributes)
+        + text(&m.event_source)
+        + text(&m.event_source_arn)
+        + text(&m.aws_region)
+        + m.attributes
+            .iter()
+            .map(|(k, v)| k.len() + v.len() + 8)
+            .sum::<usize>()
+        + m.message_attributes
+            .iter()
+            .map(|(k, a)| {
+                k.len()
+                    + text(&a.string_value)
+                    + text(&a.data_type)
+                    + a.binary_value
+                        .as_ref()
+                        .map_or(0, |b| b.len().div_ceil(3) * 4)
+                    + a.string_list_values
+                        .iter()
+                        .map(|v| v.len() + 4)
+                        .sum::<usize>()
+                    + a.binary_list_values
+                        .iter()
+                        .map(|b| b.len().div_ceil(3) * 4 + 4)
+                        .sum::<usize>()
+                    + 128
+            })
+            .sum::<usize>();
+    strings * 6 + 512
+}
+
+/// Filters a received batch (deleting what no filter matches), then invokes the handler with
+/// what is left, in invocations cut at Lambda's payload limit, deleting what succeeded.
 async fn process(m: &Mapping, messages: Vec<Message>) {
     let records: Vec<SqsMessage> = messages
         .iter()
         .map(|msg| sqs_message(&m.source, msg))
         .collect();
+    let (records, filtered): (Vec<SqsMessage>, Vec<SqsMessage>) = match &m.config.filter_criteria {
+        // "If a message doesn't satisfy your filter criteria, Lambda automatically removes the
+        // message from the queue" (Lambda developer guide, invocation-eventfiltering).
+        Some(filter) => records.into_iter().partition(|r| filter.matches_sqs(r)),
+        None => (records, Vec::new()),
+    };
+    if !filtered.is_empty() {
+        Counters::add(&m.counters.messages_filtered, filtered.len() as u64);
+        // Not counted in `messages_deleted`, which is what invocations succeeded with.
+        let handles: Vec<&str> = filtered
+            .iter()
+            .filter_map(|r| r.receipt_handle.as_deref())
+            .collect();
+        delete(m, &handles).await;
+    }
+    for chunk in payload_chunks(records) {
+        invoke(m, chunk).await;
+    }
+}
+
+/// One invocation: the handler's answer decides which messages are deleted.
+async fn invoke(m: &Mapping, records: Vec<SqsMessage>) {
     let mut event = SqsEvent::default();
     event.records = records;
     let faults = m.hooks.on_sqs_batch(&m.queue_url, &event.records);
@@ -162,40 +273,53 @@ async fn process(m: &Mapping, messages: Vec<Message>) {
         let event = event.clone();
         outcome = invoke_guarded(|| m.handler.handle(event), m.config.function_timeout).await;
     }
+    let records = event.records;
     if faults.contains(&DeliveryFault::CrashBeforeCheckpoint) {
         // The poller dies before deleting: the whole batch returns after its visibility timeout.
-        Counters::add(&m.counters.messages_failed, messages.len() as u64);
+        Counters::add(&m.counters.messages_failed, records.len() as u64);
         return;
     }
-    let ids: Vec<&str> = messages.iter().filter_map(|msg| msg.message_id()).collect();
+    let ids: Vec<&str> = records
+        .iter()
+        .filter_map(|r| r.message_id.as_deref())
+        .collect();
     let verdict = classify(&outcome, &ids, m.config.report_batch_item_failures);
+    // Until an invocation succeeds again, the errors are not "resolved" and the scaler holds.
+    m.failing
+        .store(outcome.is_err(), std::sync::atomic::Ordering::Relaxed);
     if let Err(err) = &outcome {
+        m.saw_function_error
+            .store(true, std::sync::atomic::Ordering::Relaxed);
         tracing::debug!(queue = %m.queue_url, %err, "function error; the batch returns after its visibility timeout");
     }
-    let to_delete: Vec<&Message> = match &verdict {
-        Verdict::All => messages.iter().collect(),
-        Verdict::None => Vec::new(),
-        Verdict::AllBut(failed) => messages
-            .iter()
-            .filter(|msg| !msg.message_id().is_some_and(|id| failed.contains(id)))
-            .collect(),
-    };
+    let to_delete: Vec<&str> = records
+        .iter()
+        .filter(|r| match &verdict {
+            Verdict::All => true,
+            Verdict::None => false,
+            Verdict::AllBut(failed) => !r.message_id.as_ref().is_some_and(|id| failed.contains(id)),
+        })
+        .filter_map(|r| r.receipt_handle.as_deref())
+        .collect();
     Counters::add(
         &m.counters.messages_failed,
-        (messages.len() - to_delete.len()) as u64,
+        (records.len() - to_delete.len()) as u64,
     );
-    delete(m, &to_delete).await;
+    let deleted = delete(m, &to_delete).await;
+    Counters::add(&m.counters.messages_deleted, deleted);
 }
 
-async fn delete(m: &Mapping, messages: &[&Message]) {
-    for chunk in messages.chunks(10) {
+/// Deletes messages (DeleteMessageBatch, 10 at a time); answers how many were deleted.
+async fn delete(m: &Mapping, receipt_handles: &[&str]) -> u64 {
+    let mut deleted = 0;
+    for chunk in receipt_handles.chunks(10) {
         let entries: Vec<DeleteMessageBatchRequestEntry> = chunk
             .iter()
             .enumerate()
-            .filter_map(|(i, msg)| {
+            .filter_map(|(i, handle)| {
                 DeleteMessageBatchRequestEntry::builder()
                     .id(i.to_string())
-                    .receipt_handle(msg.receipt_handle()?)
+                    .receipt_handle(*handle)
                     .build()
                     .ok()
             })
@@ -216,16 +340,14 @@ async fn delete(m: &Mapping, messages: &[&Message]) {
                 for failed in out.failed() {
                     tracing::warn!(queue = %m.queue_url, code = failed.code(), message = ?failed.message(), "DeleteMessageBatch entry failed");
                 }
-                Counters::add(
-                    &m.counters.messages_deleted,
-                    (sent - out.failed().len()) as u64,
-                );
+                deleted += (sent - out.failed().len()) as u64;
             }
             Err(err) => {
                 tracing::warn!(queue = %m.queue_url, err = %aws_sdk_sqs::error::DisplayErrorContext(&err), "DeleteMessageBatch failed")
             }
         }
     }
+    deleted
 }
 
 #[cfg(test)]
@@ -258,6 +380,52 @@ mod tests {
     fn an_unknown_or_empty_identifier_fails_the_whole_batch() {
         assert_eq!(classify(&failures(&["zz"]), &IDS, true), Verdict::None);
         assert_eq!(classify(&failures(&[""]), &IDS, true), Verdict::None);
+    }
+
+    #[test]
+    fn a_batch_is_cut_before_lambdas_payload_limit() {
+        let mib = 1024 * 1024;
+        let message = |n: usize| {
+            let mut m = SqsMessage::default();
+            m.message_id = Some(n.to_string());
+            m.body = Some("x".repeat(mib));
+            m
+        };
+        // 1 MiB bodies (SQS's limit since 2025): five fit in 6 MiB with their metadata.
+        let chunks = payload_chunks((0..12).map(message).collect());
+        let sizes: Vec<usize> = chunks.iter().map(Vec::len).collect();
+        assert_eq!(sizes, [5, 5, 2]);
+        let ids: Vec<String> = chunks
+            .iter()
+            .flatten()
+            .filter_map(|m| m.message_id.clone())
+            .collect();
+        assert_eq!(
+            ids,
+            (0..12).map(|n| n.to_string()).collect::<Vec<_>>(),
+            "order kept"
+        );
+        let mut huge = message(0);
+        huge.body = Some("x".repeat(7 * mib));
+        assert_eq!(
+            payload_chunks(vec![huge]).len(),
+            1,
+            "a message alone always goes"
+        );
+        // Bodies JSON escapes six-fold (control characters) are measured, not guessed.
+        let escaped = |n: usize| {
+            let mut m = message(n);
+            m.body = Some("\u{1}".repeat(300 * 1024));
+            m
+        };
+        let chunks = payload_chunks((0..5).map(escaped).collect());
+        for chunk in &chunks {
+            let mut event = SqsEvent::default();
+            event.records = chunk.clone();
+            assert!(serde_json::to_vec(&event).unwrap().len() <= MAX_PAYLOAD);
+        }
+        assert_eq!(chunks.iter().map(Vec::len).sum::<usize>(), 5);
+        assert!(chunks.len() >= 2, "1.8 MiB each once escaped");
     }
 
     #[test]

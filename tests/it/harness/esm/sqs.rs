@@ -2,11 +2,12 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use ::harness::esm::{
-    BoxError, DeliveryFault, DeliveryHooks, NoDeliveryFaults, SqsHandler, SqsMapping,
-    SqsMappingConfig, SqsMappingHandle,
+    BoxError, DeliveryFault, DeliveryHooks, FilterCriteria, NoDeliveryFaults, SqsHandler,
+    SqsMapping, SqsMappingConfig, SqsMappingHandle, SqsStats,
 };
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use aws_sdk_sqs::types::{MessageAttributeValue, QueueAttributeName};
@@ -486,4 +487,167 @@ async fn stop_finishes_the_batch_in_flight_and_deletes_it() {
         left.attributes().unwrap()[&QueueAttributeName::ApproximateNumberOfMessagesNotVisible],
         "0"
     );
+}
+
+/// FilterCriteria on `body`, one mapping per operator of AWS's table: only the matching
+/// message reaches the function, and the other is deleted from the queue ("If a message
+/// doesn't satisfy your filter criteria, Lambda automatically removes the message from the
+/// queue", Lambda developer guide, invocation-eventfiltering; recorded on AWS, LocalStack
+/// snapshots `test_sqs_event_filter[*]`, 2025: one invocation with the matching record, and
+/// the queue empty afterwards). `wait_idle` only returns once the queue holds nothing.
+#[tokio::test(start_paused = true)]
+async fn filter_criteria_deliver_only_matching_messages_and_delete_the_others() {
+    crate::require!(PausedClock); // Routed through support: skips (loudly) off the embedded emulator.
+    let env = Env::start(Edge::InProcess).await;
+    for (name, rule, matching, other) in super::filter_rows() {
+        let url = queue(&env, &[]).await;
+        send(&env, &url, &[&matching, &other]).await;
+        let calls = Calls::new();
+        let pattern = serde_json::json!({ "body": rule }).to_string();
+        let config = SqsMappingConfig {
+            concurrency: 1,
+            filter_criteria: Some(FilterCriteria::from_patterns([pattern]).unwrap()),
+            ..Default::default()
+        };
+        let mapping = spawn(&env, &url, config, recording(&calls, ok)).await;
+        mapping.wait_idle(IDLE).await.unwrap();
+        let delivered: Vec<String> = calls.all().iter().flat_map(|(_, e)| bodies(e)).collect();
+        assert_eq!(delivered, vec![matching], "{name}");
+        let stats = mapping.stats();
+        assert_eq!(
+            (stats.messages_filtered, stats.messages_deleted),
+            (1, 1),
+            "{name}"
+        );
+        mapping.stop().await;
+    }
+}
+
+/// MaximumConcurrency "limits the number of concurrent instances that the Amazon SQS event
+/// source can invoke" (CloudFormation ScalingConfig): with 2, never more than 2 batches run at
+/// once, however long the backlog.
+#[tokio::test(start_paused = true)]
+async fn maximum_concurrency_caps_the_batches_in_flight() {
+    crate::require!(PausedClock); // Routed through support: skips (loudly) off the embedded emulator.
+    let (most, stats) = run_slow_backlog(Some(2), 100).await;
+    assert_eq!(most, 2);
+    assert_eq!(stats.peak_pollers, 2);
+}
+
+/// Without MaximumConcurrency, Lambda "starts processing five batches at a time" and, "if
+/// messages are still available, increases the number of processes that are reading batches
+/// by up to 300 more instances per minute" (services-sqs-scaling). With a slow function and a
+/// deep queue: five at first, more once the backlog shows.
+#[tokio::test(start_paused = true)]
+async fn without_maximum_concurrency_five_batches_start_and_a_backlog_scales_them_up() {
+    crate::require!(PausedClock); // Routed through support: skips (loudly) off the embedded emulator.
+    let (most, stats) = run_slow_backlog(None, 400).await;
+    assert!(most > 5, "scaled up: at most {most} at once");
+    assert!(stats.peak_pollers > 5);
+    assert!(most <= 1000);
+}
+
+/// "Lambda throttles function scaling when invocation errors occur" (knowledge center,
+/// lambda-sqs-scaling): a function that always fails keeps the mapping at its five pollers
+/// even with a deep queue.
+#[tokio::test(start_paused = true)]
+async fn function_errors_hold_scaling_back() {
+    crate::require!(PausedClock); // Routed through support: skips (loudly) off the embedded emulator.
+    let env = Env::start(Edge::InProcess).await;
+    let url = queue(&env, &[(QueueAttributeName::VisibilityTimeout, "5".into())]).await;
+    let many: Vec<String> = (0..200).map(|i| format!("m{i}")).collect();
+    send(
+        &env,
+        &url,
+        &many.iter().map(String::as_str).collect::<Vec<_>>(),
+    )
+    .await;
+    let handler: Arc<dyn SqsHandler> = Arc::new(|_event: SqsEvent| async {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        Err::<SqsBatchResponse, BoxError>("always fails".into())
+    });
+    let mapping = spawn(&env, &url, Default::default(), handler).await;
+    // Scripted time for the scaler to act in (paused clock), not a wait for a condition.
+    tokio::time::sleep(Duration::from_secs(30)).await;
+    let stats = mapping.stats();
+    assert!(stats.batches_invoked > 20, "{stats:?}");
+    assert_eq!(stats.peak_pollers, 5, "{stats:?}");
+    mapping.kill().await;
+}
+
+/// Runs a deep queue through a slow function; answers the most invocations seen at once.
+async fn run_slow_backlog(maximum_concurrency: Option<u16>, messages: usize) -> (usize, SqsStats) {
+    let env = Env::start(Edge::InProcess).await;
+    let url = queue(
+        &env,
+        &[(QueueAttributeName::VisibilityTimeout, "300".into())],
+    )
+    .await;
+    let many: Vec<String> = (0..messages).map(|i| format!("m{i}")).collect();
+    send(
+        &env,
+        &url,
+        &many.iter().map(String::as_str).collect::<Vec<_>>(),
+    )
+    .await;
+    let running = Arc::new(AtomicUsize::new(0));
+    let most = Arc::new(AtomicUsize::new(0));
+    let handler: Arc<dyn SqsHandler> = {
+        let (running, most) = (running.clone(), most.clone());
+        Arc::new(move |_event: SqsEvent| {
+            let (running, most) = (running.clone(), most.clone());
+            async move {
+                let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                most.fetch_max(now, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                running.fetch_sub(1, Ordering::SeqCst);
+                Ok::<_, BoxError>(SqsBatchResponse::default())
+            }
+        })
+    };
+    let config = SqsMappingConfig {
+        batch_size: 1,
+        maximum_concurrency,
+        ..Default::default()
+    };
+    let mapping = spawn(&env, &url, config, handler).await;
+    mapping.wait_idle(IDLE).await.unwrap();
+    let stats = mapping.stats();
+    assert_eq!(stats.messages_deleted, messages as u64);
+    (most.load(Ordering::SeqCst), stats)
+}
+
+/// A batch whose messages would pass Lambda's 6 MB invoke payload is cut into invocations
+/// that fit ("SQS+Lambda metadata count toward 6 MB payload so batches may be smaller",
+/// AWS-SEMANTICS 3.1), in order, every message delivered once.
+#[tokio::test(start_paused = true)]
+async fn a_batch_is_cut_at_lambdas_six_megabyte_payload() {
+    crate::require!(PausedClock); // Routed through support: skips (loudly) off the embedded emulator.
+    let env = Env::start(Edge::InProcess).await;
+    let url = queue(&env, &[]).await;
+    let big: Vec<String> = (0..7)
+        .map(|i| format!("{i}{}", "x".repeat(1_000_000)))
+        .collect();
+    send(
+        &env,
+        &url,
+        &big.iter().map(String::as_str).collect::<Vec<_>>(),
+    )
+    .await;
+    let calls = Calls::new();
+    let config = SqsMappingConfig {
+        concurrency: 1,
+        ..Default::default()
+    };
+    let mapping = spawn(&env, &url, config, recording(&calls, ok)).await;
+    mapping.wait_idle(IDLE).await.unwrap();
+    let events: Vec<SqsEvent> = calls.all().into_iter().map(|(_, e)| e).collect();
+    for event in &events {
+        let payload = serde_json::to_vec(&::harness::esm::event::sqs_event_json(event)).unwrap();
+        assert!(payload.len() <= 6 * 1024 * 1024, "{} bytes", payload.len());
+    }
+    // About 1 MB of JSON each: six fit in one invocation, the seventh goes in the next.
+    let sizes: Vec<usize> = events.iter().map(|e| e.records.len()).collect();
+    assert_eq!(sizes, [6, 1]);
+    assert_eq!(mapping.stats().messages_deleted, 7);
 }

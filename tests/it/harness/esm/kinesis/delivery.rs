@@ -6,8 +6,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use ::harness::esm::{
-    BoxError, DeliveryFault, InMemoryCheckpoints, KinesisHandler, KinesisMappingConfig,
-    NoDeliveryFaults, StartingPosition,
+    BoxError, DeliveryFault, FilterCriteria, InMemoryCheckpoints, KinesisHandler,
+    KinesisMappingConfig, NoDeliveryFaults, StartingPosition,
 };
 use aws_lambda_events::event::kinesis::KinesisEvent;
 use aws_lambda_events::event::streams::KinesisEventResponse;
@@ -457,4 +457,67 @@ async fn with_parallel_lanes_the_checkpoint_waits_for_the_lowest_unfinished_reco
     let mut again: Vec<String> = seen.all().iter().flat_map(datas).collect();
     again.sort();
     assert_eq!(again, ["fast-1", "fast-2", "slow"]);
+}
+
+/// FilterCriteria on the decoded `data`, one mapping per operator of AWS's table: only the
+/// matching record reaches the function, and the checkpoint moves past the other ("the
+/// streams iterator advances past this record", Lambda developer guide,
+/// invocation-eventfiltering), so a restarted consumer would not read it again.
+#[tokio::test(start_paused = true)]
+async fn filter_criteria_deliver_only_matching_records_and_checkpoint_past_the_others() {
+    crate::require!(PausedClock); // Routed through support: skips (loudly) off the embedded emulator.
+    let env = Env::start(Edge::InProcess).await;
+    for (name, rule, matching, other) in super::super::filter_rows() {
+        let stream = stream(&env, 1).await;
+        // The non-matching record last, so only a filtered record can carry the checkpoint.
+        let seqs = put_all(&env, &stream, &[&matching, &other]).await;
+        let seen = Seen::new();
+        let pattern = serde_json::json!({ "data": rule }).to_string();
+        let config = KinesisMappingConfig {
+            filter_criteria: Some(FilterCriteria::from_patterns([pattern]).unwrap()),
+            ..Default::default()
+        };
+        let checkpoints = Arc::new(InMemoryCheckpoints::new());
+        let mapping = spawn_with(
+            &env,
+            &stream,
+            config,
+            recording(&seen, ok),
+            checkpoints.clone(),
+            Arc::new(NoDeliveryFaults),
+        )
+        .await;
+        mapping.wait_idle(IDLE).await.unwrap();
+        let delivered: Vec<String> = seen.all().iter().flat_map(datas).collect();
+        assert_eq!(delivered, vec![matching], "{name}");
+        assert_eq!(mapping.stats().records_filtered, 1, "{name}");
+        let shard = &mapping.shard_ids()[0];
+        assert_eq!(
+            checkpoints.checkpoint(&stream, shard).as_deref(),
+            Some(seqs[1].as_str()),
+            "{name}"
+        );
+        mapping.stop().await;
+    }
+}
+
+/// Lambda sends the function's execution role as every record's `invokeIdentityArn`
+/// (AWS-SEMANTICS 2.3; recorded on AWS: `arn:aws:iam::<account>:role/<the function's role>`
+/// in LocalStack's `test_lambda_integration_kinesis.snapshot.json`).
+#[tokio::test(start_paused = true)]
+async fn records_carry_the_functions_role_as_invoke_identity_arn() {
+    crate::require!(PausedClock); // Routed through support: skips (loudly) off the embedded emulator.
+    let env = Env::start(Edge::InProcess).await;
+    let stream = stream(&env, 1).await;
+    put_all(&env, &stream, &["a"]).await;
+    let seen = Seen::new();
+    let role = "arn:aws:iam::000000000000:role/forward-function-role";
+    let config = KinesisMappingConfig {
+        role_arn: Some(role.to_owned()),
+        ..Default::default()
+    };
+    let mapping = spawn(&env, &stream, config, recording(&seen, ok)).await;
+    mapping.wait_idle(IDLE).await.unwrap();
+    let first = &seen.all()[0].records[0];
+    assert_eq!(first.invoke_identity_arn.as_deref(), Some(role));
 }

@@ -5,6 +5,7 @@
 
 mod delivery;
 mod failures;
+mod window;
 
 use std::sync::Arc;
 
