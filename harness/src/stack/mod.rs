@@ -33,7 +33,8 @@ use tokio::sync::Mutex;
 use crate::backend::{Backend, BackendError, BackendSettings, Provisioned};
 use crate::esm::{
     DeliveryHooks, InMemoryCheckpoints, KinesisHandler, KinesisMapping, KinesisMappingConfig,
-    KinesisMappingHandle, MappingError, SqsHandler, SqsMapping, SqsMappingConfig, SqsMappingHandle,
+    KinesisMappingHandle, KinesisWindowHandler, MappingError, SqsHandler, SqsMapping,
+    SqsMappingConfig, SqsMappingHandle,
 };
 use crate::fault::{FaultPlan, FaultyHttpClient, Journal};
 use crate::template::spec::{Binary, CompileOptions, EventSource, FunctionSpec, KinesisEventSpec};
@@ -82,6 +83,8 @@ impl HarnessError {
 #[derive(Clone)]
 pub enum FunctionHandler {
     Kinesis(Arc<dyn KinesisHandler>),
+    /// For a Kinesis event source with `TumblingWindowInSeconds`.
+    KinesisWindow(Arc<dyn KinesisWindowHandler>),
     Sqs(Arc<dyn SqsHandler>),
 }
 
@@ -89,6 +92,7 @@ impl std::fmt::Debug for FunctionHandler {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             FunctionHandler::Kinesis(_) => "FunctionHandler::Kinesis",
+            FunctionHandler::KinesisWindow(_) => "FunctionHandler::KinesisWindow",
             FunctionHandler::Sqs(_) => "FunctionHandler::Sqs",
         })
     }
@@ -201,6 +205,17 @@ impl HarnessOptions {
         self
     }
 
+    /// Registers the handler of a function whose Kinesis event source has a tumbling window.
+    pub fn kinesis_window_handler(
+        mut self,
+        function: &str,
+        handler: Arc<dyn KinesisWindowHandler>,
+    ) -> Self {
+        self.handlers
+            .insert(function.to_owned(), FunctionHandler::KinesisWindow(handler));
+        self
+    }
+
     /// Registers the handler of a function whose event source is an SQS queue.
     pub fn sqs_handler(mut self, function: &str, handler: Arc<dyn SqsHandler>) -> Self {
         self.handlers
@@ -258,6 +273,10 @@ pub fn kinesis_config(
         function_name: function.name.clone(),
         clock,
         function_timeout: Some(function.timeout),
+        filter_criteria: k.filter_criteria.clone(),
+        tumbling_window: k.tumbling_window,
+        // SAM's implicit execution role of the function (`<LogicalId>Role`).
+        role_arn: Some(function.role_arn.clone()),
         ..KinesisMappingConfig::default()
     }
 }
@@ -305,11 +324,18 @@ pub(crate) struct MappingSlot {
     pub kind: SlotKind,
 }
 
+/// What a Kinesis mapping invokes: a plain handler, or one with a tumbling window's state.
+#[derive(Clone)]
+pub(crate) enum KinesisFunction {
+    Plain(Arc<dyn KinesisHandler>),
+    Windowed(Arc<dyn KinesisWindowHandler>),
+}
+
 pub(crate) enum SlotKind {
     Kinesis {
         stream: String,
         config: KinesisMappingConfig,
-        handler: Arc<dyn KinesisHandler>,
+        handler: KinesisFunction,
         /// Each mapping keeps its own checkpoints, as each Lambda mapping does.
         checkpoints: Arc<InMemoryCheckpoints>,
         handle: Mutex<Option<KinesisMappingHandle>>,
@@ -497,7 +523,36 @@ impl Harness {
             for event in &function.events {
                 let kind = match (&event.source, &handler) {
                     (EventSource::Api(_), _) => continue,
-                    (EventSource::Kinesis(k), Some(FunctionHandler::Kinesis(handler))) => {
+                    (
+                        EventSource::Kinesis(k),
+                        Some(
+                            handler @ (FunctionHandler::Kinesis(_)
+                            | FunctionHandler::KinesisWindow(_)),
+                        ),
+                    ) => {
+                        let handler = match (handler, k.tumbling_window) {
+                            (FunctionHandler::Kinesis(h), None) => {
+                                KinesisFunction::Plain(h.clone())
+                            }
+                            (FunctionHandler::KinesisWindow(h), Some(_)) => {
+                                KinesisFunction::Windowed(h.clone())
+                            }
+                            (_, Some(_)) => {
+                                return Err(HarnessError::Unsupported(format!(
+                                    "{id}: event source {} has TumblingWindowInSeconds, but its handler \
+                                     keeps no window state (register one with \
+                                     HarnessOptions::kinesis_window_handler)",
+                                    event.name
+                                )));
+                            }
+                            (_, None) => {
+                                return Err(HarnessError::Unsupported(format!(
+                                    "{id}: its handler is a tumbling-window handler, but event source {} \
+                                     has no TumblingWindowInSeconds",
+                                    event.name
+                                )));
+                            }
+                        };
                         let config = kinesis_config(
                             k,
                             function,
@@ -505,8 +560,10 @@ impl Harness {
                             options.kinesis_poll_interval,
                             Some(clock.clone()),
                         );
-                        if function.binary == Some(Binary::Forward) && forward.is_none() {
-                            forward = Some((handler.clone(), config.clone()));
+                        if let (Some(Binary::Forward), None, KinesisFunction::Plain(plain)) =
+                            (function.binary, &forward, &handler)
+                        {
+                            forward = Some((plain.clone(), config.clone()));
                         }
                         if !k.enabled {
                             continue;
@@ -514,7 +571,7 @@ impl Harness {
                         SlotKind::Kinesis {
                             stream: spec.streams[&k.stream].name.clone(),
                             config,
-                            handler: handler.clone(),
+                            handler,
                             checkpoints: Arc::new(InMemoryCheckpoints::new()),
                             handle: Mutex::new(None),
                         }
@@ -529,10 +586,10 @@ impl Harness {
                                 batch_size: q.batch_size,
                                 maximum_batching_window: q.maximum_batching_window,
                                 report_batch_item_failures: q.report_batch_item_failures,
-                                // Lambda starts with 5 concurrent pollers and scales up to
-                                // MaximumConcurrency; the harness runs the cap it is given,
-                                // else Lambda's starting 5.
-                                concurrency: q.maximum_concurrency.map_or(5, usize::from),
+                                // Lambda starts with 5 pollers and scales with the backlog,
+                                // up to MaximumConcurrency (esm::sqs::scaling).
+                                maximum_concurrency: q.maximum_concurrency,
+                                filter_criteria: q.filter_criteria.clone(),
                                 function_timeout: Some(function.timeout),
                                 ..SqsMappingConfig::default()
                             },
@@ -611,18 +668,33 @@ impl Harness {
                         old.stop().await
                     }
                 }
-                *handle = Some(
-                    KinesisMapping::spawn(
-                        self.clients.kinesis.clone(),
-                        self.clients.sqs.clone(),
-                        stream.clone(),
-                        config.clone(),
-                        handler.clone(),
-                        checkpoints.clone(),
-                        self.hooks(),
-                    )
-                    .await?,
-                );
+                let (kinesis, sqs) = (self.clients.kinesis.clone(), self.clients.sqs.clone());
+                *handle = Some(match handler {
+                    KinesisFunction::Plain(h) => {
+                        KinesisMapping::spawn(
+                            kinesis,
+                            sqs,
+                            stream.clone(),
+                            config.clone(),
+                            h.clone(),
+                            checkpoints.clone(),
+                            self.hooks(),
+                        )
+                        .await?
+                    }
+                    KinesisFunction::Windowed(h) => {
+                        KinesisMapping::spawn_windowed(
+                            kinesis,
+                            sqs,
+                            stream.clone(),
+                            config.clone(),
+                            h.clone(),
+                            checkpoints.clone(),
+                            self.hooks(),
+                        )
+                        .await?
+                    }
+                });
             }
             SlotKind::Sqs {
                 queue_url,

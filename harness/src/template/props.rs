@@ -37,6 +37,11 @@ impl<'a> Props<'a> {
         }
     }
 
+    /// The account the template is compiled for (`AWS::AccountId`).
+    pub fn account(&self) -> &str {
+        &self.facts.account
+    }
+
     /// The property's full path under the resource.
     pub fn path_of(&self, key: &str) -> String {
         join_path(&self.path, key)

@@ -13,7 +13,7 @@ use super::policy::{self, Statement};
 use super::props::Props;
 use super::resolve::{Facts, ResourceFacts};
 use super::{Acceptance, Finding, Output, SAM_TRANSFORM, Template, TemplateError};
-use crate::esm::StartingPosition;
+use crate::esm::{FilterCriteria, StartingPosition};
 
 /// The logical ids the pipeline's code and outside tools rely on (DESIGN, "the template").
 pub const INGEST_API: &str = "IngestApi";
@@ -120,6 +120,8 @@ pub struct FunctionSpec {
     pub environment: BTreeMap<String, Node>,
     pub statements: Vec<Statement>,
     pub events: Vec<EventSpec>,
+    /// The execution role SAM makes for it (`<LogicalId>Role`), as an ARN.
+    pub role_arn: String,
 }
 
 /// One entry of a function's `Events`.
@@ -154,6 +156,10 @@ pub struct KinesisEventSpec {
     /// The logical id of the SQS queue discarded batches are described to.
     pub on_failure: Option<String>,
     pub enabled: bool,
+    /// `FilterCriteria`, compiled.
+    pub filter_criteria: Option<FilterCriteria>,
+    /// `TumblingWindowInSeconds` (the function then needs a windowed handler).
+    pub tumbling_window: Option<Duration>,
 }
 
 /// An SQS event source mapping.
@@ -166,6 +172,8 @@ pub struct SqsEventSpec {
     pub report_batch_item_failures: bool,
     pub maximum_concurrency: Option<u16>,
     pub enabled: bool,
+    /// `FilterCriteria`, compiled.
+    pub filter_criteria: Option<FilterCriteria>,
 }
 
 /// An API Gateway route to a function.
@@ -623,6 +631,10 @@ impl PipelineSpec {
             && !region.is_empty()
             && !account.is_empty()
         {
+            let (old, new) = (format!(":{}:", self.account), format!(":{account}:"));
+            for function in self.functions.values_mut() {
+                function.role_arn = function.role_arn.replacen(&old, &new, 1);
+            }
             self.region = (*region).to_owned();
             self.account = (*account).to_owned();
         }
@@ -1159,7 +1171,10 @@ fn function(
         }
         map.finish(findings, &[]);
     }
+    let role = name(&format!("{id}Role"), None);
+    let account = props.account();
     Ok(FunctionSpec {
+        role_arn: format!("arn:aws:iam::{account}:role/{role}"),
         name: name(id, given),
         binary,
         runtime,
@@ -1181,6 +1196,39 @@ fn report_batch_item_failures(p: &Props) -> Result<bool, TemplateError> {
             format!("{other:?}: the only response type is ReportBatchItemFailures"),
         )),
     }
+}
+
+/// `FilterCriteria: {Filters: [{Pattern: "<json>"}, ...]}`, compiled with Lambda's grammar.
+fn filter_criteria(p: &Props) -> Result<Option<FilterCriteria>, TemplateError> {
+    let Some(criteria) = p.nested("FilterCriteria")? else {
+        return Ok(None);
+    };
+    let mut patterns = Vec::new();
+    match criteria.take("Filters") {
+        Some(Node::List(filters)) => {
+            for filter in filters {
+                match filter.get("Pattern") {
+                    Some(Node::Str(pattern)) => patterns.push(pattern.clone()),
+                    _ => {
+                        return Err(criteria.invalid(
+                            "Filters",
+                            "each filter needs a Pattern string: Invalid filter pattern definition.",
+                        ));
+                    }
+                }
+            }
+        }
+        _ => return Err(criteria.invalid("Filters", "is required (a list of {Pattern: ...})")),
+    }
+    criteria.finish(&mut Vec::new(), &[]);
+    FilterCriteria::from_patterns(&patterns)
+        .map(Some)
+        .map_err(|e| {
+            let reason = std::error::Error::source(&e)
+                .map(ToString::to_string)
+                .unwrap_or_default();
+            p.invalid("FilterCriteria", format!("{e} ({reason})"))
+        })
 }
 
 fn kinesis_event(p: &Props) -> Result<KinesisEventSpec, TemplateError> {
@@ -1274,6 +1322,11 @@ fn kinesis_event(p: &Props) -> Result<KinesisEventSpec, TemplateError> {
         parallelization_factor: p.int_in("ParallelizationFactor", 1..=10)?.unwrap_or(1) as u8,
         on_failure,
         enabled: p.bool("Enabled")?.unwrap_or(true),
+        filter_criteria: filter_criteria(p)?,
+        tumbling_window: p
+            .int_in("TumblingWindowInSeconds", 0..=900)?
+            .filter(|s| *s > 0)
+            .map(|s| Duration::from_secs(s as u64)),
     })
 }
 
@@ -1308,6 +1361,7 @@ fn sqs_event(p: &Props) -> Result<SqsEventSpec, TemplateError> {
         report_batch_item_failures: report_batch_item_failures(p)?,
         maximum_concurrency,
         enabled: p.bool("Enabled")?.unwrap_or(true),
+        filter_criteria: filter_criteria(p)?,
     })
 }
 

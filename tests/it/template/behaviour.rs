@@ -366,3 +366,53 @@ async fn the_api_key_comes_from_the_template_parameter() {
     let h = start(o).await;
     assert_eq!(h.ingest_json(seed_event("k-2")).await.unwrap().status, 403);
 }
+
+/// FilterCriteria from the template (Lambda's grammar, harness::esm::filter): the Kinesis
+/// mapping filters on the record's decoded `data` and skips (checkpoints) what no filter
+/// matches; the SQS mapping filters on `body` and deletes what no filter matches.
+#[tokio::test(start_paused = true)]
+async fn filter_criteria_from_the_template_decide_what_each_function_sees() {
+    crate::require!(PausedClock);
+    let kinesis = r#"{"data": {"payload": {"energy_type": ["nuclear", "solar"]}}}"#;
+    let sqs = r#"{"body": {"payload": {"energy_type": [{"anything-but": ["solar"]}]}}}"#;
+    let o = options(&project_text())
+        .set(
+            "ForwardFunction.Events.Stream.Properties.FilterCriteria",
+            json!({"Filters": [{"Pattern": kinesis}]}),
+        )
+        .set(
+            "StoreFunction.Events.Queue.Properties.FilterCriteria",
+            json!({"Filters": [{"Pattern": sqs}]}),
+        );
+    let h = start(o).await;
+    for (id, energy) in [("n-1", "nuclear"), ("s-1", "solar"), ("w-1", "wind")] {
+        let body = json!({"stream": "default", "id": id, "payload": {"energy_type": energy}});
+        assert_eq!(h.ingest_json(body).await.unwrap().status, 200);
+    }
+    h.drain().await.unwrap();
+    // wind never reached the forward function; solar reached the queue and was deleted
+    // there unseen by the store function; only nuclear passed both filters.
+    assert_eq!(h.table_ids().await.unwrap(), ["n-1"]);
+    assert_eq!(h.journal().attempts("sqs", "SendMessage", "w-1"), 0);
+    assert_eq!(h.journal().attempts("sqs", "SendMessage", "s-1"), 1);
+    assert_eq!(h.queue_messages("EventsQueue").await.unwrap(), 0);
+    assert!(h.dlq_ids().await.unwrap().is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_tumbling_window_on_a_function_without_window_state_is_refused() {
+    crate::require!(PausedClock);
+    let o = options(&project_text()).set(
+        "ForwardFunction.Events.Stream.Properties.TumblingWindowInSeconds",
+        60,
+    );
+    let err = Harness::start_with(o)
+        .await
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(
+        err.contains("ForwardFunction: event source Stream has TumblingWindowInSeconds"),
+        "{err}"
+    );
+}
