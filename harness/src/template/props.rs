@@ -55,6 +55,11 @@ impl<'a> Props<'a> {
         (*node != Node::Null).then_some(node)
     }
 
+    /// The keys of this map, in order.
+    pub fn keys(&self) -> Vec<String> {
+        self.map.keys().cloned().collect()
+    }
+
     /// Takes a nested map as properties of its own.
     pub fn nested(&self, key: &str) -> Result<Option<Props<'a>>, TemplateError> {
         match self.take(key) {

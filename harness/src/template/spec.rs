@@ -1129,10 +1129,7 @@ fn function(
     };
     let mut events = Vec::new();
     if let Some(map) = props.nested("Events")? {
-        let Some(Node::Map(entries)) = props.take("Events") else {
-            unreachable!("nested took a map")
-        };
-        for event_name in entries.keys() {
+        for event_name in &map.keys() {
             let Some(event) = map.nested(event_name)? else {
                 continue;
             };
