@@ -6,6 +6,7 @@
 //! - [`bench`]: the emulator's benchmark (`harness bench`);
 //! - [`esm`]: Lambda-faithful event source mappings (Kinesis and SQS pollers);
 //! - [`fault`]: fault injection (an SDK `HttpClient` layer) and the journal of what fired;
+//! - [`lambda`]: artifact mode: the Lambda Runtime API and functions as child processes;
 //! - [`stack`]: a running pipeline ([`Harness`]): backend, resources, ingest, handlers,
 //!   mappings, faults; drain, replay, redrive;
 //! - [`template`]: `template.yaml`, read into the pipeline the harness runs;
@@ -17,6 +18,7 @@ pub mod bench;
 pub mod cli;
 pub mod esm;
 pub mod fault;
+pub mod lambda;
 pub mod load;
 pub mod scenario;
 pub mod stack;

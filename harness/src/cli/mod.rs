@@ -3,6 +3,7 @@
 //! Each subcommand is a module; this file parses arguments, sets up logging and the runtime,
 //! and turns errors into exit codes (`anyhow` lives here, at the edge).
 
+mod artifact_args;
 mod bench_cmd;
 mod emulator_cmd;
 mod load_cmd;

@@ -3,13 +3,15 @@
 //!
 //! On the embedded backend the scenario runs in process under tokio's paused clock, so
 //! production timeouts (30 s visibility, 1 s polling, backoff) cost no wall time and a seeded
-//! run is reproducible. Other backends run in real time.
+//! run is reproducible. Other backends, and artifact mode (`--artifacts`, `--function`: child
+//! processes do not follow tokio's clock), run in real time.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
 
+use super::artifact_args::ArtifactArgs;
 use super::template_args::TemplateArgs;
 use crate::backend::{BackendKind, BackendSettings};
 use crate::scenario::{self, RunOptions};
@@ -23,12 +25,16 @@ pub struct Args {
     root: PathBuf,
     #[command(flatten)]
     template: TemplateArgs,
+    #[command(flatten)]
+    artifacts: ArtifactArgs,
 }
 
-/// Runs on its own runtime: current-thread with a paused clock for the embedded backend.
+/// Runs on its own runtime: current-thread with a paused clock for the embedded backend in
+/// process, else multi-threaded in real time.
 pub fn main(args: Args) -> anyhow::Result<ExitCode> {
     let backend = BackendSettings::from_env()?;
-    let mut builder = if backend.kind == BackendKind::Embedded {
+    let paused = backend.kind == BackendKind::Embedded && !args.artifacts.artifacts().is_active();
+    let mut builder = if paused {
         let mut b = tokio::runtime::Builder::new_current_thread();
         b.start_paused(true);
         b
@@ -53,6 +59,7 @@ async fn run(args: Args, backend: BackendSettings) -> anyhow::Result<ExitCode> {
         accept: args.template.acceptance(),
         parameters: args.template.parameters(),
         overrides: Vec::new(),
+        artifacts: args.artifacts.artifacts(),
     };
     let report = scenario::run(&name, &parsed, &options)
         .await

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 
+use super::artifact_args::ArtifactArgs;
 use super::template_args::TemplateArgs;
 use crate::backend::{BackendKind, BackendSettings};
 use crate::stack::{Harness, HarnessOptions};
@@ -26,6 +27,8 @@ pub struct Args {
     ingest_addr: SocketAddr,
     #[command(flatten)]
     template: TemplateArgs,
+    #[command(flatten)]
+    artifacts: ArtifactArgs,
     /// Switch on the emulator's throughput limits (real throttling).
     #[arg(long)]
     throughput_limits: bool,
@@ -56,6 +59,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     options.track_events = false;
     options.fault_layer = false;
     options.kinesis_poll_interval = args.poll_interval;
+    options.artifacts = args.artifacts.artifacts();
 
     // Bind first, so a taken port fails before anything starts.
     let listener = tokio::net::TcpListener::bind(args.ingest_addr)

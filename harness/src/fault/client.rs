@@ -101,6 +101,21 @@ impl HttpClient for FaultyHttpClient {
     }
 }
 
+/// The fault layer over a connector rather than a client: for the artifact-mode proxy
+/// (`crate::lambda::proxy`), which relays a child process's already-signed requests and has no
+/// SDK runtime components to build a connector from a client with.
+pub fn faulty_connector(
+    inner: SharedHttpConnector,
+    plan: FaultPlan,
+    journal: Journal,
+) -> SharedHttpConnector {
+    SharedHttpConnector::new(FaultyConnector {
+        inner,
+        plan,
+        journal,
+    })
+}
+
 #[derive(Debug, Clone)]
 struct FaultyConnector {
     inner: SharedHttpConnector,

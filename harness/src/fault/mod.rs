@@ -40,7 +40,7 @@ pub mod rule;
 pub mod spec;
 
 pub use builder::{KinesisDeliveryGiven, PendingRule, RequestGiven, Rule, SqsDeliveryGiven};
-pub use client::FaultyHttpClient;
+pub use client::{FaultyHttpClient, faulty_connector};
 pub use journal::{Attempt, AttemptStatus, ConnectorErrorKind, FiredFault, Journal};
 pub use plan::{FaultPlan, RuleId, RuleSummary};
 pub use rule::{

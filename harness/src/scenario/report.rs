@@ -8,8 +8,9 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::fault::FiredFault;
+use crate::lambda::FunctionStats;
 use crate::load::Percentiles;
-use crate::stack::Counts;
+use crate::stack::{Counts, WireCounts};
 
 /// One expectation: what was expected, what was found.
 #[derive(Debug, Clone, PartialEq)]
@@ -121,6 +122,11 @@ pub struct ScenarioReport {
     pub overrides: Vec<String>,
     /// What the template says that the harness ignored because the user accepted it.
     pub accepted: Vec<String>,
+    /// Artifact mode: the functions that ran as processes, and what they did.
+    pub processes: BTreeMap<String, FunctionStats>,
+    /// Artifact mode: the hops counted on the wire (the processes' own counters are not
+    /// visible to the harness).
+    pub wire: Option<WireCounts>,
 }
 
 impl ScenarioReport {
@@ -140,6 +146,8 @@ impl ScenarioReport {
             skipped: None,
             overrides: Vec::new(),
             accepted: Vec::new(),
+            processes: BTreeMap::new(),
+            wire: None,
         }
     }
 
@@ -217,24 +225,28 @@ impl ScenarioReport {
             let _ = writeln!(out, "error answers: {}", list.join(", "));
         }
         let c = &self.counts;
-        let _ = writeln!(
-            out,
-            "counts: ingested {}, forwarded {}, forward retries {}, sent to DLQ {}, stored {}, \
-             duplicates suppressed {}, store retries {}, store failures {}",
-            c.ingested,
-            c.forwarded,
-            c.forward_retries,
-            c.sent_to_dlq,
-            c.stored,
-            c.duplicates,
-            c.store_retries,
-            c.store_failed
-        );
-        let _ = writeln!(
-            out,
-            "latency PUT -> stored (scenario time): {}",
-            self.latency
-        );
+        if let Some(w) = &self.wire {
+            self.render_artifact_counts(&mut out, w);
+        } else {
+            let _ = writeln!(
+                out,
+                "counts: ingested {}, forwarded {}, forward retries {}, sent to DLQ {}, stored {}, \
+                 duplicates suppressed {}, store retries {}, store failures {}",
+                c.ingested,
+                c.forwarded,
+                c.forward_retries,
+                c.sent_to_dlq,
+                c.stored,
+                c.duplicates,
+                c.store_retries,
+                c.store_failed
+            );
+            let _ = writeln!(
+                out,
+                "latency PUT -> stored (scenario time): {}",
+                self.latency
+            );
+        }
         let failures = self.failures();
         if failures.is_empty() {
             let _ = writeln!(
@@ -250,6 +262,41 @@ impl ScenarioReport {
             }
         }
         out
+    }
+}
+
+impl ScenarioReport {
+    /// Artifact mode: the processes' hops are not visible in process, so the counts come from
+    /// the wire, and the report says so instead of printing the observer's zeros.
+    fn render_artifact_counts(&self, out: &mut String, w: &WireCounts) {
+        let names: Vec<&str> = self.processes.keys().map(String::as_str).collect();
+        let _ = writeln!(
+            out,
+            "counts: ingested {}; {} ran as processes (artifact mode), whose own counters the \
+             harness cannot see; on the wire (journal): forwarded {}, failed queue sends {}, \
+             sent to DLQ {}, stored {}, duplicates suppressed {}, failed writes {}",
+            self.counts.ingested,
+            names.join(", "),
+            w.forwarded,
+            w.forward_failures,
+            w.sent_to_dlq,
+            w.stored,
+            w.duplicates,
+            w.store_failures
+        );
+        for (id, stats) in &self.processes {
+            let _ = writeln!(
+                out,
+                "  {id}: {} invocations, {} cold starts, {} function errors",
+                stats.invocations,
+                stats.cold_starts,
+                stats.errors.len()
+            );
+        }
+        let _ = writeln!(
+            out,
+            "latency PUT -> stored: not measured in artifact mode (stored is seen by the process)"
+        );
     }
 }
 

@@ -15,6 +15,7 @@ mod operations;
 mod recorder;
 pub mod replay;
 mod throttle;
+mod wire;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -43,6 +44,7 @@ use crate::template::{Acceptance, Facts, Node, PipelineSpec, Template, TemplateE
 pub use inspect::DlqEntry;
 pub use recorder::{Counts, Recorder};
 pub use replay::{ReplayFrom, ReplayReport};
+pub use wire::WireCounts;
 
 /// Errors of a running harness.
 #[derive(Debug, thiserror::Error)]
@@ -67,6 +69,9 @@ pub enum HarnessError {
     DrainTimeout { waited: Duration, state: String },
     #[error("{0}")]
     Unsupported(String),
+    /// Artifact mode: a function's executable or its processes.
+    #[error(transparent)]
+    Lambda(#[from] crate::lambda::LambdaError),
 }
 
 impl HarnessError {
@@ -151,6 +156,9 @@ pub struct HarnessOptions {
     /// `harness up` and load runs, where nothing injects faults and the journal's per-request
     /// body inspection would only cost time.
     pub fault_layer: bool,
+    /// Artifact mode: functions that run as child processes through the Lambda Runtime API
+    /// (built artifacts, or any executable by logical id). Runs in real time.
+    pub artifacts: crate::lambda::Artifacts,
 }
 
 impl HarnessOptions {
@@ -170,6 +178,7 @@ impl HarnessOptions {
             seed: 0,
             drain_timeout: Duration::from_secs(600),
             fault_layer: true,
+            artifacts: crate::lambda::Artifacts::default(),
         }
     }
 
@@ -213,6 +222,25 @@ impl HarnessOptions {
     ) -> Self {
         self.handlers
             .insert(function.to_owned(), FunctionHandler::KinesisWindow(handler));
+        self
+    }
+
+    /// Artifact mode: every function built from a project binary runs from `dir` (`sam
+    /// build`'s `.aws-sam/build`, `cargo lambda build`'s `target/lambda`).
+    pub fn artifacts_dir(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
+        self.artifacts.dir = Some(dir.into());
+        self
+    }
+
+    /// Artifact mode for one function: any executable speaking the Lambda Runtime API.
+    pub fn function_executable(
+        mut self,
+        function: &str,
+        path: impl Into<std::path::PathBuf>,
+    ) -> Self {
+        self.artifacts
+            .functions
+            .insert(function.to_owned(), path.into());
         self
     }
 
@@ -374,6 +402,9 @@ pub struct Harness {
     /// Every event source mapping of the template. Each slot's lock is held only to swap
     /// its consumer (restart, crash, shutdown) or to wait for it to go idle (drain).
     mappings: Vec<MappingSlot>,
+    /// Artifact mode: the functions running as child processes (after `mappings`, which
+    /// invoke them: dropped last, it kills the processes).
+    processes: crate::lambda::Processes,
 }
 
 impl Harness {
@@ -408,7 +439,15 @@ impl Harness {
         };
         let spec = PipelineSpec::compile(&template, &compile)?;
 
-        let backend = Backend::start(&options.backend).await?;
+        // Artifact mode: the children's SDK clients need the embedded emulator over HTTP.
+        let mut backend_settings = options.backend.clone();
+        if options.artifacts.is_active()
+            && backend_settings.kind == crate::backend::BackendKind::Embedded
+            && backend_settings.emulator_addr.is_none()
+        {
+            backend_settings.emulator_addr = Some(std::net::SocketAddr::from(([127, 0, 0, 1], 0)));
+        }
+        let backend = Backend::start(&backend_settings).await?;
         let journal = Journal::new();
         let plan = FaultPlan::with_journal(journal.clone(), options.seed);
         let faulty = if options.fault_layer {
@@ -430,6 +469,21 @@ impl Harness {
         let facts = spec.facts(&provisioned.queue_urls);
         spec.check_permissions(&facts)?;
         plan.set_resource_aliases(spec.physical_names());
+
+        // Artifact mode: functions that run as processes, registered like a test's handlers.
+        let processes = crate::lambda::Processes::start(
+            &options.artifacts,
+            crate::lambda::ProcessContext {
+                spec: &spec,
+                facts: &facts,
+                backend: &backend,
+                faults: options.fault_layer.then(|| (plan.clone(), journal.clone())),
+                region: options.backend.emulator.region.clone(),
+                account: options.backend.emulator.account.clone(),
+            },
+            |id| options.handlers.contains_key(id),
+        )
+        .await?;
 
         let clock = backend
             .emulator()
@@ -478,7 +532,11 @@ impl Harness {
         let mut store_config = None;
         for (id, function) in &spec.functions {
             let env = spec.environment(id, &facts)?;
-            let registered = options.handlers.get(id).cloned();
+            let registered = options
+                .handlers
+                .get(id)
+                .cloned()
+                .or_else(|| processes.handler(id, function));
             let handler = match (registered, function.binary) {
                 (Some(handler), _) => Some(handler),
                 (None, Some(Binary::Ingest)) => None,
@@ -634,6 +692,7 @@ impl Harness {
             forward,
             store_config,
             mappings,
+            processes,
         };
         for slot in &harness.mappings {
             harness.respawn(slot, false).await?;
@@ -781,8 +840,15 @@ impl Harness {
         self.ingest.clone()
     }
 
+    /// The in-process counters per hop. In artifact mode the hops of the functions that run
+    /// as processes are not seen here (see [`Harness::wire_counts`]).
     pub fn counts(&self) -> Counts {
         self.recorder.counts()
+    }
+
+    /// Artifact mode: the functions running as processes, and what they did.
+    pub fn process_functions(&self) -> &crate::lambda::Processes {
+        &self.processes
     }
 
     pub fn recorder(&self) -> &Recorder {

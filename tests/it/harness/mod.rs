@@ -1,5 +1,6 @@
 //! The harness: backends, event source mappings and fault injection.
 
+mod artifact;
 mod backends;
 mod esm;
 mod fault;
