@@ -119,6 +119,12 @@ pub(crate) struct Mapping {
     pub shards: Vec<Arc<Shard>>,
     /// Where a consumer with no checkpoint (re)starts after the first time.
     pub restart_position: StartingPosition,
+    /// The origin of the mapping's polling schedule: a caught-up reader polls again at the next
+    /// `poll_epoch + k * poll_interval`, so every shard polls at the same instants however
+    /// its reader got out of step (a restart after a crash, a lane that held it back).
+    /// `wait_idle` needs one empty poll per shard inside a single wait; with shards out of
+    /// step, no wait shorter than their distance would ever see them all caught up.
+    pub poll_epoch: tokio::time::Instant,
 }
 
 /// One shard's identity and the state its consumer publishes.
@@ -175,6 +181,11 @@ impl Mapping {
             })
             .collect();
         parts.join("; ")
+    }
+
+    /// When a reader whose last poll came back empty at `now` polls again.
+    pub(crate) fn next_poll(&self, now: tokio::time::Instant) -> tokio::time::Instant {
+        poller::next_tick(self.poll_epoch, self.config.poll_interval, now)
     }
 
     pub(crate) fn stopping(&self) -> bool {
@@ -321,6 +332,7 @@ impl KinesisMapping {
             stop: tokio::sync::watch::Sender::new(false),
             shards,
             restart_position,
+            poll_epoch: tokio::time::Instant::now(),
         });
         let mut first_iterators = Vec::new();
         for shard in &mapping.shards {

@@ -12,6 +12,7 @@ use aws_sdk_kinesis::types::ShardIteratorType;
 use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
+use tokio::time::Instant;
 
 use super::batch::{self, Rec};
 use super::checkpoint::SeqNum;
@@ -295,7 +296,7 @@ async fn read(
                 return Exit::Ended;
             }
         }
-        if empty && sleep_or_stop(&mut stop, m.config.poll_interval).await {
+        if empty && sleep_until_or_stop(&mut stop, m.next_poll(Instant::now())).await {
             return Exit::Stopped;
         }
     }
@@ -318,6 +319,27 @@ pub(crate) async fn sleep_or_stop(
         _ = tokio::time::sleep(duration) => false,
         _ = stop.wait_for(|s| *s) => true,
     }
+}
+
+/// Sleeps until `deadline`, unless `stop` comes first (then `true`).
+async fn sleep_until_or_stop(
+    stop: &mut tokio::sync::watch::Receiver<bool>,
+    deadline: Instant,
+) -> bool {
+    tokio::select! {
+        _ = tokio::time::sleep_until(deadline) => false,
+        _ = stop.wait_for(|s| *s) => true,
+    }
+}
+
+/// The first tick of the schedule `epoch + k * interval` strictly after `now`: where a caught-up
+/// reader polls next. At most one poll per tick, so at most one a second per empty shard.
+pub(crate) fn next_tick(epoch: Instant, interval: Duration, now: Instant) -> Instant {
+    let elapsed = now.saturating_duration_since(epoch).as_nanos();
+    let interval_ns = interval.as_nanos().max(1);
+    let ticks = elapsed / interval_ns + 1;
+    let offset = interval_ns.saturating_mul(ticks);
+    epoch + Duration::from_nanos(u64::try_from(offset).unwrap_or(u64::MAX))
 }
 
 /// Splits records (in shard order) into per-lane chunks, keeping the order within each.
@@ -354,6 +376,21 @@ pub fn lane_of(partition_key: &str, lanes: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn caught_up_readers_poll_on_the_mappings_schedule() {
+        let epoch = Instant::now();
+        let second = Duration::from_secs(1);
+        let at = |ms| epoch + Duration::from_millis(ms);
+        assert_eq!(
+            next_tick(epoch, second, epoch),
+            at(1000),
+            "never the same instant"
+        );
+        assert_eq!(next_tick(epoch, second, at(413)), at(1000));
+        assert_eq!(next_tick(epoch, second, at(1000)), at(2000));
+        assert_eq!(next_tick(epoch, second, at(2999)), at(3000));
+    }
 
     #[test]
     fn a_key_always_lands_in_the_same_lane_and_keys_spread() {

@@ -291,6 +291,57 @@ async fn a_crash_before_the_checkpoint_redelivers_only_what_came_after_it() {
     assert_eq!(mapping.stats().restarts, 1);
 }
 
+/// A consumer restarted after a crash starts polling at the moment it crashed, not when the
+/// other shards poll. Idle is only evidence from polls after a wait began, so unless the shards
+/// keep one polling schedule, waits shorter than the poll interval (the replay's 250 ms) never
+/// see every shard caught up in one window (a property-test case: replay crashed, the
+/// pipeline did not drain within 600 s).
+#[tokio::test(start_paused = true)]
+async fn after_a_crash_before_the_checkpoint_short_waits_still_see_the_mapping_idle() {
+    crate::require!(PausedClock); // Routed through support: skips (loudly) off the embedded emulator.
+    let env = Env::start(Edge::InProcess).await;
+    let stream = stream(&env, 2).await;
+    put(&env, &stream, "key", "a").await;
+    let seen: Seen<KinesisEvent> = Seen::new();
+    let handler: Arc<dyn KinesisHandler> = {
+        let seen = seen.clone();
+        // Slow enough that the crashed consumer restarts 400 ms out of step with the other.
+        Arc::new(move |event: KinesisEvent| {
+            seen.push(event);
+            async {
+                tokio::time::sleep(Duration::from_millis(400)).await;
+                Ok::<_, BoxError>(KinesisEventResponse::default())
+            }
+        })
+    };
+    let hooks = ScriptedHooks::kinesis(vec![vec![DeliveryFault::CrashBeforeCheckpoint]]);
+    let mapping = spawn_with(
+        &env,
+        &stream,
+        Default::default(),
+        handler,
+        Arc::new(InMemoryCheckpoints::new()),
+        hooks,
+    )
+    .await;
+
+    // As `replay_stream` waits: short waits, one after another, until a deadline.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let waited = loop {
+        match mapping.wait_idle(Duration::from_millis(250)).await {
+            Ok(()) => break Ok(()),
+            Err(e) if tokio::time::Instant::now() >= deadline => break Err(e),
+            Err(_) => {}
+        }
+    };
+    waited.unwrap();
+    assert_eq!(
+        seen.all().iter().map(datas).collect::<Vec<_>>(),
+        [["a"], ["a"]]
+    );
+    assert_eq!(mapping.stats().restarts, 1);
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_duplicate_delivery_invokes_the_handler_twice_with_the_same_batch() {
     crate::require!(PausedClock); // Routed through support: skips (loudly) off the embedded emulator.
