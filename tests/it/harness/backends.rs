@@ -18,8 +18,16 @@ async fn localstack_starts_through_backend_start_and_takes_the_pipelines_resourc
         _ => None,
     })
     .unwrap();
+    let started = std::time::Instant::now();
     let backend = match Backend::start(&settings).await {
-        Ok(backend) => backend,
+        Ok(backend) => {
+            // BENCHMARKS.md quotes this line (start-to-ready through testcontainers).
+            eprintln!(
+                "localstack start-to-ready through testcontainers: {:.1} s",
+                started.elapsed().as_secs_f64()
+            );
+            backend
+        }
         Err(e @ BackendError::LocalStackUnavailable(_)) => {
             crate::support::skipped(
                 &crate::test_name!(),
