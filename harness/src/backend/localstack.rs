@@ -54,7 +54,7 @@ const STARTUP_TIMEOUT: Duration = Duration::from_secs(120);
 #[derive(Debug, thiserror::Error)]
 pub enum LocalStackError {
     #[error(
-        "no container from {image} became healthy (kinesis, sqs and dynamodb on /_localstack/health within {timeout} s); the container's logs are in {}",
+        "could not start a healthy container from {image} (kinesis, sqs and dynamodb up on /_localstack/health within {timeout} s); the container's logs, if it ran, are in {}",
         logs.display()
     )]
     Start {
