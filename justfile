@@ -28,3 +28,7 @@ bench *ARGS:
 lint:
     cargo fmt --all -- --check
     cargo clippy --workspace --all-targets -- -D warnings
+
+# Build the token-free LocalStack image from public packages (seconds when it exists).
+localstack-image *ARGS:
+    bash scripts/localstack-image {{ARGS}}

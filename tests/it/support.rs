@@ -25,7 +25,7 @@ use aws_credential_types::provider::SharedCredentialsProvider;
 use emulator::client::InProcessClient;
 use emulator::server::ServerHandle;
 use emulator::{Emulator, EmulatorConfig};
-use harness::backend::{Backend, BackendKind, BackendSettings, Capabilities};
+use harness::backend::{Backend, BackendKind, BackendSettings};
 
 /// What a test may need that not every backend has (declared per backend in
 /// `harness::backend::Capabilities`).
@@ -62,22 +62,38 @@ pub fn is_embedded() -> bool {
 /// without Docker). May block while LocalStack starts (once per process).
 pub fn skip_reason(needs: &[Need]) -> Option<String> {
     let settings = settings();
-    if let Some(reason) = Capabilities::of(settings.kind).missing(settings.kind, needs) {
+    if let Some(reason) = settings.capabilities().missing(needs) {
         return Some(reason);
     }
     harness::backend::check_available(settings)
         .err()
-        .map(|e| e.to_string())
+        .map(|e| harness::backend::error_chain(&e))
 }
 
 /// What each conformance test needs beyond a backend to talk to, keyed by the name of its
 /// `async fn` (one place for the whole suite, so the conformance modules need no edits and the
 /// list reads as the fidelity table: see README.md, "Fidelity"). `on_both_edges!` consults it.
 const TEST_NEEDS: &[(&str, &[Need])] = &[
+    (
+        "receive_parameters_are_validated",
+        &[Need::StrictValidation],
+    ),
+    (
+        "an_unknown_shard_is_resource_not_found",
+        &[Need::AwsErrorMessages],
+    ),
+    (
+        "retention_changes_within_24_to_8760_hours",
+        &[Need::AwsErrorMessages],
+    ),
+    (
+        "operations_on_a_missing_stream_are_resource_not_found",
+        &[Need::AwsErrorMessages],
+    ),
     // Kinesis
     (
         "a_created_stream_is_active_with_evenly_split_md5_ranges",
-        &[Need::KinesisOnDemand],
+        &[Need::KinesisOnDemand, Need::KinesisHashKeyRanges],
     ),
     (
         "on_demand_streams_start_with_four_shards",
@@ -85,7 +101,7 @@ const TEST_NEEDS: &[(&str, &[Need])] = &[
     ),
     (
         "describe_limits_counts_open_shards_and_on_demand_streams",
-        &[Need::KinesisOnDemand],
+        &[Need::KinesisOnDemand, Need::KinesisDefaultLimits],
     ),
     (
         "create_stream_refuses_bad_names_and_counts",
@@ -152,11 +168,11 @@ const TEST_NEEDS: &[(&str, &[Need])] = &[
     ),
     (
         "explicit_hash_key_overrides_the_partition_key",
-        &[Need::KinesisExplicitHashKey],
+        &[Need::KinesisExplicitHashKey, Need::KinesisHashKeyRanges],
     ),
     (
         "a_record_over_1_mib_is_refused",
-        &[Need::KinesisRecordLimit],
+        &[Need::KinesisRecordLimit, Need::AwsErrorMessages],
     ),
     // SQS
     ("batches_report_each_entry", &[Need::StrictValidation]),
@@ -206,14 +222,20 @@ const TEST_NEEDS: &[(&str, &[Need])] = &[
     ),
     (
         "a_move_task_returns_dead_letters_to_their_source_as_new_messages",
-        &[Need::MessageMoveTasks],
+        &[Need::MessageMoveTasks, Need::SqsMovedMessageIds],
     ),
-    ("move_task_errors", &[Need::MessageMoveTasks]),
+    (
+        "move_task_errors",
+        &[Need::MessageMoveTasks, Need::AwsErrorMessages],
+    ),
     // DynamoDB
-    ("batch_limits_are_enforced", &[Need::StrictValidation]),
+    (
+        "batch_limits_are_enforced",
+        &[Need::StrictValidation, Need::AwsErrorMessages],
+    ),
     (
         "create_table_validates_its_input",
-        &[Need::StrictValidation],
+        &[Need::StrictValidation, Need::AwsErrorMessages],
     ),
     (
         "expression_names_and_values_must_be_defined_and_used",
@@ -237,14 +259,17 @@ const TEST_NEEDS: &[(&str, &[Need])] = &[
         "items_round_trip_every_type_and_normalise_numbers",
         &[Need::DynamoDbNumbers],
     ),
-    ("numbers_keep_their_precision", &[Need::DynamoDbNumbers]),
+    (
+        "numbers_keep_their_precision",
+        &[Need::DynamoDbNumbers, Need::AwsErrorMessages],
+    ),
     (
         "conditions_use_functions_comparators_and_logic",
         &[Need::DynamoDbExpressions],
     ),
     (
         "query_supports_every_sort_key_operator",
-        &[Need::DynamoDbExpressions],
+        &[Need::DynamoDbExpressions, Need::AwsErrorMessages],
     ),
     ("item_size_limit_is_400_kb", &[Need::DynamoDbItemSize]),
     (
@@ -253,7 +278,7 @@ const TEST_NEEDS: &[(&str, &[Need])] = &[
     ),
     (
         "table_lifecycle_create_describe_list_delete",
-        &[Need::DynamoDbLiveTableSize],
+        &[Need::DynamoDbLiveTableSize, Need::DynamoDbDeleteStatus],
     ),
     (
         "update_item_return_values_and_failures",

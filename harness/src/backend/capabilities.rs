@@ -1,13 +1,16 @@
-//! What each backend can do, declared in one place.
+//! What each kind of server can do, declared in one place.
 //!
 //! Tests and scenarios ask here before using a feature that not every backend has, and skip
-//! with the reason printed, never silently. The endpoint backend is described as CI meets it:
-//! moto server (measured against moto 5); real AWS has more, but is never used in CI.
+//! with the reason printed, never silently. Capabilities belong to the kind of server
+//! ([`EndpointKind`]: embedded, localstack, moto, aws), not to the backend that reaches it, so
+//! moto's gaps do not skip tests on LocalStack or AWS. Each gap is declared with its reason:
+//! moto's and LocalStack's were found by running the conformance suite against them
+//! (README.md, "Fidelity"); AWS's are what its documentation says it does not promise.
 
-use super::BackendKind;
+use super::EndpointKind;
 
-/// A feature a test or scenario may need that not every backend has. The moto-specific ones
-/// were found by running the conformance suite against moto 5.2 (README.md, "Fidelity").
+/// A feature a test or scenario may need that not every backend has. The gaps of each kind of
+/// server, with their reasons, are the `*_GAPS` lists below (README.md, "Fidelity").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Feature {
     /// Tokio's paused clock drives the backend's time (only the in-process emulator).
@@ -66,112 +69,212 @@ pub enum Feature {
     DynamoDbWholeAttributeReturnValues,
     /// Concurrent UpdateItem ADDs on one item all count (DynamoDB applies each atomically).
     DynamoDbAtomicUpdates,
+    /// Shard hash-key ranges split as AWS splits them (shard 0 of 2 ends at 2^127 - 1).
+    KinesisHashKeyRanges,
+    /// DescribeLimits reporting AWS's default shard quota (500).
+    KinesisDefaultLimits,
+    /// Messages a move task returns to their source get new message ids.
+    SqsMovedMessageIds,
+    /// DeleteTable answering with the table DELETING.
+    DynamoDbDeleteStatus,
 }
 
 impl Feature {
     /// What the feature is, for the skip line.
     pub fn describe(self) -> &'static str {
         match self {
-            Feature::PausedClock => "tokio's paused clock (needs the in-process emulator)",
-            Feature::InProcessEdge => "the in-process edge (no socket; embedded emulator only)",
+            Feature::PausedClock => "tokio's paused clock",
+            Feature::InProcessEdge => "the in-process edge",
             Feature::EmulatorInternals => "access to the embedded emulator's internals",
             Feature::ThroughputLimits => "the emulator's switchable throughput limits",
-            Feature::FastRedelivery => {
-                "SQS redeliveries in scenario time (real 30 s visibility timeouts are too slow)"
-            }
-            Feature::IsolatedServer => {
-                "a server of the test's own (the test lists every resource; the endpoint is shared)"
-            }
-            Feature::StrictValidation => {
-                "AWS's input validation (moto accepts requests AWS refuses)"
-            }
-            Feature::AwsErrorMessages => "AWS's error codes and messages (moto's differ)",
-            Feature::Pagination => "AWS's Limit/NextToken paging (moto ignores or rejects it)",
-            Feature::MessageMoveTasks => {
-                "SQS message move tasks (moto: StartMessageMoveTask is not implemented)"
-            }
-            Feature::KinesisRecordLimit => {
-                "Kinesis's 1 MiB record limit (moto does not enforce it)"
-            }
-            Feature::KinesisAtTimestamp => {
-                "Kinesis AT_TIMESTAMP iterators (moto answers 500 to this request)"
-            }
-            Feature::KinesisExplicitHashKey => {
-                "Kinesis ExplicitHashKey routing (moto answers 500 to this request)"
-            }
-            Feature::KinesisOnDemand => {
-                "Kinesis on-demand streams (moto: no StreamModeDetails, other limits)"
-            }
-            Feature::KinesisSequenceNumbers => {
-                "AWS-shaped Kinesis sequence numbers (moto's are small integers, not checked)"
-            }
-            Feature::SqsSystemAttributeMd5 => {
-                "SQS MD5OfMessageSystemAttributes (moto does not return it)"
-            }
-            Feature::SqsQueueAttributes => {
-                "AWS's SQS queue attributes (moto: no RedriveAllowPolicy, fractional timestamps)"
-            }
-            Feature::SqsDeadLetterSourceArn => {
-                "SQS DeadLetterQueueSourceArn on dead letters (moto does not set it)"
-            }
-            Feature::SqsPurgeLimit => "SQS's one purge per 60 s (moto allows any number)",
-            Feature::DynamoDbNumbers => {
-                "DynamoDB number normalisation (moto keeps trailing zeros and exponents)"
-            }
-            Feature::DynamoDbExpressions => {
-                "DynamoDB BETWEEN and every sort-key operator (moto answers 500 or refuses)"
-            }
-            Feature::DynamoDbItemSize => {
-                "DynamoDB's item size rule (moto refuses an item of exactly 400 KB)"
-            }
-            Feature::DynamoDbLiveTableSize => {
-                "TableSizeBytes updated at once (moto reports 0; AWS updates it every ~6 h)"
-            }
+            Feature::FastRedelivery => "SQS redeliveries in scenario time",
+            Feature::IsolatedServer => "a server of the test's own",
+            Feature::StrictValidation => "AWS's input validation",
+            Feature::AwsErrorMessages => "AWS's error codes and messages",
+            Feature::Pagination => "AWS's Limit/NextToken paging",
+            Feature::MessageMoveTasks => "SQS message move tasks",
+            Feature::KinesisRecordLimit => "Kinesis's 1 MiB record limit",
+            Feature::KinesisAtTimestamp => "Kinesis AT_TIMESTAMP iterators",
+            Feature::KinesisExplicitHashKey => "Kinesis ExplicitHashKey routing",
+            Feature::KinesisOnDemand => "Kinesis on-demand streams",
+            Feature::KinesisSequenceNumbers => "AWS-shaped Kinesis sequence numbers",
+            Feature::SqsSystemAttributeMd5 => "SQS MD5OfMessageSystemAttributes",
+            Feature::SqsQueueAttributes => "AWS's SQS queue attributes",
+            Feature::SqsDeadLetterSourceArn => "SQS DeadLetterQueueSourceArn on dead letters",
+            Feature::SqsPurgeLimit => "SQS's one purge per 60 s",
+            Feature::DynamoDbNumbers => "DynamoDB number normalisation",
+            Feature::DynamoDbExpressions => "DynamoDB BETWEEN and every sort-key operator",
+            Feature::DynamoDbItemSize => "DynamoDB's item size rule (exactly 400 KB fits)",
+            Feature::DynamoDbLiveTableSize => "TableSizeBytes updated at once",
             Feature::DynamoDbWholeAttributeReturnValues => {
-                "UPDATED_OLD/NEW as whole top-level attributes (moto returns the nested paths)"
+                "UPDATED_OLD/NEW as whole top-level attributes"
             }
-            Feature::DynamoDbAtomicUpdates => {
-                "atomic concurrent UpdateItem ADDs (moto loses one now and then: 63 of 64 in CI)"
-            }
+            Feature::DynamoDbAtomicUpdates => "atomic concurrent UpdateItem ADDs",
+            Feature::KinesisHashKeyRanges => "AWS's shard hash-key ranges",
+            Feature::KinesisDefaultLimits => "AWS's default shard quota in DescribeLimits",
+            Feature::SqsMovedMessageIds => "new message ids for messages a move task returns",
+            Feature::DynamoDbDeleteStatus => "DeleteTable answering DELETING",
         }
     }
 }
 
-/// What moto 5.2 (the endpoint CI uses) lacks beyond what no socketed backend has.
-const MOTO_GAPS: &[Feature] = &[
-    Feature::DynamoDbAtomicUpdates,
-    Feature::StrictValidation,
-    Feature::AwsErrorMessages,
-    Feature::Pagination,
-    Feature::MessageMoveTasks,
-    Feature::KinesisRecordLimit,
-    Feature::KinesisAtTimestamp,
-    Feature::KinesisExplicitHashKey,
-    Feature::KinesisOnDemand,
-    Feature::KinesisSequenceNumbers,
-    Feature::SqsSystemAttributeMd5,
-    Feature::SqsQueueAttributes,
-    Feature::SqsDeadLetterSourceArn,
-    Feature::SqsPurgeLimit,
-    Feature::DynamoDbNumbers,
-    Feature::DynamoDbExpressions,
-    Feature::DynamoDbItemSize,
-    Feature::DynamoDbLiveTableSize,
-    Feature::DynamoDbWholeAttributeReturnValues,
+/// A feature a kind of server lacks, and why (the skip line quotes the reason).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Gap {
+    pub feature: Feature,
+    pub reason: &'static str,
+}
+
+const fn gap(feature: Feature, reason: &'static str) -> Gap {
+    Gap { feature, reason }
+}
+
+/// What only the in-process emulator has: its clock, its internals, a server per test.
+const EMBEDDED_ONLY: &[Gap] = &[
+    gap(Feature::PausedClock, "it runs on the wall clock"),
+    gap(Feature::InProcessEdge, "it is reached over a socket"),
+    gap(
+        Feature::EmulatorInternals,
+        "it is not the embedded emulator",
+    ),
+    gap(
+        Feature::ThroughputLimits,
+        "it has no switchable throughput limits",
+    ),
+    gap(
+        Feature::FastRedelivery,
+        "each redelivery waits out a real 30 s visibility timeout",
+    ),
+    gap(
+        Feature::IsolatedServer,
+        "the server is shared, so a listing holds other tests' resources",
+    ),
 ];
 
-/// What no backend but the embedded emulator has: its clock, its internals, a server per test.
-const EMBEDDED_ONLY: &[Feature] = &[
-    Feature::PausedClock,
-    Feature::InProcessEdge,
-    Feature::EmulatorInternals,
-    Feature::ThroughputLimits,
-    Feature::FastRedelivery,
-    Feature::IsolatedServer,
+/// What moto 5.2 lacks beyond [`EMBEDDED_ONLY`] (measured in CI).
+const MOTO_GAPS: &[Gap] = &[
+    gap(
+        Feature::DynamoDbAtomicUpdates,
+        "moto loses one concurrent ADD now and then: 63 of 64 in CI",
+    ),
+    gap(
+        Feature::StrictValidation,
+        "moto accepts requests AWS refuses",
+    ),
+    gap(
+        Feature::AwsErrorMessages,
+        "moto's codes and messages differ",
+    ),
+    gap(
+        Feature::Pagination,
+        "moto ignores or rejects Limit/NextToken",
+    ),
+    gap(
+        Feature::MessageMoveTasks,
+        "moto: StartMessageMoveTask is not implemented",
+    ),
+    gap(Feature::KinesisRecordLimit, "moto does not enforce it"),
+    gap(
+        Feature::KinesisAtTimestamp,
+        "moto answers 500 to this request",
+    ),
+    gap(
+        Feature::KinesisExplicitHashKey,
+        "moto answers 500 to this request",
+    ),
+    gap(
+        Feature::KinesisOnDemand,
+        "moto: no StreamModeDetails, other limits",
+    ),
+    gap(
+        Feature::KinesisSequenceNumbers,
+        "moto's are small integers, not checked",
+    ),
+    gap(Feature::SqsSystemAttributeMd5, "moto does not return it"),
+    gap(
+        Feature::SqsQueueAttributes,
+        "moto: no RedriveAllowPolicy, fractional timestamps",
+    ),
+    gap(Feature::SqsDeadLetterSourceArn, "moto does not set it"),
+    gap(Feature::SqsPurgeLimit, "moto allows any number"),
+    gap(
+        Feature::DynamoDbNumbers,
+        "moto keeps trailing zeros and exponents",
+    ),
+    gap(Feature::DynamoDbExpressions, "moto answers 500 or refuses"),
+    gap(
+        Feature::DynamoDbItemSize,
+        "moto refuses an item of exactly 400 KB",
+    ),
+    gap(Feature::DynamoDbLiveTableSize, "moto reports 0"),
+    gap(
+        Feature::DynamoDbWholeAttributeReturnValues,
+        "moto returns the nested paths",
+    ),
+];
+
+/// What LocalStack (localstack-core 2026.3.0: kinesis-mock for Kinesis, DynamoDB Local for
+/// DynamoDB, its own SQS) lacks beyond [`EMBEDDED_ONLY`], found by running the conformance
+/// suite against it (`HARNESS_BACKEND=localstack`).
+const LOCALSTACK_GAPS: &[Gap] = &[
+    gap(
+        Feature::StrictValidation,
+        "LocalStack accepts requests AWS refuses (PutRecords over 500 records, a stale receipt handle, invalid queue attributes, ...)",
+    ),
+    gap(
+        Feature::AwsErrorMessages,
+        "LocalStack's codes and messages differ (InvalidArgumentException for ValidationException; DynamoDB Local's wording)",
+    ),
+    gap(
+        Feature::Pagination,
+        "kinesis-mock's ListTagsForStream ignores Limit; DynamoDB Local ends a Query at exactly Limit items without LastEvaluatedKey",
+    ),
+    gap(
+        Feature::KinesisAtTimestamp,
+        "kinesis-mock's AT_TIMESTAMP iterator returns records that arrived before the timestamp",
+    ),
+    gap(
+        Feature::KinesisHashKeyRanges,
+        "kinesis-mock ends each shard's range one lower than AWS (shard 0 of 2 at 2^127 - 2)",
+    ),
+    gap(
+        Feature::KinesisDefaultLimits,
+        "LocalStack's default shard limit is 100 (KINESIS_SHARD_LIMIT)",
+    ),
+    gap(
+        Feature::SqsPurgeLimit,
+        "LocalStack allows a second PurgeQueue within 60 s",
+    ),
+    gap(
+        Feature::SqsQueueAttributes,
+        "LocalStack does not enforce a DLQ's RedriveAllowPolicy",
+    ),
+    gap(
+        Feature::SqsMovedMessageIds,
+        "LocalStack keeps a moved message's id",
+    ),
+    gap(
+        Feature::DynamoDbDeleteStatus,
+        "DynamoDB Local answers DeleteTable with the table ACTIVE",
+    ),
+];
+
+/// What real AWS does not promise beyond [`EMBEDDED_ONLY`] (never run in CI).
+const AWS_GAPS: &[Gap] = &[
+    gap(
+        Feature::DynamoDbLiveTableSize,
+        "AWS updates TableSizeBytes about every six hours",
+    ),
+    gap(
+        Feature::DynamoDbWholeAttributeReturnValues,
+        "AWS is understood to return the updated paths, as moto does",
+    ),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Capabilities {
+    /// The kind of server these are the capabilities of.
+    pub kind: EndpointKind,
     /// Tokio's paused clock drives the backend's time (only the in-process emulator).
     pub paused_time: bool,
     /// The emulator's switchable throughput limits (per-shard writes, on-demand throttling).
@@ -180,72 +283,56 @@ pub struct Capabilities {
     pub message_move_tasks: bool,
     /// Kinesis rejects records over 1 MiB (moto does not).
     pub kinesis_record_limit: bool,
-    /// Every feature this backend lacks.
-    lacks: &'static [&'static [Feature]],
+    /// Every feature this kind of server lacks, with the reason.
+    gaps: &'static [&'static [Gap]],
 }
 
 impl Capabilities {
-    pub fn of(kind: BackendKind) -> Capabilities {
-        match kind {
-            BackendKind::Embedded => Capabilities {
-                paused_time: true,
-                throughput_limits: true,
-                message_move_tasks: true,
-                kinesis_record_limit: true,
-                lacks: &[],
-            },
-            // Not measured here (no Docker engine): assumed to have what AWS has until a run
-            // with Docker says otherwise.
-            BackendKind::LocalStack => Capabilities {
-                paused_time: false,
-                throughput_limits: false,
-                message_move_tasks: true,
-                kinesis_record_limit: true,
-                lacks: &[EMBEDDED_ONLY],
-            },
-            // Measured against moto 5 (the endpoint CI uses); real AWS has more.
-            BackendKind::Endpoint => Capabilities {
-                paused_time: false,
-                throughput_limits: false,
-                message_move_tasks: false,
-                kinesis_record_limit: false,
-                lacks: &[EMBEDDED_ONLY, MOTO_GAPS],
-            },
+    pub fn of(kind: EndpointKind) -> Capabilities {
+        let gaps: &'static [&'static [Gap]] = match kind {
+            EndpointKind::Embedded => &[],
+            EndpointKind::LocalStack => &[EMBEDDED_ONLY, LOCALSTACK_GAPS],
+            EndpointKind::Moto => &[EMBEDDED_ONLY, MOTO_GAPS],
+            EndpointKind::Aws => &[EMBEDDED_ONLY, AWS_GAPS],
+        };
+        let has = |f: Feature| !gaps.iter().any(|set| set.iter().any(|g| g.feature == f));
+        Capabilities {
+            kind,
+            paused_time: has(Feature::PausedClock),
+            throughput_limits: has(Feature::ThroughputLimits),
+            message_move_tasks: has(Feature::MessageMoveTasks),
+            kinesis_record_limit: has(Feature::KinesisRecordLimit),
+            gaps,
         }
+    }
+
+    /// The gap for `feature`, when this kind of server lacks it.
+    pub fn gap(&self, feature: Feature) -> Option<Gap> {
+        self.gaps
+            .iter()
+            .flat_map(|set| set.iter())
+            .find(|g| g.feature == feature)
+            .copied()
     }
 
     /// Whether the backend has `feature`.
     pub fn has(&self, feature: Feature) -> bool {
-        !self.lacks.iter().any(|set| set.contains(&feature))
+        self.gap(feature).is_none()
+    }
+
+    /// Every gap, for listings.
+    pub fn gaps(&self) -> impl Iterator<Item = Gap> + '_ {
+        self.gaps.iter().flat_map(|set| set.iter()).copied()
     }
 
     /// `Some(reason)` when any of `needed` is missing: the one line a skipping test prints.
-    pub fn missing(&self, kind: BackendKind, needed: &[Feature]) -> Option<String> {
-        let missing: Vec<&str> = needed
+    pub fn missing(&self, needed: &[Feature]) -> Option<String> {
+        let missing: Vec<String> = needed
             .iter()
-            .filter(|f| !self.has(**f))
-            .map(|f| f.describe())
+            .filter_map(|f| self.gap(*f))
+            .map(|g| format!("{} ({})", g.feature.describe(), g.reason))
             .collect();
-        (!missing.is_empty())
-            .then(|| format!("the {} backend lacks {}", kind.name(), missing.join("; ")))
-    }
-
-    /// `Err(reason)` when `needed` is missing, for a loud skip.
-    pub fn require(&self, kind: BackendKind, needed: &[(&str, bool)]) -> Result<(), String> {
-        let missing: Vec<&str> = needed
-            .iter()
-            .filter(|(_, has)| !has)
-            .map(|(name, _)| *name)
-            .collect();
-        if missing.is_empty() {
-            Ok(())
-        } else {
-            Err(format!(
-                "the {} backend lacks: {}",
-                kind.name(),
-                missing.join(", ")
-            ))
-        }
+        (!missing.is_empty()).then(|| format!("{} lacks {}", self.kind.name(), missing.join("; ")))
     }
 }
 
@@ -253,39 +340,79 @@ impl Capabilities {
 mod tests {
     use super::*;
 
+    const KINDS: [EndpointKind; 4] = [
+        EndpointKind::Embedded,
+        EndpointKind::LocalStack,
+        EndpointKind::Moto,
+        EndpointKind::Aws,
+    ];
+
     #[test]
     fn the_embedded_backend_has_every_feature() {
-        let caps = Capabilities::of(BackendKind::Embedded);
+        let caps = Capabilities::of(EndpointKind::Embedded);
         assert_eq!(
-            caps.missing(
-                BackendKind::Embedded,
-                &[Feature::PausedClock, Feature::MessageMoveTasks]
-            ),
+            caps.missing(&[Feature::PausedClock, Feature::MessageMoveTasks]),
             None
+        );
+        assert_eq!(caps.gaps().count(), 0);
+    }
+
+    #[test]
+    fn a_skip_names_the_kind_every_missing_feature_and_why() {
+        let caps = Capabilities::of(EndpointKind::Moto);
+        let reason = caps
+            .missing(&[Feature::PausedClock, Feature::MessageMoveTasks])
+            .unwrap();
+        assert!(reason.starts_with("moto lacks"), "{reason}");
+        assert!(reason.contains("paused clock"), "{reason}");
+        assert!(
+            reason.contains("StartMessageMoveTask is not implemented"),
+            "{reason}"
         );
     }
 
     #[test]
-    fn an_endpoint_names_every_missing_feature() {
-        let caps = Capabilities::of(BackendKind::Endpoint);
-        let reason = caps
-            .missing(
-                BackendKind::Endpoint,
-                &[Feature::PausedClock, Feature::MessageMoveTasks],
-            )
-            .unwrap();
-        assert!(reason.starts_with("the endpoint backend lacks"), "{reason}");
-        assert!(reason.contains("paused clock"), "{reason}");
-        assert!(reason.contains("StartMessageMoveTask"), "{reason}");
+    fn motos_gaps_are_not_localstacks_or_awss() {
+        for feature in [
+            Feature::MessageMoveTasks,
+            Feature::StrictValidation,
+            Feature::KinesisAtTimestamp,
+        ] {
+            assert!(
+                !Capabilities::of(EndpointKind::Moto).has(feature),
+                "{feature:?}"
+            );
+            assert!(
+                Capabilities::of(EndpointKind::Aws).has(feature),
+                "{feature:?}"
+            );
+        }
+        for kind in [
+            EndpointKind::LocalStack,
+            EndpointKind::Moto,
+            EndpointKind::Aws,
+        ] {
+            assert!(
+                !Capabilities::of(kind).has(Feature::PausedClock),
+                "{kind:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_gap_is_declared_once_per_kind() {
+        for kind in KINDS {
+            let gaps: Vec<Feature> = Capabilities::of(kind).gaps().map(|g| g.feature).collect();
+            let mut unique = gaps.clone();
+            unique.sort_by_key(|f| format!("{f:?}"));
+            unique.dedup();
+            assert_eq!(gaps.len(), unique.len(), "{kind:?} declares a gap twice");
+        }
     }
 
     #[test]
     fn the_flags_agree_with_the_feature_lists() {
-        for kind in [
-            BackendKind::Embedded,
-            BackendKind::LocalStack,
-            BackendKind::Endpoint,
-        ] {
+        for kind in KINDS {
             let caps = Capabilities::of(kind);
             assert_eq!(caps.paused_time, caps.has(Feature::PausedClock), "{kind:?}");
             assert_eq!(

@@ -1,189 +1,177 @@
 //! LocalStack through testcontainers.
 //!
-//! testcontainers-modules' `LocalStack` image waits for the "Ready." log line and then sleeps a
-//! fixed 3 s (`WaitFor::millis(3000)` in its `ready_conditions`), which the API cannot remove.
-//! We wrap it in a small image of our own that reuses the module's image name, waits for the
-//! same log line and then polls `GET /_localstack/health` until Kinesis, SQS and DynamoDB say
-//! "available" or "running": ready as soon as LocalStack is, and never too early.
+//! The image is the official one at [`LOCALSTACK_TAG`] (Docker Hub and, for images published
+//! after 2026-03, `LOCALSTACK_AUTH_TOKEN`), or the one `LOCALSTACK_IMAGE=name:tag` names: the
+//! token-free image `just localstack-image` builds from public packages
+//! (`scripts/localstack-image`).
+//!
+//! Readiness is testcontainers' own HTTP wait strategy on `GET /_localstack/health`: ready when
+//! Kinesis, SQS and DynamoDB all report "running" (LocalStack starts them eagerly here, so the
+//! first request does not pay for starting kinesis-mock or DynamoDB Local) or "available". No
+//! log line and no fixed sleep (testcontainers-modules' `LocalStack` adds a fixed 3 s, which is
+//! why it is not used as is). The container's output goes to a log file from the start, so a
+//! failed start-up can say where to look.
 //!
 //! One container per process: tests share it (each uses unique resource names), and
 //! testcontainers' reaper removes it when the process exits.
 
 use std::borrow::Cow;
-use std::sync::OnceLock;
+use std::io::Write;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
+use testcontainers::core::logs::LogFrame;
+use testcontainers::core::wait::HttpWaitStrategy;
 use testcontainers::core::{ContainerPort, WaitFor};
 use testcontainers::runners::AsyncRunner;
-use testcontainers::{ContainerAsync, Image, ImageExt};
-use testcontainers_modules::localstack::LocalStack;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use testcontainers::{ContainerAsync, Image, ImageExt, TestcontainersError};
 
-use super::BackendError;
+use super::BackendSettings;
 
-/// The LocalStack image tag. Pinned so that runs are reproducible; 4.5 is the tag
+/// The official LocalStack image tag. Pinned so that runs are reproducible; 4.5 is the tag
 /// testcontainers-modules 0.15 was released against, and Community images of that age still
 /// start without an auth token (images published after 2026-03 refuse to start without
 /// `LOCALSTACK_AUTH_TOKEN`, which is passed through when set).
 pub const LOCALSTACK_TAG: &str = "4.5";
 
+/// The official image's name (testcontainers-modules' LocalStack module uses the same).
+pub const LOCALSTACK_IMAGE_NAME: &str = "localstack/localstack";
+
 /// The services the pipeline uses; LocalStack starts only these.
 const SERVICES: [&str; 3] = ["kinesis", "sqs", "dynamodb"];
 
-/// How long LocalStack may take to pull nothing and start (first pulls are not counted: the
-/// image is pulled before the container starts).
-const HEALTH_DEADLINE: Duration = Duration::from_secs(120);
+/// LocalStack's port for every service.
+const GATEWAY_PORT: ContainerPort = ContainerPort::Tcp(4566);
 
-/// The module's LocalStack image, ready on its log line alone (the health poll follows).
-#[derive(Debug, Clone, Default)]
-struct HealthyLocalStack {
-    module: LocalStack,
+/// How long a container may take from creation to healthy (the image is local or pulled
+/// before this starts counting). Measured: about 8 s for the token-free image with eager
+/// service loading on 2 cores.
+const STARTUP_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Why LocalStack could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum LocalStackError {
+    #[error(
+        "could not start a healthy container from {image} (kinesis, sqs and dynamodb up on /_localstack/health within {timeout} s); the container's logs, if it ran, are in {}",
+        logs.display()
+    )]
+    Start {
+        image: String,
+        timeout: u64,
+        logs: PathBuf,
+        // Boxed: testcontainers' error is large, and this one travels through channels.
+        #[source]
+        source: Box<TestcontainersError>,
+    },
+    #[error("could not read the address of the container from {image}")]
+    Address {
+        image: String,
+        #[source]
+        source: Box<TestcontainersError>,
+    },
+    #[error("could not create the log file {}", path.display())]
+    LogFile {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("could not start the thread that owns the LocalStack container")]
+    Thread(#[source] std::io::Error),
+    #[error("the thread that owns the LocalStack container ended before it answered")]
+    ThreadEnded,
 }
 
-impl Image for HealthyLocalStack {
+/// An image reference, `NAME:TAG` (as `LOCALSTACK_IMAGE` gives it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageRef {
+    pub name: String,
+    pub tag: String,
+}
+
+impl ImageRef {
+    /// The official image at the pinned tag.
+    pub fn official() -> ImageRef {
+        ImageRef {
+            name: LOCALSTACK_IMAGE_NAME.into(),
+            tag: LOCALSTACK_TAG.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for ImageRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.name, self.tag)
+    }
+}
+
+impl FromStr for ImageRef {
+    type Err = super::BackendError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        // The tag follows the last ':' after the last '/' (a registry may carry a port).
+        let last_slash = s.rfind('/').map_or(0, |i| i + 1);
+        match s[last_slash..].rfind(':') {
+            Some(i) if i > 0 && last_slash + i + 1 < s.len() => Ok(ImageRef {
+                name: s[..last_slash + i].to_owned(),
+                tag: s[last_slash + i + 1..].to_owned(),
+            }),
+            _ => Err(super::BackendError::LocalStackImage(s.to_owned())),
+        }
+    }
+}
+
+/// A LocalStack image, ready when its health endpoint says so.
+#[derive(Debug, Clone)]
+struct LocalStackImage {
+    image: ImageRef,
+}
+
+impl Image for LocalStackImage {
     fn name(&self) -> &str {
-        // The module's own image name ("localstack/localstack").
-        self.module.name()
+        &self.image.name
     }
 
     fn tag(&self) -> &str {
-        LOCALSTACK_TAG
+        &self.image.tag
     }
 
     fn ready_conditions(&self) -> Vec<WaitFor> {
-        vec![WaitFor::message_on_stdout("Ready.")]
+        vec![WaitFor::http(health_wait())]
     }
 
     fn expose_ports(&self) -> &[ContainerPort] {
-        const PORTS: [ContainerPort; 1] = [ContainerPort::Tcp(4566)];
+        const PORTS: [ContainerPort; 1] = [GATEWAY_PORT];
         &PORTS
     }
 
     fn env_vars(
         &self,
     ) -> impl IntoIterator<Item = (impl Into<Cow<'_, str>>, impl Into<Cow<'_, str>>)> {
-        [("SERVICES", SERVICES.join(","))]
+        [
+            ("SERVICES", SERVICES.join(",")),
+            // Start the services with the container, so "ready" means ready: lazily loaded,
+            // the first Kinesis call waits seconds for kinesis-mock to start.
+            ("EAGER_SERVICE_LOADING", "1".into()),
+        ]
     }
 }
 
-/// A running LocalStack container.
-pub(super) struct Container {
-    pub endpoint_url: String,
-    _container: ContainerAsync<HealthyLocalStack>,
-}
-
-/// Starts a container and waits until its health endpoint reports our services ready.
-pub(super) async fn start(auth_token: Option<String>) -> Result<Container, BackendError> {
-    let unavailable =
-        |e: &dyn std::fmt::Display| BackendError::LocalStackUnavailable(e.to_string());
-    let mut request = HealthyLocalStack::default().with_tag(LOCALSTACK_TAG);
-    if let Some(token) = auth_token {
-        request = request.with_env_var("LOCALSTACK_AUTH_TOKEN", token);
-    }
-    let container = request.start().await.map_err(|e| unavailable(&e))?;
-    let host = container.get_host().await.map_err(|e| unavailable(&e))?;
-    let port = container
-        .get_host_port_ipv4(4566)
-        .await
-        .map_err(|e| unavailable(&e))?;
-    let host = host.to_string();
-    wait_healthy(&host, port).await?;
-    Ok(Container {
-        endpoint_url: format!("http://{host}:{port}"),
-        _container: container,
-    })
-}
-
-/// The endpoint of the process-wide LocalStack container, started on first use.
-pub(super) async fn shared(auth_token: Option<String>) -> Result<String, BackendError> {
-    tokio::task::spawn_blocking(move || shared_blocking(auth_token))
-        .await
-        .map_err(|e| BackendError::LocalStackUnavailable(e.to_string()))?
-}
-
-/// [`shared`] for callers outside a runtime, or that may block (a test deciding to skip).
-///
-/// The container lives on a thread of its own with its own runtime, so it outlives the
-/// (per-test) runtimes that ask for it. A failure is remembered: every later caller gets the
-/// same reason at once instead of trying Docker again.
-pub(super) fn shared_blocking(auth_token: Option<String>) -> Result<String, BackendError> {
-    static SHARED: OnceLock<Result<String, String>> = OnceLock::new();
-    SHARED
-        .get_or_init(|| start_on_own_thread(auth_token))
-        .clone()
-        .map_err(BackendError::LocalStackUnavailable)
-}
-
-fn start_on_own_thread(auth_token: Option<String>) -> Result<String, String> {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::Builder::new()
-        .name("localstack".into())
-        .spawn(move || {
-            let runtime = match tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            {
-                Ok(r) => r,
-                Err(e) => {
-                    let _ = tx.send(Err(e.to_string()));
-                    return;
-                }
-            };
-            runtime.block_on(async move {
-                match start(auth_token).await {
-                    Ok(container) => {
-                        let _ = tx.send(Ok(container.endpoint_url.clone()));
-                        // Keep the container (and the runtime serving it) until the process
-                        // exits; the reaper removes it then.
-                        std::future::pending::<()>().await;
-                        drop(container);
-                    }
-                    Err(BackendError::LocalStackUnavailable(reason)) => {
-                        let _ = tx.send(Err(reason));
-                    }
-                    Err(e) => {
-                        let _ = tx.send(Err(e.to_string()));
-                    }
-                }
-            });
+/// testcontainers' HTTP wait strategy on `/_localstack/health`, matching when every service
+/// in [`SERVICES`] is up. The overall deadline is the request's startup timeout.
+fn health_wait() -> HttpWaitStrategy {
+    HttpWaitStrategy::new("/_localstack/health")
+        .with_port(GATEWAY_PORT)
+        .with_poll_interval(Duration::from_millis(200))
+        .with_response_matcher_async(|response| async move {
+            response.status().is_success()
+                && response
+                    .text()
+                    .await
+                    .is_ok_and(|body| services_ready(&body))
         })
-        .map_err(|e| e.to_string())?;
-    rx.recv()
-        .unwrap_or_else(|_| Err("the LocalStack thread ended".into()))
-}
-
-/// Polls `GET /_localstack/health` until every service in [`SERVICES`] is available.
-async fn wait_healthy(host: &str, port: u16) -> Result<(), BackendError> {
-    let deadline = tokio::time::Instant::now() + HEALTH_DEADLINE;
-    loop {
-        let last = match health(host, port).await {
-            Ok(body) if services_ready(&body) => return Ok(()),
-            Ok(body) => body,
-            Err(e) => e.to_string(),
-        };
-        if tokio::time::Instant::now() >= deadline {
-            return Err(BackendError::LocalStackUnavailable(format!(
-                "its health endpoint did not report {} ready within {} s (last: {last})",
-                SERVICES.join(", "),
-                HEALTH_DEADLINE.as_secs()
-            )));
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
-/// One health request over a plain socket (HTTP/1.0: the body ends with the connection).
-async fn health(host: &str, port: u16) -> std::io::Result<String> {
-    let mut stream = tokio::net::TcpStream::connect((host, port)).await?;
-    let request = format!("GET /_localstack/health HTTP/1.0\r\nHost: {host}:{port}\r\n\r\n");
-    stream.write_all(request.as_bytes()).await?;
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).await?;
-    let text = String::from_utf8_lossy(&response);
-    Ok(text
-        .split_once("\r\n\r\n")
-        .map(|(_, body)| body.to_owned())
-        .unwrap_or_default())
 }
 
 /// Whether a health answer (`{"services": {"sqs": "running", ...}}`) has all our services up.
@@ -194,6 +182,143 @@ fn services_ready(body: &str) -> bool {
     SERVICES
         .iter()
         .all(|s| matches!(json["services"][*s].as_str(), Some("available" | "running")))
+}
+
+/// What starting a container needs, taken from the backend settings.
+#[derive(Debug, Clone)]
+pub(super) struct LocalStackOptions {
+    image: ImageRef,
+    auth_token: Option<String>,
+}
+
+impl LocalStackOptions {
+    pub(super) fn from_settings(settings: &BackendSettings) -> LocalStackOptions {
+        LocalStackOptions {
+            image: settings
+                .localstack_image
+                .clone()
+                .unwrap_or_else(ImageRef::official),
+            auth_token: settings.localstack_auth_token.clone(),
+        }
+    }
+}
+
+/// A running LocalStack container.
+struct Container {
+    endpoint_url: String,
+    _container: ContainerAsync<LocalStackImage>,
+}
+
+/// Where the container's output goes: one file per process, in the temporary directory.
+fn log_path() -> PathBuf {
+    std::env::temp_dir().join(format!(
+        "kinesis-pipeline-localstack-{}.log",
+        std::process::id()
+    ))
+}
+
+/// Starts a container and waits (testcontainers' HTTP wait) until it reports our services.
+async fn start(options: LocalStackOptions) -> Result<Container, LocalStackError> {
+    let image = options.image.to_string();
+    let logs = log_path();
+    let file = std::fs::File::create(&logs).map_err(|source| LocalStackError::LogFile {
+        path: logs.clone(),
+        source,
+    })?;
+    let file = Mutex::new(file);
+    let mut request = LocalStackImage {
+        image: options.image,
+    }
+    .with_startup_timeout(STARTUP_TIMEOUT)
+    // A blocking write per log frame: small, and only while LocalStack logs.
+    .with_log_consumer(move |frame: &LogFrame| {
+        let bytes = match frame {
+            LogFrame::StdOut(b) | LogFrame::StdErr(b) => b,
+        };
+        if let Ok(mut file) = file.lock() {
+            let _ = file.write_all(bytes);
+        }
+    });
+    if let Some(token) = options.auth_token {
+        request = request.with_env_var("LOCALSTACK_AUTH_TOKEN", token);
+    }
+    let container = request
+        .start()
+        .await
+        .map_err(|source| LocalStackError::Start {
+            image: image.clone(),
+            timeout: STARTUP_TIMEOUT.as_secs(),
+            logs: logs.clone(),
+            source: Box::new(source),
+        })?;
+    let address = |source| LocalStackError::Address {
+        image: image.clone(),
+        source: Box::new(source),
+    };
+    let host = container.get_host().await.map_err(address)?;
+    let port = container
+        .get_host_port_ipv4(GATEWAY_PORT)
+        .await
+        .map_err(address)?;
+    Ok(Container {
+        endpoint_url: format!("http://{host}:{port}"),
+        _container: container,
+    })
+}
+
+/// The endpoint of the process-wide LocalStack container, started on first use.
+pub(super) async fn shared(options: LocalStackOptions) -> Result<String, Arc<LocalStackError>> {
+    match tokio::task::spawn_blocking(move || shared_blocking(options)).await {
+        Ok(result) => result,
+        Err(_) => Err(Arc::new(LocalStackError::ThreadEnded)),
+    }
+}
+
+/// [`shared`] for callers outside a runtime, or that may block (a test deciding to skip).
+///
+/// The container lives on a thread of its own with its own runtime, so it outlives the
+/// (per-test) runtimes that ask for it. The first caller's options decide the image. A
+/// failure is remembered: every later caller gets the same error at once instead of trying
+/// Docker again.
+pub(super) fn shared_blocking(options: LocalStackOptions) -> Result<String, Arc<LocalStackError>> {
+    static SHARED: OnceLock<Result<String, Arc<LocalStackError>>> = OnceLock::new();
+    SHARED
+        .get_or_init(|| start_on_own_thread(options).map_err(Arc::new))
+        .clone()
+}
+
+fn start_on_own_thread(options: LocalStackOptions) -> Result<String, LocalStackError> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
+        .name("localstack".into())
+        .spawn(move || {
+            let runtime = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(r) => r,
+                Err(e) => {
+                    let _ = tx.send(Err(LocalStackError::Thread(e)));
+                    return;
+                }
+            };
+            runtime.block_on(async move {
+                match start(options).await {
+                    Ok(container) => {
+                        let _ = tx.send(Ok(container.endpoint_url.clone()));
+                        // Keep the container (and the runtime serving it) until the process
+                        // exits; the reaper removes it then.
+                        std::future::pending::<()>().await;
+                        drop(container);
+                    }
+                    Err(e) => {
+                        let _ = tx.send(Err(e));
+                    }
+                }
+            });
+        })
+        .map_err(LocalStackError::Thread)?;
+    rx.recv().unwrap_or(Err(LocalStackError::ThreadEnded))
 }
 
 #[cfg(test)]
@@ -212,15 +337,30 @@ mod tests {
     }
 
     #[test]
-    fn our_image_is_the_modules_image_at_the_pinned_tag_without_a_fixed_sleep() {
-        let image = HealthyLocalStack::default();
+    fn the_image_waits_on_its_health_endpoint_without_a_fixed_sleep() {
+        let image = LocalStackImage {
+            image: ImageRef::official(),
+        };
         assert_eq!(image.name(), "localstack/localstack");
         assert_eq!(image.tag(), LOCALSTACK_TAG);
-        assert!(
-            image
-                .ready_conditions()
-                .iter()
-                .all(|w| !matches!(w, WaitFor::Duration { .. }))
+        let conditions = image.ready_conditions();
+        assert_eq!(conditions.len(), 1);
+        assert!(matches!(conditions[0], WaitFor::Http(_)), "{conditions:?}");
+    }
+
+    #[test]
+    fn image_references_split_at_the_tag() {
+        let parse = |s: &str| s.parse::<ImageRef>().map(|i| (i.name, i.tag));
+        assert_eq!(
+            parse("kinesis-pipeline/localstack:2026.3.0").unwrap(),
+            ("kinesis-pipeline/localstack".into(), "2026.3.0".into())
         );
+        assert_eq!(
+            parse("registry.local:5000/ls/localstack:4.5").unwrap(),
+            ("registry.local:5000/ls/localstack".into(), "4.5".into())
+        );
+        for bad in ["localstack", "registry.local:5000/localstack", "x:", ":tag"] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
     }
 }

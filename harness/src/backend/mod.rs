@@ -7,10 +7,14 @@
 //! - `embedded` (default): the in-process emulator. The harness's own clients reach it through
 //!   the in-process `HttpClient` (no socket, paused-clock capable); an HTTP port can be served
 //!   for everyone else (the AWS CLI, boto3).
-//! - `localstack`: LocalStack in a container through testcontainers (needs Docker).
+//! - `localstack`: LocalStack in a container through testcontainers (needs Docker; the image
+//!   from `LOCALSTACK_IMAGE`, default the official one).
 //! - `endpoint`: any AWS-compatible endpoint from `AWS_ENDPOINT_URL` and the per-service
 //!   `AWS_ENDPOINT_URL_KINESIS` / `_SQS` / `_DYNAMODB` (the SDK's own convention), or real AWS
 //!   when none is set and credentials exist.
+//!
+//! What a backend can do follows the kind of server behind it (`EndpointKind`: embedded,
+//! localstack, moto, aws; `HARNESS_ENDPOINT_KIND` or detected), declared in `capabilities`.
 
 mod capabilities;
 mod localstack;
@@ -18,6 +22,7 @@ mod provision;
 mod settings;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
@@ -26,10 +31,11 @@ use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use emulator::server::ServerHandle;
 use emulator::{Emulator, EmulatorConfig};
 
+pub use capabilities::Gap;
 pub use capabilities::{Capabilities, Feature};
-pub use localstack::LOCALSTACK_TAG;
+pub use localstack::{ImageRef, LOCALSTACK_IMAGE_NAME, LOCALSTACK_TAG, LocalStackError};
 pub use provision::{Provisioned, Resources, lookup, provision};
-pub use settings::{BackendKind, BackendSettings};
+pub use settings::{BackendKind, BackendSettings, EndpointKind};
 
 /// Errors starting or using a backend.
 #[derive(Debug, thiserror::Error)]
@@ -41,8 +47,15 @@ pub enum BackendError {
         addr: SocketAddr,
         source: std::io::Error,
     },
-    #[error("LocalStack is unavailable: {0}")]
-    LocalStackUnavailable(String),
+    #[error(
+        "HARNESS_ENDPOINT_KIND={0:?} is not a kind of server (expected embedded, localstack, moto or aws)"
+    )]
+    UnknownEndpointKind(String),
+    #[error("LOCALSTACK_IMAGE={0:?} is not an image name with a tag (expected NAME:TAG)")]
+    LocalStackImage(String),
+    /// Docker is missing, the image is missing, or the container never became healthy.
+    #[error("LocalStack is unavailable")]
+    LocalStackUnavailable(#[source] Arc<LocalStackError>),
     #[error("provisioning {resource} failed: {message}")]
     Provision { resource: String, message: String },
 }
@@ -65,6 +78,7 @@ fn test_credentials() -> SharedCredentialsProvider {
 /// container lives until the process exits (testcontainers' reaper removes it).
 pub struct Backend {
     kind: BackendKind,
+    endpoint_kind: EndpointKind,
     sdk: SdkConfig,
     http_client: SharedHttpClient,
     emulator: Option<Emulator>,
@@ -111,6 +125,7 @@ impl Backend {
             .build();
         Ok(Backend {
             kind: BackendKind::Embedded,
+            endpoint_kind: EndpointKind::Embedded,
             endpoint_url: server.as_ref().map(|s| s.endpoint_url()),
             sdk,
             http_client,
@@ -122,7 +137,9 @@ impl Backend {
     /// LocalStack in a container (one per process, shared by every backend that asks; see
     /// `localstack::shared`). Fails with the reason when Docker or the image is unavailable.
     async fn localstack(settings: &BackendSettings) -> Result<Backend, BackendError> {
-        let url = localstack::shared(settings.localstack_auth_token.clone()).await?;
+        let url = localstack::shared(localstack::LocalStackOptions::from_settings(settings))
+            .await
+            .map_err(BackendError::LocalStackUnavailable)?;
         Ok(Self::with_endpoint(BackendKind::LocalStack, Some(url), settings).await)
     }
 
@@ -155,6 +172,7 @@ impl Backend {
         let sdk = loader.load().await;
         Backend {
             kind,
+            endpoint_kind: settings.endpoint_kind,
             sdk,
             http_client,
             emulator: None,
@@ -167,9 +185,14 @@ impl Backend {
         self.kind
     }
 
+    /// The kind of server behind this backend.
+    pub fn endpoint_kind(&self) -> EndpointKind {
+        self.endpoint_kind
+    }
+
     /// What this backend can do; tests skip (loudly) what it cannot.
     pub fn capabilities(&self) -> Capabilities {
-        Capabilities::of(self.kind)
+        Capabilities::of(self.endpoint_kind)
     }
 
     /// SDK configuration for clients of this backend.
@@ -215,9 +238,23 @@ pub fn check_available(settings: &BackendSettings) -> Result<(), BackendError> {
     match settings.kind {
         BackendKind::Embedded | BackendKind::Endpoint => Ok(()),
         BackendKind::LocalStack => {
-            localstack::shared_blocking(settings.localstack_auth_token.clone()).map(|_| ())
+            localstack::shared_blocking(localstack::LocalStackOptions::from_settings(settings))
+                .map(|_| ())
+                .map_err(BackendError::LocalStackUnavailable)
         }
     }
+}
+
+/// `error` and its sources on one line (`a: b: c`), for skip lines and reports.
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut line = error.to_string();
+    let mut source = error.source();
+    while let Some(e) = source {
+        line.push_str(": ");
+        line.push_str(&e.to_string());
+        source = e.source();
+    }
+    line
 }
 
 /// The SDK's default HTTPS client, built explicitly so the fault layer can wrap it.

@@ -1,5 +1,7 @@
 //! Backend selection, read once at the edge from the environment (through a lookup function,
-//! so tests need no `set_var`).
+//! so tests need no `set_var`): which backend runs (`HARNESS_BACKEND`), what kind of server it
+//! talks to (`HARNESS_ENDPOINT_KIND`, or detected from the endpoint; it decides the
+//! capabilities), and which LocalStack image to start (`LOCALSTACK_IMAGE`).
 
 use std::net::SocketAddr;
 use std::str::FromStr;
@@ -7,6 +9,8 @@ use std::str::FromStr;
 use emulator::EmulatorConfig;
 
 use super::BackendError;
+use super::capabilities::Capabilities;
+use super::localstack::ImageRef;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum BackendKind {
@@ -39,6 +43,81 @@ impl FromStr for BackendKind {
     }
 }
 
+/// The kind of server behind a backend: what decides its capabilities (moto's gaps are not
+/// LocalStack's, nor AWS's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EndpointKind {
+    /// The in-process emulator.
+    #[default]
+    Embedded,
+    /// LocalStack (a container the harness starts, or one already running).
+    LocalStack,
+    /// moto server.
+    Moto,
+    /// Real AWS.
+    Aws,
+}
+
+impl EndpointKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            EndpointKind::Embedded => "embedded",
+            EndpointKind::LocalStack => "localstack",
+            EndpointKind::Moto => "moto",
+            EndpointKind::Aws => "aws",
+        }
+    }
+
+    /// The kind of server `backend` talks to when `HARNESS_ENDPOINT_KIND` does not say.
+    ///
+    /// An endpoint backend with no endpoint URL is real AWS, and so is an `amazonaws.com`
+    /// URL; a URL naming LocalStack or its port 4566 is LocalStack. Any other local endpoint
+    /// is taken for moto (what CI runs): its gaps are the widest, so no test assumes more than
+    /// such a server has. Set `HARNESS_ENDPOINT_KIND` when that guess is wrong.
+    pub fn detect(backend: BackendKind, endpoint_urls: &[String]) -> EndpointKind {
+        match backend {
+            BackendKind::Embedded => EndpointKind::Embedded,
+            BackendKind::LocalStack => EndpointKind::LocalStack,
+            BackendKind::Endpoint => {
+                let Some(url) = endpoint_urls.first() else {
+                    return EndpointKind::Aws;
+                };
+                let authority = url
+                    .split_once("://")
+                    .map_or(url.as_str(), |(_, rest)| rest)
+                    .split('/')
+                    .next()
+                    .unwrap_or_default()
+                    .to_ascii_lowercase();
+                let host = authority
+                    .rsplit_once(':')
+                    .map_or(authority.as_str(), |(h, _)| h);
+                if host.ends_with(".amazonaws.com") || host.ends_with(".amazonaws.com.cn") {
+                    EndpointKind::Aws
+                } else if host.contains("localstack") || authority.ends_with(":4566") {
+                    EndpointKind::LocalStack
+                } else {
+                    EndpointKind::Moto
+                }
+            }
+        }
+    }
+}
+
+impl FromStr for EndpointKind {
+    type Err = BackendError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "embedded" => Ok(EndpointKind::Embedded),
+            "localstack" => Ok(EndpointKind::LocalStack),
+            "moto" => Ok(EndpointKind::Moto),
+            "aws" => Ok(EndpointKind::Aws),
+            other => Err(BackendError::UnknownEndpointKind(other.to_owned())),
+        }
+    }
+}
+
 /// Everything needed to start a backend.
 #[derive(Debug, Clone, Default)]
 pub struct BackendSettings {
@@ -53,30 +132,57 @@ pub struct BackendSettings {
     pub region: String,
     /// Passed to LocalStack (images published after 2026-03 refuse to start without one).
     pub localstack_auth_token: Option<String>,
+    /// `LOCALSTACK_IMAGE`: the image the localstack backend starts (default: the official
+    /// image at [`super::LOCALSTACK_TAG`]; `just localstack-image` builds a token-free one).
+    pub localstack_image: Option<ImageRef>,
+    /// The kind of server behind the backend (`HARNESS_ENDPOINT_KIND`, or detected).
+    pub endpoint_kind: EndpointKind,
 }
 
 impl BackendSettings {
-    /// Reads `HARNESS_BACKEND`, `AWS_ENDPOINT_URL[_KINESIS|_SQS|_DYNAMODB]`, `AWS_REGION`,
-    /// `LOCALSTACK_AUTH_TOKEN` through `lookup` (e.g. `|k| std::env::var(k).ok()`).
+    /// Reads `HARNESS_BACKEND`, `HARNESS_ENDPOINT_KIND`,
+    /// `AWS_ENDPOINT_URL[_KINESIS|_SQS|_DYNAMODB]`, `AWS_REGION`, `LOCALSTACK_AUTH_TOKEN` and
+    /// `LOCALSTACK_IMAGE` through `lookup` (e.g. `|k| std::env::var(k).ok()`).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, BackendError> {
         let kind = lookup("HARNESS_BACKEND")
             .map(|v| v.parse())
             .transpose()?
             .unwrap_or_default();
-        let per_service_endpoints = ["KINESIS", "SQS", "DYNAMODB"]
+        let endpoint_url = lookup("AWS_ENDPOINT_URL").filter(|v| !v.is_empty());
+        let per_service: Vec<String> = ["KINESIS", "SQS", "DYNAMODB"]
             .iter()
-            .any(|s| lookup(&format!("AWS_ENDPOINT_URL_{s}")).is_some());
+            .filter_map(|s| lookup(&format!("AWS_ENDPOINT_URL_{s}")).filter(|v| !v.is_empty()))
+            .collect();
+        let urls: Vec<String> = endpoint_url
+            .iter()
+            .cloned()
+            .chain(per_service.clone())
+            .collect();
+        let endpoint_kind = match lookup("HARNESS_ENDPOINT_KIND").filter(|v| !v.trim().is_empty()) {
+            Some(v) => v.parse()?,
+            None => EndpointKind::detect(kind, &urls),
+        };
         Ok(BackendSettings {
             kind,
             emulator_addr: None,
             emulator: EmulatorConfig::default(),
-            endpoint_url: lookup("AWS_ENDPOINT_URL").filter(|v| !v.is_empty()),
-            per_service_endpoints,
+            endpoint_url,
+            per_service_endpoints: !per_service.is_empty(),
             region: lookup("AWS_REGION")
                 .or_else(|| lookup("AWS_DEFAULT_REGION"))
                 .unwrap_or_else(|| "us-east-1".into()),
             localstack_auth_token: lookup("LOCALSTACK_AUTH_TOKEN").filter(|v| !v.is_empty()),
+            localstack_image: lookup("LOCALSTACK_IMAGE")
+                .filter(|v| !v.trim().is_empty())
+                .map(|v| v.parse())
+                .transpose()?,
+            endpoint_kind,
         })
+    }
+
+    /// What the backend these settings name can do.
+    pub fn capabilities(&self) -> Capabilities {
+        Capabilities::of(self.endpoint_kind)
     }
 
     /// From the process environment.
@@ -123,6 +229,69 @@ mod tests {
         assert_eq!(s.kind, BackendKind::Endpoint);
         assert!(s.per_service_endpoints);
         assert!(s.is_local_endpoint());
+    }
+
+    #[test]
+    fn the_endpoint_kind_is_detected_from_the_endpoint_unless_named() {
+        let kind = |pairs: &'static [(&'static str, &'static str)]| {
+            BackendSettings::from_lookup(lookup(pairs))
+                .unwrap()
+                .endpoint_kind
+        };
+        assert_eq!(kind(&[]), EndpointKind::Embedded);
+        assert_eq!(
+            kind(&[("HARNESS_BACKEND", "localstack")]),
+            EndpointKind::LocalStack
+        );
+        assert_eq!(kind(&[("HARNESS_BACKEND", "endpoint")]), EndpointKind::Aws);
+        assert_eq!(
+            kind(&[
+                ("HARNESS_BACKEND", "endpoint"),
+                ("AWS_ENDPOINT_URL", "http://127.0.0.1:5000")
+            ]),
+            EndpointKind::Moto
+        );
+        assert_eq!(
+            kind(&[
+                ("HARNESS_BACKEND", "endpoint"),
+                ("AWS_ENDPOINT_URL_SQS", "http://localhost:4566")
+            ]),
+            EndpointKind::LocalStack
+        );
+        assert_eq!(
+            kind(&[
+                ("HARNESS_BACKEND", "endpoint"),
+                (
+                    "AWS_ENDPOINT_URL",
+                    "https://kinesis.eu-west-1.amazonaws.com"
+                )
+            ]),
+            EndpointKind::Aws
+        );
+        assert_eq!(
+            kind(&[
+                ("HARNESS_BACKEND", "endpoint"),
+                ("AWS_ENDPOINT_URL", "http://127.0.0.1:5000"),
+                ("HARNESS_ENDPOINT_KIND", "LocalStack")
+            ]),
+            EndpointKind::LocalStack
+        );
+        let err = BackendSettings::from_lookup(lookup(&[("HARNESS_ENDPOINT_KIND", "azure")]))
+            .unwrap_err();
+        assert!(err.to_string().contains("azure"), "{err}");
+    }
+
+    #[test]
+    fn localstack_image_names_an_image_and_its_tag() {
+        let s = BackendSettings::from_lookup(lookup(&[(
+            "LOCALSTACK_IMAGE",
+            "kinesis-pipeline/localstack:2026.3.0",
+        )]))
+        .unwrap();
+        let image = s.localstack_image.unwrap();
+        assert_eq!(image.name, "kinesis-pipeline/localstack");
+        assert_eq!(image.tag, "2026.3.0");
+        assert!(BackendSettings::from_lookup(lookup(&[("LOCALSTACK_IMAGE", "no-tag")])).is_err());
     }
 
     #[test]

@@ -77,7 +77,7 @@ pub async fn run(
     let mut backend = options.backend.clone();
     let settings = &scenario.settings;
     if settings.throughput_limits {
-        let caps = crate::backend::Capabilities::of(backend.kind);
+        let caps = backend.capabilities();
         if !caps.throughput_limits {
             report.skipped = Some(format!(
                 "needs the emulator's throughput limits, which the {} backend does not have",

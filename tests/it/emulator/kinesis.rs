@@ -20,7 +20,8 @@ use aws_sdk_kinesis::types::{Record, ShardIteratorType};
 
 use crate::support::{Env, unique};
 
-/// Creates a provisioned stream with `shards` shards and returns its name.
+/// Creates a provisioned stream with `shards` shards, waits until it is ACTIVE and returns its
+/// name.
 async fn create_stream(client: &Client, shards: i32) -> String {
     let name = unique("s");
     client
@@ -30,7 +31,32 @@ async fn create_stream(client: &Client, shards: i32) -> String {
         .send()
         .await
         .expect("create stream");
+    wait_active(client, &name).await;
     name
+}
+
+/// Waits (30 s at most) until `stream` is ACTIVE. AWS creates a stream CREATING and makes it
+/// ACTIVE later (LocalStack after about 0.5 s); the embedded emulator at once.
+async fn wait_active(client: &Client, stream: &str) {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let status = client
+            .describe_stream_summary()
+            .stream_name(stream)
+            .send()
+            .await
+            .expect("describe stream summary")
+            .stream_description_summary
+            .map(|d| d.stream_status);
+        if status == Some(aws_sdk_kinesis::types::StreamStatus::Active) {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "stream {stream} not ACTIVE within 30 s (last {status:?})"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }
 
 /// Puts a record and returns `(shard id, sequence number)`.

@@ -173,13 +173,26 @@ async fn a_deleted_stream_is_gone(env: &Env) {
         .send()
         .await
         .unwrap();
-    let err = client
-        .describe_stream()
-        .stream_name(&name)
-        .send()
-        .await
-        .unwrap_err();
-    assert!(err.into_service_error().is_resource_not_found_exception());
+    // AWS keeps a deleted stream DELETING for a while (LocalStack too); the emulator drops it
+    // at once. Either way it is gone within the deadline.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        match client.describe_stream().stream_name(&name).send().await {
+            Err(err) => {
+                assert!(err.into_service_error().is_resource_not_found_exception());
+                break;
+            }
+            Ok(out) => {
+                let status = out.stream_description.map(|d| d.stream_status);
+                assert_eq!(status, Some(StreamStatus::Deleting));
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "still DELETING after 30 s"
+                );
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+        }
+    }
     let listed = client.list_streams().send().await.unwrap();
     assert!(!listed.stream_names.contains(&name));
     let err = client

@@ -340,6 +340,7 @@ async fn a_sequence_number_from_another_shard_is_refused(env: &Env) {
         .send()
         .await
         .unwrap();
+    super::wait_active(&client, &name).await;
     let err = client
         .get_shard_iterator()
         .stream_name(&name)

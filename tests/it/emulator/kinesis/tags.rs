@@ -23,6 +23,7 @@ async fn tags_are_added_listed_in_key_order_and_removed(env: &Env) {
         .send()
         .await
         .unwrap();
+    super::wait_active(&client, &name).await;
     client
         .add_tags_to_stream()
         .stream_name(&name)
@@ -72,11 +73,14 @@ async fn tags_are_added_listed_in_key_order_and_removed(env: &Env) {
 async fn a_stream_carries_at_most_50_tags(env: &Env) {
     let client = env.kinesis();
     let name = create_stream(&client, 1).await;
-    let mut add = client.add_tags_to_stream().stream_name(&name);
-    for i in 0..50 {
-        add = add.tags(format!("k{i:02}"), "v");
+    // AddTagsToStream takes up to 10 tags a call (Kinesis API Reference), 50 in all.
+    for batch in 0..5 {
+        let mut add = client.add_tags_to_stream().stream_name(&name);
+        for i in batch * 10..batch * 10 + 10 {
+            add = add.tags(format!("k{i:02}"), "v");
+        }
+        add.send().await.unwrap();
     }
-    add.send().await.unwrap();
     let err = client
         .add_tags_to_stream()
         .stream_name(&name)
