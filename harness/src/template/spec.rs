@@ -1050,7 +1050,9 @@ fn function(
         match env.take("Variables") {
             Some(Node::Map(vars)) => environment = vars.clone(),
             Some(other) => {
-                return Err(env.invalid("Variables", format!("must be a map, not {}", other.kind())));
+                return Err(
+                    env.invalid("Variables", format!("must be a map, not {}", other.kind()))
+                );
             }
             None => {}
         }
