@@ -5,6 +5,7 @@ mod support;
 
 mod e2e;
 mod emulator;
+mod functions;
 mod harness;
 mod pipeline;
 mod props;

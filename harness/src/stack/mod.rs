@@ -502,15 +502,20 @@ impl Harness {
             .expect("compile checked there is one ingest function");
         let mut ingest_config = IngestConfig::from_env(&spec.environment(ingest_id, &facts)?)
             .map_err(env_error(ingest_id))?;
-        if spec.environment(ingest_id, &facts)?.contains_key("STAGE")
-            && ingest_config.stage != spec.api.stage
-        {
+        // On Lambda, lambda_http hands the router `/{API stage}/stream` and the router serves
+        // `/{STAGE}/stream` (default `prod`): a mismatch would answer every deployed request
+        // 403, so it is refused here even when STAGE is left to its default.
+        if ingest_config.stage != spec.api.stage {
+            let set = if spec.environment(ingest_id, &facts)?.contains_key("STAGE") {
+                ""
+            } else {
+                " (its default)"
+            };
             return Err(HarnessError::Unsupported(format!(
-                "{ingest_id}: STAGE={} but {} serves stage {}",
+                "{ingest_id}: STAGE={}{set} but {} serves stage {}",
                 ingest_config.stage, spec.api.logical_id, spec.api.stage
             )));
         }
-        ingest_config.stage = spec.api.stage.clone();
         if spec.api_key_required(ingest_id) {
             ingest_config.api_keys = ApiKeys::Local(spec.api.keys.clone());
         }

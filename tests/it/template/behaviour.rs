@@ -416,3 +416,34 @@ async fn a_tumbling_window_on_a_function_without_window_state_is_refused() {
         "{err}"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn an_api_stage_the_deployed_ingest_router_would_not_serve_is_refused() {
+    crate::require!(PausedClock);
+    // Deployed, lambda_http hands the router `/dev/stream`; IngestFunction's STAGE (left to
+    // its default, `prod`) would make every request a 403. Locally the same template is refused.
+    let text = edited("StageName: prod", "StageName: dev");
+    let err = Harness::start_with(options(&text))
+        .await
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(
+        err.contains("IngestFunction: STAGE=prod (its default) but IngestApi serves stage dev"),
+        "{err}"
+    );
+    // Setting STAGE to the API's stage is the fix.
+    let streams = "STREAMS: !Sub \"default=${EventsStream}\"";
+    assert!(
+        text.contains(streams),
+        "IngestFunction's STREAMS line moved"
+    );
+    let text = text.replacen(streams, &format!("{streams}\n          STAGE: dev"), 1);
+    let h = start(options(&text)).await;
+    assert_eq!(h.ingest_config().stage, "dev");
+    assert_eq!(
+        h.ingest_json(seed_event("dev-1")).await.unwrap().status,
+        200
+    );
+    h.shutdown().await;
+}

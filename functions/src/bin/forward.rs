@@ -1,20 +1,22 @@
-//! The forward handler on AWS Lambda (feature `lambda`), behind a Kinesis event source mapping
+//! `ForwardFunction`: the forward handler on AWS Lambda, behind a Kinesis event source mapping
 //! with `ReportBatchItemFailures`. Environment: `QUEUE_URL`, `DLQ_URL`, optionally
-//! `MAX_ATTEMPTS`, `BASE_DELAY_MS`, `MAX_DELAY_MS`, `RUST_LOG`.
-
-mod support;
+//! `MAX_ATTEMPTS`, `BASE_DELAY_MS`, `MAX_DELAY_MS` (`pipeline::config::env`), `RUST_LOG`.
 
 use std::sync::Arc;
 
+use anyhow::Context as _;
 use aws_lambda_events::event::kinesis::KinesisEvent;
 use lambda_runtime::{LambdaEvent, service_fn};
 use pipeline::{ForwardConfig, Forwarder, TracingObserver};
 
 #[tokio::main]
-async fn main() -> Result<(), lambda_runtime::Error> {
-    support::init_logging();
-    let config = ForwardConfig::from_env(&pipeline::config::env::process())?;
-    let sqs = aws_sdk_sqs::Client::new(&support::sdk_config().await);
+async fn main() -> anyhow::Result<()> {
+    functions::runtime::init_logging();
+    let env = pipeline::config::env::process();
+    let config = ForwardConfig::from_env(&env).context("ForwardFunction's environment")?;
+    let runtime_api =
+        functions::runtime::check_lambda_environment(&env).context("not on Lambda")?;
+    let sqs = aws_sdk_sqs::Client::new(&functions::runtime::sdk_config().await);
     let forwarder = Arc::new(Forwarder::new(
         sqs,
         config.queue_url,
@@ -32,4 +34,6 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         }
     }))
     .await
+    .map_err(anyhow::Error::from_boxed)
+    .with_context(|| format!("the Lambda Runtime API at {runtime_api}"))
 }
