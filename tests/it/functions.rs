@@ -156,6 +156,7 @@ fn with_body(body: &str) -> Value {
 
 #[tokio::test]
 async fn the_seeds_request_through_api_gateway_is_accepted_as_locally() {
+    crate::require!(InProcessEdge); // The deployed app against the emulator, in process.
     let ingest = Ingest::start().await;
     let answer = ingest.both(&event()).await;
     assert_eq!(answer.status, 200, "{answer:?}");
@@ -178,6 +179,7 @@ async fn the_seeds_request_through_api_gateway_is_accepted_as_locally() {
 
 #[tokio::test]
 async fn lambda_http_puts_the_stage_in_front_of_api_gateways_resource_path() {
+    crate::require!(InProcessEdge); // The deployed app against the emulator, in process.
     let ingest = Ingest::start().await;
     // As API Gateway sends it: `path` without the stage, the stage in the request context.
     assert_eq!(event()["path"], "/stream");
@@ -199,6 +201,7 @@ async fn lambda_http_puts_the_stage_in_front_of_api_gateways_resource_path() {
 
 #[tokio::test]
 async fn bad_requests_get_the_local_statuses_and_bodies() {
+    crate::require!(InProcessEdge); // The deployed app against the emulator, in process.
     let ingest = Ingest::start().await;
     let cases = [
         (with_body("{"), 400),
@@ -222,6 +225,7 @@ async fn bad_requests_get_the_local_statuses_and_bodies() {
 
 #[tokio::test]
 async fn client_ids_base64_bodies_and_idempotency_keys_arrive_as_locally() {
+    crate::require!(InProcessEdge); // The deployed app against the emulator, in process.
     let ingest = Ingest::start().await;
     let answer = ingest
         .both(&with_body(
