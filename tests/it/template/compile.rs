@@ -93,7 +93,7 @@ fn the_project_template_compiles_into_the_pipeline_it_describes() {
     assert_eq!(spec.api.keys, [pipeline::config::SEED_API_KEY]);
     assert!(spec.api_key_required("IngestFunction"));
     let throttle = spec.api.throttle.expect("the usage plan throttles");
-    assert_eq!((throttle.rate_limit, throttle.burst_limit), (1000.0, 2000));
+    assert_eq!((throttle.rate_limit, throttle.burst_limit), (10000.0, 5000));
 }
 
 #[test]
