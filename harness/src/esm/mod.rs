@@ -64,7 +64,7 @@ pub use handler::{BoxError, KinesisHandler, SqsHandler};
 pub use hooks::{DeliveryFault, DeliveryHooks, NoDeliveryFaults};
 pub use idle::IdleTimeout;
 pub use kinesis::{
-    CheckpointStore, InMemoryCheckpoints, KinesisMapping, KinesisMappingConfig,
+    CheckpointStore, InMemoryCheckpoints, KinesisFunction, KinesisMapping, KinesisMappingConfig,
     KinesisMappingHandle, KinesisStats, KinesisWindowEvent, KinesisWindowHandler,
     KinesisWindowResponse, StartingPosition,
 };

@@ -33,9 +33,9 @@ use tokio::sync::Mutex;
 
 use crate::backend::{Backend, BackendError, BackendSettings, Provisioned};
 use crate::esm::{
-    DeliveryHooks, InMemoryCheckpoints, KinesisHandler, KinesisMapping, KinesisMappingConfig,
-    KinesisMappingHandle, KinesisWindowHandler, MappingError, SqsHandler, SqsMapping,
-    SqsMappingConfig, SqsMappingHandle,
+    DeliveryHooks, InMemoryCheckpoints, KinesisFunction, KinesisHandler, KinesisMapping,
+    KinesisMappingConfig, KinesisMappingHandle, KinesisWindowHandler, MappingError, SqsHandler,
+    SqsMapping, SqsMappingConfig, SqsMappingHandle,
 };
 use crate::fault::{FaultPlan, FaultyHttpClient, Journal};
 use crate::template::spec::{Binary, CompileOptions, EventSource, FunctionSpec, KinesisEventSpec};
@@ -352,13 +352,6 @@ pub(crate) struct MappingSlot {
     pub kind: SlotKind,
 }
 
-/// What a Kinesis mapping invokes: a plain handler, or one with a tumbling window's state.
-#[derive(Clone)]
-pub(crate) enum KinesisFunction {
-    Plain(Arc<dyn KinesisHandler>),
-    Windowed(Arc<dyn KinesisWindowHandler>),
-}
-
 pub(crate) enum SlotKind {
     Kinesis {
         stream: String,
@@ -500,13 +493,14 @@ impl Harness {
         let (ingest_id, ingest_fn) = spec
             .function_with(Binary::Ingest)
             .expect("compile checked there is one ingest function");
-        let mut ingest_config = IngestConfig::from_env(&spec.environment(ingest_id, &facts)?)
-            .map_err(env_error(ingest_id))?;
+        let ingest_env = spec.environment(ingest_id, &facts)?;
+        let mut ingest_config =
+            IngestConfig::from_env(&ingest_env).map_err(env_error(ingest_id))?;
         // On Lambda, lambda_http hands the router `/{API stage}/stream` and the router serves
         // `/{STAGE}/stream` (default `prod`): a mismatch would answer every deployed request
         // 403, so it is refused here even when STAGE is left to its default.
         if ingest_config.stage != spec.api.stage {
-            let set = if spec.environment(ingest_id, &facts)?.contains_key("STAGE") {
+            let set = if ingest_env.contains_key("STAGE") {
                 ""
             } else {
                 " (its default)"
@@ -732,33 +726,18 @@ impl Harness {
                         old.stop().await
                     }
                 }
-                let (kinesis, sqs) = (self.clients.kinesis.clone(), self.clients.sqs.clone());
-                *handle = Some(match handler {
-                    KinesisFunction::Plain(h) => {
-                        KinesisMapping::spawn(
-                            kinesis,
-                            sqs,
-                            stream.clone(),
-                            config.clone(),
-                            h.clone(),
-                            checkpoints.clone(),
-                            self.hooks(),
-                        )
-                        .await?
-                    }
-                    KinesisFunction::Windowed(h) => {
-                        KinesisMapping::spawn_windowed(
-                            kinesis,
-                            sqs,
-                            stream.clone(),
-                            config.clone(),
-                            h.clone(),
-                            checkpoints.clone(),
-                            self.hooks(),
-                        )
-                        .await?
-                    }
-                });
+                *handle = Some(
+                    KinesisMapping::spawn_function(
+                        self.clients.kinesis.clone(),
+                        self.clients.sqs.clone(),
+                        stream.clone(),
+                        config.clone(),
+                        handler.clone(),
+                        checkpoints.clone(),
+                        self.hooks(),
+                    )
+                    .await?,
+                );
             }
             SlotKind::Sqs {
                 queue_url,

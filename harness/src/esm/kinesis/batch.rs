@@ -17,7 +17,7 @@ use super::checkpoint::SeqNum;
 use super::on_failure::{self, DiscardCondition, Discarded, OnFailureRecord};
 use super::poller::{Exit, sleep_or_stop};
 use super::window::{self, KinesisWindowEvent, KinesisWindowResponse, OpenWindow, Window};
-use super::{Counters, Function, Mapping, Shard};
+use super::{Counters, KinesisFunction, Mapping, Shard};
 use crate::esm::handler::invoke_guarded;
 use crate::esm::{BoxError, DeliveryFault};
 
@@ -417,7 +417,7 @@ async fn invoke(
 ) {
     let timeout = m.config.function_timeout;
     match (&m.function, open) {
-        (Function::Plain(handler), _) => {
+        (KinesisFunction::Plain(handler), _) => {
             let mut event = KinesisEvent::default();
             event.records = records;
             (
@@ -425,7 +425,7 @@ async fn invoke(
                 None,
             )
         }
-        (Function::Windowed(handler), Some(o)) => {
+        (KinesisFunction::Windowed(handler), Some(o)) => {
             let event = KinesisWindowEvent {
                 records,
                 window: o.window,
@@ -448,7 +448,7 @@ async fn invoke(
                 Err(err) => (Err(err), None),
             }
         }
-        (Function::Windowed(_), None) => (Err("no tumbling window is open".into()), None),
+        (KinesisFunction::Windowed(_), None) => (Err("no tumbling window is open".into()), None),
     }
 }
 

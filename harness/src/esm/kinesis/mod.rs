@@ -38,7 +38,10 @@ pub use on_failure::{DiscardCondition, OnFailureRecord};
 pub use window::{KinesisWindowEvent, KinesisWindowHandler, KinesisWindowResponse, Window};
 
 /// The function behind a mapping: plain, or with a tumbling window's state.
-pub(crate) enum Function {
+/// What a Kinesis mapping invokes: a plain handler, or one that keeps a tumbling window's
+/// state (`TumblingWindowInSeconds`).
+#[derive(Clone)]
+pub enum KinesisFunction {
     Plain(Arc<dyn KinesisHandler>),
     Windowed(Arc<dyn KinesisWindowHandler>),
 }
@@ -108,7 +111,7 @@ pub(crate) struct Mapping {
     pub function_arn: String,
     pub kinesis: aws_sdk_kinesis::Client,
     pub sqs: aws_sdk_sqs::Client,
-    pub function: Function,
+    pub function: KinesisFunction,
     pub checkpoints: Arc<dyn CheckpointStore>,
     pub hooks: Arc<dyn DeliveryHooks>,
     pub clock: Clock,
@@ -208,18 +211,12 @@ impl KinesisMapping {
         checkpoints: Arc<dyn CheckpointStore>,
         hooks: Arc<dyn DeliveryHooks>,
     ) -> Result<KinesisMappingHandle, MappingError> {
-        if config.tumbling_window.is_some() {
-            return Err(MappingError::InvalidConfig(
-                "TumblingWindowInSeconds needs a KinesisWindowHandler (spawn_windowed)".into(),
-            ));
-        }
-        let function = Function::Plain(handler);
-        Self::start(
+        Self::spawn_function(
             kinesis,
             sqs,
-            stream_name.into(),
+            stream_name,
             config,
-            function,
+            KinesisFunction::Plain(handler),
             checkpoints,
             hooks,
         )
@@ -237,12 +234,42 @@ impl KinesisMapping {
         checkpoints: Arc<dyn CheckpointStore>,
         hooks: Arc<dyn DeliveryHooks>,
     ) -> Result<KinesisMappingHandle, MappingError> {
-        if config.tumbling_window.is_none() {
-            return Err(MappingError::InvalidConfig(
-                "spawn_windowed needs TumblingWindowInSeconds".into(),
-            ));
+        Self::spawn_function(
+            kinesis,
+            sqs,
+            stream_name,
+            config,
+            KinesisFunction::Windowed(handler),
+            checkpoints,
+            hooks,
+        )
+        .await
+    }
+
+    /// Starts a mapping invoking `function`; a windowed function needs
+    /// `config.tumbling_window`, a plain one must not have it.
+    pub async fn spawn_function(
+        kinesis: aws_sdk_kinesis::Client,
+        sqs: aws_sdk_sqs::Client,
+        stream_name: impl Into<String>,
+        config: KinesisMappingConfig,
+        function: KinesisFunction,
+        checkpoints: Arc<dyn CheckpointStore>,
+        hooks: Arc<dyn DeliveryHooks>,
+    ) -> Result<KinesisMappingHandle, MappingError> {
+        match (&function, config.tumbling_window) {
+            (KinesisFunction::Plain(_), Some(_)) => {
+                return Err(MappingError::InvalidConfig(
+                    "TumblingWindowInSeconds needs a KinesisWindowHandler (spawn_windowed)".into(),
+                ));
+            }
+            (KinesisFunction::Windowed(_), None) => {
+                return Err(MappingError::InvalidConfig(
+                    "spawn_windowed needs TumblingWindowInSeconds".into(),
+                ));
+            }
+            _ => {}
         }
-        let function = Function::Windowed(handler);
         Self::start(
             kinesis,
             sqs,
@@ -260,7 +287,7 @@ impl KinesisMapping {
         sqs: aws_sdk_sqs::Client,
         stream_name: String,
         config: KinesisMappingConfig,
-        function: Function,
+        function: KinesisFunction,
         checkpoints: Arc<dyn CheckpointStore>,
         hooks: Arc<dyn DeliveryHooks>,
     ) -> Result<KinesisMappingHandle, MappingError> {
