@@ -45,9 +45,11 @@ pub fn check_lambda_environment(env: &impl Env) -> Result<String, EnvError> {
     Ok(api)
 }
 
-/// Plain-text logs without timestamps (CloudWatch adds them), filtered by `RUST_LOG`.
+/// Plain-text logs without timestamps (CloudWatch adds them) and without terminal colours
+/// (CloudWatch would show the escape codes), filtered by `RUST_LOG`.
 pub fn init_logging() {
     tracing_subscriber::fmt()
+        .with_ansi(false)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),

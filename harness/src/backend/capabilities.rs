@@ -22,9 +22,6 @@ pub enum Feature {
     EmulatorInternals,
     /// The emulator's switchable throughput limits (per-shard writes, on-demand throttling).
     ThroughputLimits,
-    /// Waiting out real SQS visibility timeouts (30 s each) within a test's time budget:
-    /// scenarios that redeliver several times take minutes in real time.
-    FastRedelivery,
     /// A server of the test's own: the test lists every stream, queue or table there is.
     IsolatedServer,
     /// Requests AWS refuses are refused (names, counts, sizes, parameter ranges, stale receipt
@@ -87,7 +84,6 @@ impl Feature {
             Feature::InProcessEdge => "the in-process edge",
             Feature::EmulatorInternals => "access to the embedded emulator's internals",
             Feature::ThroughputLimits => "the emulator's switchable throughput limits",
-            Feature::FastRedelivery => "SQS redeliveries in scenario time",
             Feature::IsolatedServer => "a server of the test's own",
             Feature::StrictValidation => "AWS's input validation",
             Feature::AwsErrorMessages => "AWS's error codes and messages",
@@ -140,10 +136,6 @@ const EMBEDDED_ONLY: &[Gap] = &[
     gap(
         Feature::ThroughputLimits,
         "it has no switchable throughput limits",
-    ),
-    gap(
-        Feature::FastRedelivery,
-        "each redelivery waits out a real 30 s visibility timeout",
     ),
     gap(
         Feature::IsolatedServer,
