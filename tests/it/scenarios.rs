@@ -8,15 +8,6 @@ use harness::scenario::{self, RunOptions, ScenarioReport};
 
 use crate::support;
 
-/// On a real-time backend the scenarios run with the queue's visibility timeout at 3 s (and
-/// the store function's timeout within it, as AWS requires), so a message received 3 times
-/// before SQS moves it to the DLQ costs seconds, not the template's 3 x 30 s. Under the
-/// embedded backend's paused clock the template's own values cost nothing.
-const REAL_TIME_PROFILE: &[(&str, u64)] = &[
-    ("EventsQueue.VisibilityTimeout", 3),
-    ("StoreFunction.Timeout", 1),
-];
-
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()
 }
@@ -34,10 +25,8 @@ fn run(name: &str, parsed: &scenario::Scenario) -> ScenarioReport {
     let runtime = builder.enable_all().build().unwrap();
     let mut options = RunOptions::new(root(), backend);
     if !support::is_embedded() {
-        options.overrides = REAL_TIME_PROFILE
-            .iter()
-            .map(|(path, value)| ((*path).to_owned(), (*value).into()))
-            .collect();
+        // On the wall clock: short SQS redelivery (see harness::stack::REAL_TIME_PROFILE).
+        options.overrides = harness::stack::real_time_overrides();
     }
     runtime
         .block_on(scenario::run(name, parsed, &options))

@@ -474,3 +474,22 @@ macro_rules! on_both_edges {
         )*
     };
 }
+
+/// Runs a pipeline test's body on the backend `HARNESS_BACKEND` names: on a current-thread
+/// runtime under tokio's paused clock for the embedded emulator (production timeouts cost no
+/// wall time), on a multi-threaded runtime in real time elsewhere (where
+/// `Harness::start` applies the real-time profile).
+pub fn on_any_clock<F: std::future::Future<Output = ()>>(body: F) {
+    let mut builder = if is_embedded() {
+        let mut b = tokio::runtime::Builder::new_current_thread();
+        b.start_paused(true);
+        b
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+    };
+    builder
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+        .block_on(body);
+}

@@ -4,7 +4,8 @@
 //! On the embedded backend the scenario runs in process under tokio's paused clock, so
 //! production timeouts (30 s visibility, 1 s polling, backoff) cost no wall time and a seeded
 //! run is reproducible. Other backends, and artifact mode (`--artifacts`, `--function`: child
-//! processes do not follow tokio's clock), run in real time.
+//! processes do not follow tokio's clock), run in real time, with the real-time profile
+//! (`harness::stack::REAL_TIME_PROFILE`) unless `--template-timings`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -27,6 +28,11 @@ pub struct Args {
     template: TemplateArgs,
     #[command(flatten)]
     artifacts: ArtifactArgs,
+    /// In real time (a non-embedded backend, or artifact mode), keep the template's SQS
+    /// timings instead of the real-time profile (`EventsQueue.VisibilityTimeout = 3`,
+    /// `StoreFunction.Timeout = 1`: three receives cost seconds, not 90 s).
+    #[arg(long)]
+    template_timings: bool,
 }
 
 /// Runs on its own runtime: current-thread with a paused clock for the embedded backend in
@@ -42,10 +48,19 @@ pub fn main(args: Args) -> anyhow::Result<ExitCode> {
         tokio::runtime::Builder::new_multi_thread()
     };
     let runtime = builder.enable_all().build()?;
-    runtime.block_on(run(args, backend))
+    let overrides = if paused || args.template_timings {
+        Vec::new()
+    } else {
+        crate::stack::real_time_overrides()
+    };
+    runtime.block_on(run(args, backend, overrides))
 }
 
-async fn run(args: Args, backend: BackendSettings) -> anyhow::Result<ExitCode> {
+async fn run(
+    args: Args,
+    backend: BackendSettings,
+    overrides: Vec<(String, serde_json::Value)>,
+) -> anyhow::Result<ExitCode> {
     let path = scenario::resolve(&args.scenario, &args.root.join("scenarios"))?;
     let parsed = scenario::load(&path)?;
     let name = path
@@ -58,7 +73,7 @@ async fn run(args: Args, backend: BackendSettings) -> anyhow::Result<ExitCode> {
         template: Some(args.template.load(Some(&args.root))?),
         accept: args.template.acceptance(),
         parameters: args.template.parameters(),
-        overrides: Vec::new(),
+        overrides,
         artifacts: args.artifacts.artifacts(),
     };
     let report = scenario::run(&name, &parsed, &options)

@@ -12,6 +12,7 @@
 
 mod inspect;
 mod operations;
+mod profile;
 mod recorder;
 pub mod replay;
 mod throttle;
@@ -42,6 +43,7 @@ use crate::template::spec::{Binary, CompileOptions, EventSource, FunctionSpec, K
 use crate::template::{Acceptance, Facts, Node, PipelineSpec, Template, TemplateError};
 
 pub use inspect::DlqEntry;
+pub use profile::{REAL_TIME_PROFILE, real_time_overrides};
 pub use recorder::{Counts, Recorder};
 pub use replay::{ReplayFrom, ReplayReport};
 pub use wire::WireCounts;
@@ -182,11 +184,25 @@ impl HarnessOptions {
         }
     }
 
-    /// For tests: the backend from `HARNESS_BACKEND`, resources under unique names.
+    /// For tests: the backend from `HARNESS_BACKEND`, resources under unique names, and on a
+    /// backend that runs on the wall clock the [`REAL_TIME_PROFILE`].
     pub fn for_tests() -> Result<Self, HarnessError> {
-        let mut options = Self::new(BackendSettings::from_env()?);
+        let backend = BackendSettings::from_env()?;
+        let real_time = !backend.capabilities().paused_time;
+        let mut options = Self::new(backend);
         options.name_prefix = Some(unique_prefix("t"));
-        Ok(options)
+        Ok(if real_time {
+            options.real_time_profile()
+        } else {
+            options
+        })
+    }
+
+    /// Applies the [`REAL_TIME_PROFILE`] (short SQS redelivery) to the project's template.
+    pub fn real_time_profile(self) -> Self {
+        REAL_TIME_PROFILE
+            .iter()
+            .fold(self, |options, (path, value)| options.set(path, *value))
     }
 
     /// Runs another template (a path to read).
