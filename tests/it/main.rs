@@ -3,6 +3,7 @@
 
 mod support;
 
+mod cli;
 mod e2e;
 mod emulator;
 mod functions;
