@@ -174,6 +174,22 @@ const TEST_NEEDS: &[(&str, &[Need])] = &[
         "a_record_over_1_mib_is_refused",
         &[Need::KinesisRecordLimit, Need::AwsErrorMessages],
     ),
+    (
+        "cbor_records_round_trip_byte_exact_with_millisecond_timestamps",
+        &[Need::KinesisCbor],
+    ),
+    (
+        "cbor_at_timestamp_takes_epoch_milliseconds",
+        &[
+            Need::KinesisCbor,
+            Need::KinesisAtTimestamp,
+            Need::AwsErrorMessages,
+        ],
+    ),
+    (
+        "cbor_errors_are_cbor_maps_with_type_and_message",
+        &[Need::KinesisCbor, Need::AwsErrorMessages],
+    ),
     // SQS
     ("batches_report_each_entry", &[Need::StrictValidation]),
     (

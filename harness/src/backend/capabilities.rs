@@ -74,6 +74,8 @@ pub enum Feature {
     SqsMovedMessageIds,
     /// DeleteTable answering with the table DELETING.
     DynamoDbDeleteStatus,
+    /// Kinesis over CBOR (`application/x-amz-cbor-1.1`, the Java SDK's and the KCL's default).
+    KinesisCbor,
 }
 
 impl Feature {
@@ -110,6 +112,7 @@ impl Feature {
             Feature::KinesisDefaultLimits => "AWS's default shard quota in DescribeLimits",
             Feature::SqsMovedMessageIds => "new message ids for messages a move task returns",
             Feature::DynamoDbDeleteStatus => "DeleteTable answering DELETING",
+            Feature::KinesisCbor => "Kinesis over CBOR",
         }
     }
 }
@@ -166,6 +169,10 @@ const MOTO_GAPS: &[Gap] = &[
         "moto: StartMessageMoveTask is not implemented",
     ),
     gap(Feature::KinesisRecordLimit, "moto does not enforce it"),
+    gap(
+        Feature::KinesisCbor,
+        "moto's Kinesis speaks JSON only (no application/x-amz-cbor-1.1)",
+    ),
     gap(
         Feature::KinesisAtTimestamp,
         "moto answers 500 to this request",
