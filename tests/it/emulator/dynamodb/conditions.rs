@@ -7,7 +7,56 @@ crate::on_both_edges!(
     failed_condition_returns_the_old_item_when_asked,
     conditions_use_functions_comparators_and_logic,
     expression_names_and_values_must_be_defined_and_used,
+    a_failed_condition_with_all_old_has_message_and_item_but_no_lowercase_message,
 );
+
+/// AWS's recorded answer (issue 11, "Answers that differ"): ConditionalCheckFailedException
+/// with ReturnValuesOnConditionCheckFailure=ALL_OLD has a body of `__type`, `Message` and
+/// `Item`, and no lowercase `message`
+/// (https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_PutItem.html#DDB-PutItem-request-ReturnValuesOnConditionCheckFailure).
+/// The SDK hides the body, so the request goes raw.
+async fn a_failed_condition_with_all_old_has_message_and_item_but_no_lowercase_message(env: &Env) {
+    let client = env.dynamodb();
+    let table = id_table(&client).await;
+    client
+        .put_item()
+        .table_name(&table)
+        .item("id", s("a"))
+        .item("v", n("1"))
+        .send()
+        .await
+        .unwrap();
+    let put = |return_old: bool| {
+        let mut body = serde_json::json!({
+            "TableName": table,
+            "Item": {"id": {"S": "a"}, "v": {"N": "2"}},
+            "ConditionExpression": "attribute_not_exists(id)",
+        });
+        if return_old {
+            body["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD".into();
+        }
+        body
+    };
+    let target = "DynamoDB_20120810.PutItem";
+    let content_type = "application/x-amz-json-1.0";
+    let (status, body) =
+        crate::emulator::raw::post_json(env, target, content_type, &put(true)).await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        body["__type"],
+        "com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException"
+    );
+    assert_eq!(body["Message"], "The conditional request failed");
+    assert_eq!(
+        body["Item"],
+        serde_json::json!({"id": {"S": "a"}, "v": {"N": "1"}})
+    );
+    assert!(body.get("message").is_none(), "{body}");
+    // Without ALL_OLD the body is the usual `message`.
+    let (_, body) = crate::emulator::raw::post_json(env, target, content_type, &put(false)).await;
+    assert_eq!(body["message"], "The conditional request failed");
+    assert!(body.get("Item").is_none(), "{body}");
+}
 
 async fn idempotent_put_succeeds_once_then_fails_the_condition(env: &Env) {
     let client = env.dynamodb();

@@ -7,6 +7,9 @@
 //! - `updates`: UpdateItem's actions, ReturnValues and concurrent updates;
 //! - `queries`: Query and Scan operators, filters and pagination;
 //! - `batches`: BatchWriteItem, BatchGetItem and their limits;
+//! - `update_table`: UpdateTable's billing modes and provisioned throughput;
+//! - `ttl`: Time to Live, and expired items deleted;
+//! - `tags`: TagResource, UntagResource, ListTagsOfResource;
 //! - `throttling`: the emulator's switchable limits (SDK retries off).
 
 mod batches;
@@ -14,7 +17,10 @@ mod conditions;
 mod items;
 mod queries;
 mod tables;
+mod tags;
 mod throttling;
+mod ttl;
+mod update_table;
 mod updates;
 
 use std::collections::HashMap;
@@ -145,6 +151,60 @@ async fn sorted_table(client: &Client) -> String {
         .await
         .unwrap();
     table
+}
+
+/// Creates a provisioned table keyed by `id` (S) with `read`/`write` capacity units, with the
+/// BillingMode given only when `mode` is.
+async fn provisioned_table(
+    client: &Client,
+    read: i64,
+    write: i64,
+    mode: Option<BillingMode>,
+) -> String {
+    let name = unique("t");
+    client
+        .create_table()
+        .table_name(&name)
+        .set_billing_mode(mode)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("id")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("id")
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .provisioned_throughput(
+            ProvisionedThroughput::builder()
+                .read_capacity_units(read)
+                .write_capacity_units(write)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    name
+}
+
+/// The `arn:aws:dynamodb:...:table/<name>` of a table, from DescribeTable.
+async fn table_arn(client: &Client, table: &str) -> String {
+    client
+        .describe_table()
+        .table_name(table)
+        .send()
+        .await
+        .unwrap()
+        .table()
+        .and_then(|t| t.table_arn())
+        .expect("a table ARN")
+        .to_owned()
 }
 
 fn sort_keys(items: &[Item]) -> Vec<String> {

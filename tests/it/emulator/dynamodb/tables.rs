@@ -7,7 +7,99 @@ crate::on_both_edges!(
     create_table_validates_its_input,
     list_tables_pages_with_limit,
     operations_on_a_missing_table_get_resource_not_found,
+    a_provisioned_table_created_without_billing_mode_has_no_billing_mode_summary,
+    describe_table_reports_warm_throughput,
+    delete_table_describes_the_table_without_its_schema,
 );
+
+/// AWS's recorded answer (issue 11, "Answers that differ"): a table created PROVISIONED by
+/// default, without a BillingMode, has no BillingModeSummary; given, it has one
+/// (https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BillingModeSummary.html).
+async fn a_provisioned_table_created_without_billing_mode_has_no_billing_mode_summary(env: &Env) {
+    let client = env.dynamodb();
+    let implicit = provisioned_table(&client, 5, 5, None).await;
+    let explicit = provisioned_table(&client, 5, 5, Some(BillingMode::Provisioned)).await;
+    let describe = |name: String| {
+        let client = client.clone();
+        async move {
+            client
+                .describe_table()
+                .table_name(name)
+                .send()
+                .await
+                .unwrap()
+                .table
+                .unwrap()
+        }
+    };
+    let t = describe(implicit).await;
+    assert!(t.billing_mode_summary().is_none(), "{t:?}");
+    assert_eq!(
+        t.provisioned_throughput().unwrap().read_capacity_units(),
+        Some(5)
+    );
+    let t = describe(explicit).await;
+    assert_eq!(
+        t.billing_mode_summary().unwrap().billing_mode(),
+        Some(&BillingMode::Provisioned)
+    );
+}
+
+/// AWS's recorded answer (issue 11): DescribeTable has WarmThroughput, for a 5/5 provisioned
+/// table ReadUnitsPerSecond 5, WriteUnitsPerSecond 5, Status ACTIVE; an on-demand table starts
+/// warm at 12,000 reads and 4,000 writes a second
+/// (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/warm-throughput.html).
+async fn describe_table_reports_warm_throughput(env: &Env) {
+    let client = env.dynamodb();
+    let table = provisioned_table(&client, 5, 5, None).await;
+    let t = client
+        .describe_table()
+        .table_name(&table)
+        .send()
+        .await
+        .unwrap()
+        .table
+        .unwrap();
+    let warm = t.warm_throughput().expect("WarmThroughput");
+    assert_eq!(warm.read_units_per_second(), Some(5));
+    assert_eq!(warm.write_units_per_second(), Some(5));
+    assert_eq!(warm.status().map(|s| s.as_str()), Some("ACTIVE"));
+    let on_demand = id_table(&client).await;
+    let t = client
+        .describe_table()
+        .table_name(&on_demand)
+        .send()
+        .await
+        .unwrap()
+        .table
+        .unwrap();
+    let warm = t.warm_throughput().expect("WarmThroughput");
+    assert_eq!(warm.read_units_per_second(), Some(12_000));
+    assert_eq!(warm.write_units_per_second(), Some(4_000));
+}
+
+/// AWS's recorded answer (issue 11): DeleteTable's TableDescription has no
+/// AttributeDefinitions, KeySchema, CreationDateTime or BillingModeSummary
+/// (https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_DeleteTable.html).
+async fn delete_table_describes_the_table_without_its_schema(env: &Env) {
+    let client = env.dynamodb();
+    let table = id_table(&client).await;
+    let deleted = client
+        .delete_table()
+        .table_name(&table)
+        .send()
+        .await
+        .unwrap()
+        .table_description
+        .unwrap();
+    assert_eq!(deleted.table_name(), Some(table.as_str()));
+    assert_eq!(deleted.table_status().map(|s| s.as_str()), Some("DELETING"));
+    assert!(deleted.table_arn().is_some());
+    assert!(deleted.attribute_definitions().is_empty(), "{deleted:?}");
+    assert!(deleted.key_schema().is_empty(), "{deleted:?}");
+    assert!(deleted.creation_date_time().is_none(), "{deleted:?}");
+    assert!(deleted.billing_mode_summary().is_none(), "{deleted:?}");
+}
 
 async fn table_lifecycle_create_describe_list_delete(env: &Env) {
     let client = env.dynamodb();

@@ -43,79 +43,17 @@ async fn call(env: &Env, op: &str, body: Cbor) -> Answer {
     call_raw(env, op, bytes).await
 }
 
-/// Calls `op` with raw body bytes, over HTTP when the environment has a socket, else through
-/// the emulator's router.
+/// Calls `op` with raw body bytes.
 async fn call_raw(env: &Env, op: &str, body: Vec<u8>) -> Answer {
     let target = format!("Kinesis_20131202.{op}");
-    let (status, content_type, bytes) = match env.endpoint_url() {
-        Some(url) => post_over_tcp(&url, &target, &body).await,
-        None => {
-            let emulator = env.emulator().expect("the in-process edge has an emulator");
-            let request = http::Request::post("/")
-                .header("x-amz-target", &target)
-                .header("content-type", "application/x-amz-cbor-1.1")
-                .body(bytes::Bytes::from(body))
-                .unwrap();
-            let response = emulator.handle(request).await;
-            let content_type = response.headers()["content-type"]
-                .to_str()
-                .unwrap()
-                .to_owned();
-            (
-                response.status().as_u16(),
-                content_type,
-                response.into_body().to_vec(),
-            )
-        }
-    };
-    let body = ciborium::from_reader(bytes.as_slice())
-        .unwrap_or_else(|e| panic!("{op}: the answer is not CBOR ({e}): {bytes:02x?}"));
+    let raw = crate::emulator::raw::post(env, &target, "application/x-amz-cbor-1.1", body).await;
+    let body = ciborium::from_reader(raw.body.as_slice())
+        .unwrap_or_else(|e| panic!("{op}: the answer is not CBOR ({e}): {:02x?}", raw.body));
     Answer {
-        status,
-        content_type,
+        status: raw.status,
+        content_type: raw.content_type,
         body,
     }
-}
-
-/// A bare HTTP/1.1 POST over a TCP socket (no HTTP client crate needed): status, content type
-/// and body.
-async fn post_over_tcp(url: &str, target: &str, body: &[u8]) -> (u16, String, Vec<u8>) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let host = url
-        .strip_prefix("http://")
-        .expect("an http:// endpoint")
-        .trim_end_matches('/');
-    let mut stream = tokio::net::TcpStream::connect(host).await.unwrap();
-    let head = format!(
-        "POST / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nX-Amz-Target: {target}\r\n\
-         Content-Type: application/x-amz-cbor-1.1\r\n\
-         Authorization: AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/kinesis/aws4_request, SignedHeaders=host, Signature=0\r\n\
-         Content-Length: {}\r\n\r\n",
-        body.len()
-    );
-    stream.write_all(head.as_bytes()).await.unwrap();
-    stream.write_all(body).await.unwrap();
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).await.unwrap();
-    let split = response
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("an HTTP head");
-    let head = String::from_utf8_lossy(&response[..split]).to_string();
-    let status: u16 = head.split(' ').nth(1).unwrap().parse().unwrap();
-    let header = |name: &str| {
-        head.lines()
-            .find_map(|l| {
-                let (k, v) = l.split_once(':')?;
-                k.eq_ignore_ascii_case(name).then(|| v.trim().to_owned())
-            })
-            .unwrap_or_default()
-    };
-    let mut body = response[split + 4..].to_vec();
-    if let Ok(length) = header("content-length").parse::<usize>() {
-        body.truncate(length);
-    }
-    (status, header("content-type"), body)
 }
 
 fn map(pairs: &[(&str, Cbor)]) -> Cbor {
