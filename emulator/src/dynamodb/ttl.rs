@@ -99,3 +99,55 @@ fn null_member(member: &str) -> AwsError {
         "1 validation error detected: Value null at '{member}' failed to satisfy constraint: Member must not be null"
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::super::DynamoDbConfig;
+    use super::*;
+    use crate::clock::Clock;
+    use crate::wire::Ctx;
+
+    async fn call(db: &DynamoDb, op: &str, body: Value, now: Millis) -> Result<Value, AwsError> {
+        let mut ctx = Ctx::for_test(Clock::new());
+        ctx.now = now;
+        db.call(op, &serde_json::to_vec(&body).unwrap(), &ctx).await
+    }
+
+    #[tokio::test]
+    async fn an_item_expires_strictly_after_its_second_and_only_while_enabled() {
+        let db = DynamoDb::new(DynamoDbConfig::default());
+        let t0: Millis = 1_800_000_000_000;
+        call(
+            &db,
+            "CreateTable",
+            json!({"TableName": "ttl", "BillingMode": "PAY_PER_REQUEST",
+                   "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
+                   "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}]}),
+            t0,
+        )
+        .await
+        .unwrap();
+        let put = |id: &str, expires: i64| {
+            json!({"TableName": "ttl", "Item": {"id": {"S": id}, "exp": {"N": expires.to_string()}}})
+        };
+        let get = |id: &str| json!({"TableName": "ttl", "Key": {"id": {"S": id}}});
+        call(&db, "PutItem", put("a", t0 / 1000 + 10), t0).await.unwrap();
+        // Not enabled yet: an item long expired stays.
+        call(&db, "PutItem", put("old", t0 / 1000 - 10), t0).await.unwrap();
+        let out = call(&db, "GetItem", get("old"), t0 + 60_000).await.unwrap();
+        assert!(out.get("Item").is_some());
+        let enable = json!({"TableName": "ttl",
+            "TimeToLiveSpecification": {"Enabled": true, "AttributeName": "exp"}});
+        call(&db, "UpdateTimeToLive", enable, t0).await.unwrap();
+        let out = call(&db, "GetItem", get("old"), t0).await.unwrap();
+        assert!(out.get("Item").is_none(), "{out}");
+        // At exactly its second the item is not yet expired ("less than the current time").
+        let at = (t0 / 1000 + 10) * 1000;
+        let out = call(&db, "GetItem", get("a"), at).await.unwrap();
+        assert!(out.get("Item").is_some());
+        let out = call(&db, "GetItem", get("a"), at + 1).await.unwrap();
+        assert!(out.get("Item").is_none(), "{out}");
+    }
+}
