@@ -129,13 +129,15 @@ mod tests {
         )
         .await
         .unwrap();
-        let put = |id: &str, expires: i64| {
-            json!({"TableName": "ttl", "Item": {"id": {"S": id}, "exp": {"N": expires.to_string()}}})
-        };
+        let put = |id: &str, expires: i64| json!({"TableName": "ttl", "Item": {"id": {"S": id}, "exp": {"N": expires.to_string()}}});
         let get = |id: &str| json!({"TableName": "ttl", "Key": {"id": {"S": id}}});
-        call(&db, "PutItem", put("a", t0 / 1000 + 10), t0).await.unwrap();
+        call(&db, "PutItem", put("a", t0 / 1000 + 10), t0)
+            .await
+            .unwrap();
         // Not enabled yet: an item long expired stays.
-        call(&db, "PutItem", put("old", t0 / 1000 - 10), t0).await.unwrap();
+        call(&db, "PutItem", put("old", t0 / 1000 - 10), t0)
+            .await
+            .unwrap();
         let out = call(&db, "GetItem", get("old"), t0 + 60_000).await.unwrap();
         assert!(out.get("Item").is_some());
         let enable = json!({"TableName": "ttl",
