@@ -106,6 +106,17 @@ impl Emulator {
     /// Answers one AWS API request. Never fails: errors are AWS error responses.
     pub async fn handle(&self, request: Request<Bytes>) -> Response<Bytes> {
         let request_id = self.request_id();
+        // Kinesis over CBOR is translated at this edge: the service cores speak JSON only.
+        if kinesis::cbor::is_cbor(&request) {
+            return kinesis::cbor::serve(request, &request_id, |json| {
+                self.answer(json, &request_id)
+            })
+            .await;
+        }
+        self.answer(request, &request_id).await
+    }
+
+    async fn answer(&self, request: Request<Bytes>, request_id: &str) -> Response<Bytes> {
         let target = request
             .headers()
             .get("x-amz-target")
@@ -113,7 +124,7 @@ impl Emulator {
             .unwrap_or("");
         let (service, op) = match wire::parse_target(target) {
             Ok(parsed) => parsed,
-            Err(err) => return wire::encode(guess_service(&request), Err(err), &request_id),
+            Err(err) => return wire::encode(guess_service(&request), Err(err), request_id),
         };
         let host = request
             .headers()
@@ -138,7 +149,7 @@ impl Emulator {
         if let Err(err) = &result {
             tracing::debug!(service = service.name(), op, code = %err.code, "{}", err.message);
         }
-        wire::encode(service, result, &request_id)
+        wire::encode(service, result, request_id)
     }
 
     fn request_id(&self) -> String {

@@ -194,7 +194,11 @@ fn encode_error(service: Service, err: AwsError) -> (StatusCode, Vec<u8>, Option
         "__type".into(),
         Value::String(format!("{}{}", service.type_prefix(), err.code)),
     );
-    body.insert("message".into(), Value::String(err.message));
+    // A body that carries its own `Message` (DynamoDB's failed condition with the old item)
+    // has no lowercase `message` beside it, as AWS sends it.
+    if !body.contains_key("Message") {
+        body.insert("message".into(), Value::String(err.message));
+    }
     let query_error = (service == Service::Sqs).then(|| {
         let fault = if status.is_server_error() {
             "Receiver"

@@ -174,6 +174,26 @@ const TEST_NEEDS: &[(&str, &[Need])] = &[
         "a_record_over_1_mib_is_refused",
         &[Need::KinesisRecordLimit, Need::AwsErrorMessages],
     ),
+    (
+        "cbor_records_round_trip_byte_exact_with_millisecond_timestamps",
+        &[Need::KinesisCbor],
+    ),
+    (
+        "cbor_at_timestamp_takes_epoch_milliseconds",
+        &[
+            Need::KinesisCbor,
+            Need::KinesisAtTimestamp,
+            Need::AwsErrorMessages,
+        ],
+    ),
+    (
+        "cbor_errors_are_cbor_maps_with_type_and_message",
+        &[Need::KinesisCbor, Need::AwsErrorMessages],
+    ),
+    (
+        "create_stream_without_shard_count_or_mode_is_on_demand_with_four_shards",
+        &[Need::KinesisOnDemand],
+    ),
     // SQS
     ("batches_report_each_entry", &[Need::StrictValidation]),
     (
@@ -283,6 +303,50 @@ const TEST_NEEDS: &[(&str, &[Need])] = &[
     (
         "update_item_return_values_and_failures",
         &[Need::DynamoDbWholeAttributeReturnValues],
+    ),
+    (
+        "a_provisioned_table_created_without_billing_mode_has_no_billing_mode_summary",
+        &[Need::DynamoDbTableDescriptions],
+    ),
+    (
+        "delete_table_describes_the_table_without_its_schema",
+        &[Need::DynamoDbTableDescriptions, Need::DynamoDbDeleteStatus],
+    ),
+    (
+        "update_table_changes_throughput_and_switches_billing_modes",
+        &[Need::DynamoDbTableDescriptions],
+    ),
+    (
+        "update_table_refuses_what_aws_refuses",
+        &[Need::StrictValidation, Need::AwsErrorMessages],
+    ),
+    (
+        "update_table_refuses_what_the_emulator_does_not_model",
+        &[Need::EmulatorInternals],
+    ),
+    (
+        "batch_write_put_without_its_key_does_not_match_the_schema",
+        &[Need::AwsErrorMessages],
+    ),
+    (
+        "a_failed_condition_with_all_old_has_message_and_item_but_no_lowercase_message",
+        &[Need::AwsErrorMessages],
+    ),
+    (
+        "time_to_live_is_enabled_described_and_refused_as_aws_refuses",
+        &[Need::StrictValidation, Need::AwsErrorMessages],
+    ),
+    (
+        "items_already_expired_are_deleted_once_time_to_live_is_enabled",
+        &[Need::DynamoDbTtlDeletion],
+    ),
+    (
+        "tags_are_added_listed_and_removed_by_table_arn",
+        &[Need::DynamoDbTags],
+    ),
+    (
+        "tagging_refuses_unknown_tables_bad_arns_and_empty_tags",
+        &[Need::StrictValidation, Need::AwsErrorMessages],
     ),
 ];
 

@@ -14,7 +14,7 @@ use super::shapes::{BatchGetItemInput, BatchWriteItemInput};
 use super::table::PrimaryKey;
 use super::throughput::{Kind, read_half_units, write_units};
 use super::value::{Item, MAX_ITEM_SIZE, item_from_json, item_size, item_to_json};
-use super::{DynamoDb, lock};
+use super::{DynamoDb, lock_live};
 use crate::aws_error;
 use crate::clock::Millis;
 use crate::error::AwsError;
@@ -76,7 +76,7 @@ pub fn batch_write(
         let mut writes = Vec::new();
         let mut seen = HashSet::new();
         {
-            let guard = lock(&table);
+            let guard = lock_live(&table, now);
             for request in requests {
                 let write = match (&request.put_request, &request.delete_request) {
                     (Some(put), None) => {
@@ -86,6 +86,15 @@ pub fn batch_write(
                                 400,
                                 ValidationException,
                                 "Item size has exceeded the maximum allowed size"
+                            ));
+                        }
+                        // A put without every key attribute: BatchWriteItem words it as a key
+                        // mismatch, unlike PutItem's "Missing the key".
+                        if guard.schema.names().iter().any(|k| !item.contains_key(*k)) {
+                            return Err(aws_error!(
+                                400,
+                                ValidationException,
+                                "The provided key element does not match the schema"
                             ));
                         }
                         Write::Put(guard.key_of_item(&item)?, item)
@@ -118,7 +127,7 @@ pub fn batch_write(
     let mut consumed = Vec::new();
     let mut first_throttle = None;
     for (name, table, writes) in plan {
-        let mut table = lock(&table);
+        let mut table = lock_live(&table, now);
         let mut left = Vec::new();
         let mut units = 0;
         for write in writes {
@@ -196,7 +205,7 @@ pub fn batch_get(db: &DynamoDb, input: BatchGetItemInput, now: Millis) -> Result
         let table = db.table(name)?;
         let mut keys = Vec::new();
         {
-            let guard = lock(&table);
+            let guard = lock_live(&table, now);
             let mut seen = HashSet::new();
             for raw in &request.keys {
                 let item = item_from_json(raw)?;
@@ -216,7 +225,7 @@ pub fn batch_get(db: &DynamoDb, input: BatchGetItemInput, now: Millis) -> Result
     let mut first_throttle = None;
     let mut bytes = 0;
     for (name, request, table, paths, keys) in plan {
-        let mut table = lock(&table);
+        let mut table = lock_live(&table, now);
         let consistent = request.consistent_read.unwrap_or(false);
         let mut found = Vec::new();
         let mut left = Vec::new();

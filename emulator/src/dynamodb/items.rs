@@ -158,7 +158,12 @@ fn condition_failed(old: Option<&Item>, return_old: bool) -> AwsError {
         "The conditional request failed"
     );
     match old {
-        Some(old) if return_old => err.with_field("Item", Value::Object(item_to_json(old))),
+        // With the old item AWS's body is `{"__type", "Message", "Item"}`: a capital `Message`.
+        Some(old) if return_old => {
+            let message = Value::String(err.message.clone());
+            err.with_field("Message", message)
+                .with_field("Item", Value::Object(item_to_json(old)))
+        }
         _ => err,
     }
 }

@@ -7,7 +7,10 @@
 //! - [`shapes`]: request shapes; [`value`]: AttributeValues, items, key order, item size;
 //!   [`number`]: exact decimal numbers; [`expr`]: the expression language;
 //! - [`table`]: one table's sans-io state; [`throughput`]: capacity and throttling;
-//! - [`tables`]: CreateTable, DescribeTable, ListTables, DeleteTable;
+//! - [`tables`]: CreateTable, DescribeTable, UpdateTable, ListTables, DeleteTable;
+//!   [`ttl`]: UpdateTimeToLive, DescribeTimeToLive (expired items deleted at the first
+//!   request on their table after their time); [`tags`]: TagResource, UntagResource,
+//!   ListTagsOfResource;
 //!   [`items`]: PutItem, GetItem, DeleteItem, UpdateItem; [`read`]: Query and Scan, with
 //!   [`key_condition`] for key conditions;
 //!   [`batch`]: BatchWriteItem and BatchGetItem.
@@ -25,7 +28,9 @@ pub mod read;
 pub mod shapes;
 pub mod table;
 pub mod tables;
+pub mod tags;
 pub mod throughput;
+pub mod ttl;
 pub mod value;
 
 use std::collections::BTreeMap;
@@ -86,33 +91,39 @@ impl DynamoDb {
         let now = ctx.now;
         match op {
             "CreateTable" => tables::create_table(self, wire::parse(body)?, ctx),
-            "DescribeTable" => tables::describe_table(self, wire::parse(body)?),
+            "DescribeTable" => tables::describe_table(self, wire::parse(body)?, now),
+            "UpdateTable" => tables::update_table(self, wire::parse(body)?, now),
+            "UpdateTimeToLive" => ttl::update_time_to_live(self, wire::parse(body)?, now),
+            "DescribeTimeToLive" => ttl::describe_time_to_live(self, wire::parse(body)?, now),
+            "TagResource" => tags::tag_resource(self, wire::parse(body)?, ctx),
+            "UntagResource" => tags::untag_resource(self, wire::parse(body)?, ctx),
+            "ListTagsOfResource" => tags::list_tags(self, wire::parse(body)?, ctx),
             "ListTables" => tables::list_tables(self, wire::parse(body)?),
             "DeleteTable" => tables::delete_table(self, wire::parse(body)?),
             "PutItem" => {
                 let (name, put) = items::Put::prepare(wire::parse(body)?)?;
                 let table = self.table(&name)?;
-                put.apply(&mut lock(&table), &self.config, now)
+                put.apply(&mut lock_live(&table, now), &self.config, now)
             }
             "GetItem" => {
                 let (name, get) = items::Get::prepare(wire::parse(body)?)?;
                 let table = self.table(&name)?;
-                get.apply(&mut lock(&table), &self.config, now)
+                get.apply(&mut lock_live(&table, now), &self.config, now)
             }
             "DeleteItem" => {
                 let (name, delete) = items::Delete::prepare(wire::parse(body)?)?;
                 let table = self.table(&name)?;
-                delete.apply(&mut lock(&table), &self.config, now)
+                delete.apply(&mut lock_live(&table, now), &self.config, now)
             }
             "UpdateItem" => {
                 let (name, update) = items::Update::prepare(wire::parse(body)?)?;
                 let table = self.table(&name)?;
-                update.apply(&mut lock(&table), &self.config, now)
+                update.apply(&mut lock_live(&table, now), &self.config, now)
             }
             "Query" | "Scan" => {
                 let (name, read) = read::ReadMany::prepare(op == "Query", wire::parse(body)?)?;
                 let table = self.table(&name)?;
-                read.apply(&mut lock(&table), &self.config, now)
+                read.apply(&mut lock_live(&table, now), &self.config, now)
             }
             "BatchWriteItem" => batch::batch_write(self, wire::parse(body)?, now),
             "BatchGetItem" => batch::batch_get(self, wire::parse(body)?, now),
@@ -149,6 +160,14 @@ impl DynamoDb {
 /// single map operation), so a poisoned lock is still usable.
 pub(crate) fn lock(table: &TableRef) -> MutexGuard<'_, Table> {
     table.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Locks a table for a request arriving at `now`, first deleting the items whose Time to
+/// Live has passed (the emulator's deterministic point for AWS's background deletion).
+pub(crate) fn lock_live(table: &TableRef, now: crate::clock::Millis) -> MutexGuard<'_, Table> {
+    let mut guard = lock(table);
+    guard.expire(now);
+    guard
 }
 
 /// Validates a TableName (3-255 of `[a-zA-Z0-9_.-]`), accepting a table ARN too.

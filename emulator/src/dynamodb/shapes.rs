@@ -43,6 +43,7 @@ pub struct CreateTableInput {
     pub global_secondary_indexes: Option<Value>,
     pub local_secondary_indexes: Option<Value>,
     pub stream_specification: Option<StreamSpecification>,
+    pub tags: Option<Vec<Tag>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -191,4 +192,68 @@ pub struct KeysAndAttributes {
 pub struct BatchGetItemInput {
     pub request_items: HashMap<String, KeysAndAttributes>,
     pub return_consumed_capacity: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Tag {
+    pub key: String,
+    pub value: String,
+}
+
+/// UpdateTable: what the emulator models (billing mode, provisioned throughput) and the
+/// parameters it refuses, kept raw so they can be named.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct UpdateTableInput {
+    pub table_name: String,
+    pub billing_mode: Option<String>,
+    pub provisioned_throughput: Option<ProvisionedThroughput>,
+    pub attribute_definitions: Option<Value>,
+    pub global_secondary_index_updates: Option<Value>,
+    pub stream_specification: Option<Value>,
+    #[serde(rename = "SSESpecification")]
+    pub sse_specification: Option<Value>,
+    pub replica_updates: Option<Value>,
+    pub table_class: Option<Value>,
+    pub deletion_protection_enabled: Option<Value>,
+    pub on_demand_throughput: Option<Value>,
+    pub warm_throughput: Option<Value>,
+    pub multi_region_consistency: Option<Value>,
+    pub global_table_witness_updates: Option<Value>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct TimeToLiveSpecification {
+    pub enabled: Option<bool>,
+    pub attribute_name: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct UpdateTimeToLiveInput {
+    pub table_name: String,
+    pub time_to_live_specification: Option<TimeToLiveSpecification>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct TagResourceInput {
+    pub resource_arn: Option<String>,
+    pub tags: Option<Vec<Tag>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct UntagResourceInput {
+    pub resource_arn: Option<String>,
+    pub tag_keys: Option<Vec<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListTagsOfResourceInput {
+    pub resource_arn: Option<String>,
+    pub next_token: Option<String>,
 }

@@ -1,7 +1,9 @@
 //! One table's state, sans-io: its key schema and billing, and its items in an ordered map
-//! keyed by (partition key, sort key), so a Query is a range scan of one partition.
+//! keyed by (partition key, sort key), so a Query is a range scan of one partition. With Time
+//! to Live enabled, an index of expiry times beside the items finds the expired ones without
+//! a scan ([`Table::expire`]).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Bound;
 
 use super::DynamoDbConfig;
@@ -43,6 +45,28 @@ pub enum Billing {
     Provisioned { read: u64, write: u64 },
 }
 
+/// What DescribeTable reports about billing beyond the mode itself.
+#[derive(Debug, Clone, Default)]
+pub struct BillingHistory {
+    /// Whether a BillingMode was ever given (CreateTable or UpdateTable): AWS reports a
+    /// `BillingModeSummary` only then.
+    pub mode_given: bool,
+    /// When the table last became PAY_PER_REQUEST.
+    pub pay_per_request_since: Option<Millis>,
+    pub last_increase: Option<Millis>,
+    pub last_decrease: Option<Millis>,
+    pub decreases_today: u64,
+}
+
+/// A table's Time to Live setting: the attribute (kept when disabled, as AWS's
+/// DescribeTimeToLive only shows it while enabled) and when it last changed.
+#[derive(Debug, Clone, Default)]
+pub struct TimeToLive {
+    pub attribute: Option<String>,
+    pub enabled: bool,
+    pub changed_at: Option<Millis>,
+}
+
 /// An item's primary key: partition key and, for composite keys, sort key.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct PrimaryKey {
@@ -60,7 +84,14 @@ pub struct Table {
     /// AttributeDefinitions as given (name, type), for DescribeTable.
     pub attribute_definitions: Vec<(String, String)>,
     pub billing: Billing,
+    pub billing_history: BillingHistory,
     pub throughput: Throughput,
+    /// Tags by key (TagResource), in key order.
+    pub tags: BTreeMap<String, String>,
+    ttl: TimeToLive,
+    /// (expiry in epoch milliseconds, key) of every item with a TTL attribute, while TTL is
+    /// enabled.
+    expiries: BTreeSet<(Millis, PrimaryKey)>,
     items: BTreeMap<KeyValue, BTreeMap<Option<KeyValue>, Item>>,
     item_count: usize,
     size_bytes: usize,
@@ -83,7 +114,11 @@ impl Table {
             schema,
             attribute_definitions,
             billing,
+            billing_history: BillingHistory::default(),
             throughput: Throughput::default(),
+            tags: BTreeMap::new(),
+            ttl: TimeToLive::default(),
+            expiries: BTreeSet::new(),
             items: BTreeMap::new(),
             item_count: 0,
             size_bytes: 0,
@@ -169,14 +204,23 @@ impl Table {
     /// Stores an item, returning the one it replaced.
     pub fn put(&mut self, key: PrimaryKey, item: Item) -> Option<Item> {
         self.size_bytes += item_size(&item);
+        let expiry = self.expiry_of(&item);
         let old = self
             .items
-            .entry(key.hash)
+            .entry(key.hash.clone())
             .or_default()
-            .insert(key.range, item);
+            .insert(key.range.clone(), item);
         match &old {
-            Some(old) => self.size_bytes -= item_size(old),
+            Some(old) => {
+                self.size_bytes -= item_size(old);
+                if let Some(at) = self.expiry_of(old) {
+                    self.expiries.remove(&(at, key.clone()));
+                }
+            }
             None => self.item_count += 1,
+        }
+        if let Some(at) = expiry {
+            self.expiries.insert((at, key));
         }
         old
     }
@@ -189,7 +233,66 @@ impl Table {
         }
         self.item_count -= 1;
         self.size_bytes -= item_size(&old);
+        if let Some(at) = self.expiry_of(&old) {
+            self.expiries.remove(&(at, key.clone()));
+        }
         Some(old)
+    }
+
+    pub fn time_to_live(&self) -> &TimeToLive {
+        &self.ttl
+    }
+
+    /// Enables or disables Time to Live on `attribute` (the caller checked AWS's rules).
+    pub fn set_time_to_live(&mut self, attribute: String, enabled: bool, now: Millis) {
+        self.ttl = TimeToLive {
+            attribute: Some(attribute),
+            enabled,
+            changed_at: Some(now),
+        };
+        self.expiries.clear();
+        if enabled {
+            let expiries: Vec<(Millis, PrimaryKey)> = self
+                .scan_after(None)
+                .filter_map(|(key, item)| Some((self.expiry_of(item)?, key)))
+                .collect();
+            self.expiries.extend(expiries);
+        }
+    }
+
+    /// Deletes the items whose TTL attribute is before `now`. AWS deletes expired items in the
+    /// background, typically within two days; the emulator deletes them at a deterministic
+    /// point instead: before the first request on the table once their time has passed.
+    pub fn expire(&mut self, now: Millis) -> usize {
+        let mut deleted = 0;
+        while let Some((at, _)) = self.expiries.first() {
+            if *at >= now {
+                break;
+            }
+            let Some((_, key)) = self.expiries.pop_first() else {
+                break;
+            };
+            if self.remove(&key).is_some() {
+                deleted += 1;
+            }
+        }
+        deleted
+    }
+
+    /// When an item expires, in epoch milliseconds: its TTL attribute, a Number of epoch
+    /// seconds, while TTL is enabled. Items without it, or with another type, never expire
+    /// (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/time-to-live-ttl-before-you-start.html).
+    fn expiry_of(&self, item: &Item) -> Option<Millis> {
+        if !self.ttl.enabled {
+            return None;
+        }
+        match item.get(self.ttl.attribute.as_deref()?)? {
+            AttributeValue::N(n) => {
+                let seconds: f64 = n.to_string().parse().ok()?;
+                Some((seconds * 1000.0).floor() as Millis)
+            }
+            _ => None,
+        }
     }
 
     /// The items of one partition whose sort key lies within `range`, in sort-key order

@@ -71,6 +71,10 @@ pub fn create_stream(k: &Kinesis, input: CreateStreamInput, ctx: &Ctx) -> Result
         Some("ON_DEMAND") => (StreamMode::OnDemand, ON_DEMAND_SHARDS),
         _ => match input.shard_count {
             Some(count) => (StreamMode::Provisioned, count as u32),
+            // Neither a ShardCount nor a mode: AWS creates an on-demand stream with 4 shards
+            // (as recorded on AWS; both members are optional in
+            // https://docs.aws.amazon.com/kinesis/latest/APIReference/API_CreateStream.html).
+            None if mode.is_none() => (StreamMode::OnDemand, ON_DEMAND_SHARDS),
             None => {
                 return Err(aws_error!(
                     400,

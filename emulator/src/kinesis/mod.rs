@@ -8,12 +8,15 @@
 //! - `hashing`, `sequence`, `iterator`, `throughput`: MD5 hash keys, sequence
 //!   numbers, shard iterators and the per-shard write limit;
 //! - `tags`: stream tags and DescribeLimits;
-//! - `shapes`, `validate`: JSON shapes and AWS's validation messages.
+//! - `shapes`, `validate`: JSON shapes and AWS's validation messages;
+//! - `cbor`: the CBOR protocol (`application/x-amz-cbor-1.1`) translated to and from JSON at
+//!   the edge, so the operations never see it.
 //!
 //! Locking: the registry is a `RwLock<HashMap>` taken briefly to find a stream; each stream
 //! has its own `Mutex`. A PutRecord is a read-locked map look-up plus one append under its
 //! stream's mutex; no lock spans services or `.await`s.
 
+pub mod cbor;
 mod control;
 mod hashing;
 mod iterator;

@@ -176,6 +176,12 @@ pub fn get_records(k: &Kinesis, input: GetRecordsInput, ctx: &Ctx) -> Result<Val
         ));
     }
     let text = input.shard_iterator.as_deref().unwrap_or_default();
+    // AWS reads an iterator wrapped in double quotes (as a shell or a JSON tool may hand it
+    // over) as the iterator itself.
+    let text = text
+        .strip_prefix('"')
+        .and_then(|t| t.strip_suffix('"'))
+        .unwrap_or(text);
     let iterator = ShardIterator::decode(text)
         .filter(|it| it.issued <= ctx.now)
         .ok_or_else(|| aws_error!(400, InvalidArgumentException, "Invalid ShardIterator."))?;

@@ -74,6 +74,15 @@ pub enum Feature {
     SqsMovedMessageIds,
     /// DeleteTable answering with the table DELETING.
     DynamoDbDeleteStatus,
+    /// Kinesis over CBOR (`application/x-amz-cbor-1.1`, the Java SDK's and the KCL's default).
+    KinesisCbor,
+    /// DynamoDB table descriptions as AWS gives them: no BillingModeSummary unless a
+    /// BillingMode was given, UpdateTable answering UPDATING, DeleteTable's trimmed description.
+    DynamoDbTableDescriptions,
+    /// DynamoDB TagResource replacing the value of a tag key it already has.
+    DynamoDbTags,
+    /// DynamoDB deleting an expired item (Time to Live) by the next request on its table.
+    DynamoDbTtlDeletion,
 }
 
 impl Feature {
@@ -110,6 +119,10 @@ impl Feature {
             Feature::KinesisDefaultLimits => "AWS's default shard quota in DescribeLimits",
             Feature::SqsMovedMessageIds => "new message ids for messages a move task returns",
             Feature::DynamoDbDeleteStatus => "DeleteTable answering DELETING",
+            Feature::KinesisCbor => "Kinesis over CBOR",
+            Feature::DynamoDbTableDescriptions => "DynamoDB table descriptions as AWS gives them",
+            Feature::DynamoDbTags => "DynamoDB tags replaced by key",
+            Feature::DynamoDbTtlDeletion => "expired DynamoDB items deleted by the next request",
         }
     }
 }
@@ -167,6 +180,10 @@ const MOTO_GAPS: &[Gap] = &[
     ),
     gap(Feature::KinesisRecordLimit, "moto does not enforce it"),
     gap(
+        Feature::KinesisCbor,
+        "moto's Kinesis speaks JSON only (no application/x-amz-cbor-1.1)",
+    ),
+    gap(
         Feature::KinesisAtTimestamp,
         "moto answers 500 to this request",
     ),
@@ -199,6 +216,18 @@ const MOTO_GAPS: &[Gap] = &[
         "moto refuses an item of exactly 400 KB",
     ),
     gap(Feature::DynamoDbLiveTableSize, "moto reports 0"),
+    gap(
+        Feature::DynamoDbTableDescriptions,
+        "moto reports a BillingModeSummary nobody asked for and answers UpdateTable and DeleteTable ACTIVE",
+    ),
+    gap(
+        Feature::DynamoDbTags,
+        "moto adds a second tag with the same key",
+    ),
+    gap(
+        Feature::DynamoDbTtlDeletion,
+        "moto never deletes expired items",
+    ),
     gap(
         Feature::DynamoDbWholeAttributeReturnValues,
         "moto returns the nested paths",
@@ -249,6 +278,10 @@ const LOCALSTACK_GAPS: &[Gap] = &[
         Feature::DynamoDbDeleteStatus,
         "DynamoDB Local answers DeleteTable with the table ACTIVE",
     ),
+    gap(
+        Feature::DynamoDbTtlDeletion,
+        "LocalStack deletes expired items in a periodic background job (not measured at the next request)",
+    ),
 ];
 
 /// What real AWS does not promise beyond [`EMBEDDED_ONLY`] (never run in CI).
@@ -260,6 +293,10 @@ const AWS_GAPS: &[Gap] = &[
     gap(
         Feature::DynamoDbWholeAttributeReturnValues,
         "AWS is understood to return the updated paths, as moto does",
+    ),
+    gap(
+        Feature::DynamoDbTtlDeletion,
+        "AWS deletes expired items in the background, typically within two days",
     ),
 ];
 

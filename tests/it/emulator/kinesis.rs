@@ -1,5 +1,7 @@
 //! Kinesis conformance through the official `aws-sdk-kinesis` client, on both edges
 //! (AWS-SEMANTICS.md section 1). Shared helpers here; the tests in the submodules:
+//! - `cbor`: the CBOR protocol of the Java SDK and the KCL, over raw HTTP;
+//! - `clients`: third-party clients (a Python CBOR client, boto3, the AWS CLI) as users run them;
 //! - `control`: streams and shards (create, describe, list, delete, retention, ARNs);
 //! - `records`: PutRecord(s), the MD5 shard mapping, limits and throttling;
 //! - `iterators`: every iterator type, GetRecords paging and iterator errors;
@@ -7,6 +9,8 @@
 //! - `timed`: what needs time to pass (expiry, retention, timestamp boundaries), in process
 //!   under tokio's paused clock.
 
+mod cbor;
+mod clients;
 mod control;
 mod iterators;
 mod records;

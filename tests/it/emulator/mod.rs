@@ -3,5 +3,6 @@
 
 mod dynamodb;
 mod kinesis;
+mod raw;
 mod sqs;
 mod wire;

@@ -13,6 +13,7 @@ crate::on_both_edges!(
     describe_stream_summary_counts_open_shards,
     creating_an_existing_stream_is_resource_in_use,
     on_demand_streams_start_with_four_shards,
+    create_stream_without_shard_count_or_mode_is_on_demand_with_four_shards,
     create_stream_refuses_bad_names_and_counts,
     a_deleted_stream_is_gone,
     operations_on_a_missing_stream_are_resource_not_found,
@@ -130,6 +131,34 @@ async fn on_demand_streams_start_with_four_shards(env: &Env) {
     assert_eq!(desc.shards.len(), 4);
     assert_eq!(
         desc.stream_mode_details.unwrap().stream_mode,
+        StreamMode::OnDemand
+    );
+}
+
+/// AWS's recorded answer (issue 11, "Answers that differ"): with neither ShardCount nor
+/// StreamModeDetails, CreateStream makes an on-demand stream of 4 shards; both members are
+/// optional (https://docs.aws.amazon.com/kinesis/latest/APIReference/API_CreateStream.html).
+async fn create_stream_without_shard_count_or_mode_is_on_demand_with_four_shards(env: &Env) {
+    let client = env.kinesis();
+    let name = unique("s");
+    client
+        .create_stream()
+        .stream_name(&name)
+        .send()
+        .await
+        .unwrap();
+    super::wait_active(&client, &name).await;
+    let summary = client
+        .describe_stream_summary()
+        .stream_name(&name)
+        .send()
+        .await
+        .unwrap()
+        .stream_description_summary
+        .unwrap();
+    assert_eq!(summary.open_shard_count, 4);
+    assert_eq!(
+        summary.stream_mode_details.unwrap().stream_mode,
         StreamMode::OnDemand
     );
 }

@@ -19,6 +19,7 @@ crate::on_both_edges!(
     iterator_type_and_sequence_number_must_agree,
     a_sequence_number_from_another_shard_is_refused,
     garbage_iterators_are_invalid,
+    get_records_accepts_a_shard_iterator_in_double_quotes,
     an_unknown_shard_is_resource_not_found,
 );
 
@@ -354,6 +355,24 @@ async fn a_sequence_number_from_another_shard_is_refused(env: &Env) {
         message(&err).contains("did not come from this stream"),
         "{err:?}"
     );
+}
+
+/// AWS's recorded answer (issue 11, "Answers that differ"): GetRecords reads a ShardIterator
+/// wrapped in double quotes as the iterator itself
+/// (https://docs.aws.amazon.com/kinesis/latest/APIReference/API_GetRecords.html).
+async fn get_records_accepts_a_shard_iterator_in_double_quotes(env: &Env) {
+    let client = env.kinesis();
+    let name = create_stream(&client, 1).await;
+    put(&client, &name, "k", "quoted").await;
+    let it = iterator(&client, &name, SHARD0, ShardIteratorType::TrimHorizon, None).await;
+    let out = client
+        .get_records()
+        .shard_iterator(format!("\"{it}\""))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(texts(&out.records), ["quoted"]);
+    assert!(out.next_shard_iterator.is_some());
 }
 
 async fn garbage_iterators_are_invalid(env: &Env) {
