@@ -17,7 +17,7 @@ use super::shapes::{
     SendMessageBatchInput,
 };
 use crate::error::AwsError;
-use crate::wire::{self, Ctx};
+use crate::wire::{self, Ctx, Service};
 
 const MAX_ENTRIES: usize = 10;
 
@@ -67,10 +67,11 @@ fn entry_size(entry: &SendEntry) -> usize {
 }
 
 fn failed(id: String, err: AwsError) -> BatchResultErrorEntry {
+    let status = wire::errors::status(Service::Sqs, &err);
     BatchResultErrorEntry {
         id,
-        sender_fault: !err.is_server_fault(),
-        code: err.query_code.unwrap_or(err.code).into_owned(),
+        sender_fault: !status.is_server_error(),
+        code: wire::errors::sqs_query_code(&err.code).to_owned(),
         message: err.message,
     }
 }

@@ -311,7 +311,7 @@ mod tests {
         assert!(err.message.contains("#x1"), "{}", err.message);
         assert_eq!(
             validate_body(Some(String::new())).unwrap_err().code,
-            "MissingParameter"
+            "MissingRequiredParameterException"
         );
     }
 
