@@ -13,7 +13,6 @@ use crate::wire::Ctx;
 
 fn invalid(message: impl std::fmt::Display) -> AwsError {
     aws_error!(
-        400,
         ValidationException,
         "One or more parameter values were invalid: {message}"
     )
@@ -21,7 +20,6 @@ fn invalid(message: impl std::fmt::Display) -> AwsError {
 
 fn not_found(name: &str) -> AwsError {
     aws_error!(
-        400,
         ResourceNotFoundException,
         "Requested resource not found: Table: {name} not found"
     )
@@ -31,7 +29,6 @@ pub fn create_table(db: &DynamoDb, input: CreateTableInput, ctx: &Ctx) -> Result
     let name = table_name(&input.table_name)?.to_owned();
     if input.global_secondary_indexes.is_some() || input.local_secondary_indexes.is_some() {
         return Err(aws_error!(
-            400,
             ValidationException,
             "Secondary indexes are not supported by this emulator"
         ));
@@ -42,7 +39,6 @@ pub fn create_table(db: &DynamoDb, input: CreateTableInput, ctx: &Ctx) -> Result
         .is_some_and(|s| s.stream_enabled)
     {
         return Err(aws_error!(
-            400,
             ValidationException,
             "DynamoDB Streams are not supported by this emulator"
         ));
@@ -51,7 +47,6 @@ pub fn create_table(db: &DynamoDb, input: CreateTableInput, ctx: &Ctx) -> Result
     for (i, def) in input.attribute_definitions.iter().enumerate() {
         if !["S", "N", "B"].contains(&def.attribute_type.as_str()) {
             return Err(aws_error!(
-                400,
                 ValidationException,
                 "1 validation error detected: Value '{}' at 'attributeDefinitions.{}.member.attributeType' failed to satisfy constraint: Member must satisfy enum value set: [B, N, S]",
                 def.attribute_type,
@@ -80,7 +75,6 @@ pub fn create_table(db: &DynamoDb, input: CreateTableInput, ctx: &Ctx) -> Result
     let mut tables = db.write_tables();
     if tables.contains_key(&name) {
         return Err(aws_error!(
-            400,
             ResourceInUseException,
             "Table already exists: {name}"
         ));
@@ -96,7 +90,6 @@ fn key_schema(
     let elements = &input.key_schema;
     if elements.is_empty() || elements.len() > 2 {
         return Err(aws_error!(
-            400,
             ValidationException,
             "1 validation error detected: Value at 'keySchema' failed to satisfy constraint: Member must have length less than or equal to 2, Member must have length greater than or equal to 1"
         ));
@@ -177,7 +170,6 @@ fn billing(input: &CreateTableInput) -> Result<Billing, AwsError> {
             for (field, v) in [("readCapacityUnits", read), ("writeCapacityUnits", write)] {
                 if v < 1 {
                     return Err(aws_error!(
-                        400,
                         ValidationException,
                         "1 validation error detected: Value '{v}' at 'provisionedThroughput.{field}' failed to satisfy constraint: Member must have value greater than or equal to 1"
                     ));
@@ -189,7 +181,6 @@ fn billing(input: &CreateTableInput) -> Result<Billing, AwsError> {
             })
         }
         other => Err(aws_error!(
-            400,
             ValidationException,
             "1 validation error detected: Value '{other}' at 'billingMode' failed to satisfy constraint: Member must satisfy enum value set: [PROVISIONED, PAY_PER_REQUEST]"
         )),
@@ -266,7 +257,6 @@ pub fn list_tables(db: &DynamoDb, input: ListTablesInput) -> Result<Value, AwsEr
             "less than or equal to 100"
         };
         return Err(aws_error!(
-            400,
             ValidationException,
             "1 validation error detected: Value '{limit}' at 'limit' failed to satisfy constraint: Member must have value {bound}"
         ));

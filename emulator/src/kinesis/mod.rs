@@ -120,7 +120,6 @@ fn lock(stream: &Mutex<Stream>) -> MutexGuard<'_, Stream> {
 
 fn stream_not_found(name: &str, account: &str) -> AwsError {
     aws_error!(
-        400,
         ResourceNotFoundException,
         "Stream {name} under account {account} not found."
     )
@@ -160,7 +159,6 @@ fn stream_name<'a>(
     violations.finish()?;
     match (name.as_deref(), from_arn) {
         (None, None) => Err(aws_error!(
-            400,
             InvalidArgumentException,
             "Either StreamName or StreamARN must be provided."
         )),
@@ -173,7 +171,6 @@ fn stream_name<'a>(
                 && named != arn_name
             {
                 return Err(aws_error!(
-                    400,
                     InvalidArgumentException,
                     "StreamName {named} does not match the stream {arn_name} named by StreamARN."
                 ));
