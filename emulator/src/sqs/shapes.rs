@@ -30,7 +30,8 @@ pub struct CreateQueueInput {
     pub queue_name: Option<String>,
     #[serde(default)]
     pub attributes: BTreeMap<String, String>,
-    #[serde(default)]
+    /// The model names this member `tags` (lower case), unlike TagQueue's `Tags`.
+    #[serde(default, rename = "tags")]
     pub tags: BTreeMap<String, String>,
 }
 

@@ -4,6 +4,7 @@
 //! - `messages`: send, receive, delete, visibility, attributes, MD5s, limits, long polling;
 //! - `batches`: the batch operations and their errors;
 //! - `redrive`: the redrive policy at exactly `maxReceiveCount` and message move tasks;
+//! - `query`: the awsQuery protocol (form parameters, XML), raw and through boto3;
 //! - `timing`: what needs time to pass (visibility expiry, delays, retention, long-poll
 //!   timeouts, paced move tasks), in process under tokio's paused clock.
 //!
@@ -11,6 +12,7 @@
 
 mod batches;
 mod messages;
+mod query;
 mod queues;
 mod redrive;
 mod timing;
