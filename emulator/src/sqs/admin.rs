@@ -15,8 +15,8 @@ use tokio::sync::Notify;
 use super::attributes::{QueueSettings, READABLE, redrive_allowed};
 use super::errors::{
     invalid_attribute_name, invalid_attribute_value, invalid_parameter, missing_parameter,
-    out_of_range, purge_queue_in_progress, queue_does_not_exist, queue_name_exists,
-    unsupported_operation,
+    out_of_range, purge_queue_in_progress, queue_deleted_recently, queue_does_not_exist,
+    queue_name_exists, unsupported_operation,
 };
 use super::queue::Queue;
 use super::shapes::{
@@ -36,6 +36,15 @@ pub fn create_queue(s: &Shared, input: CreateQueueInput, ctx: &Ctx) -> Result<Va
     let mut settings = QueueSettings::defaults(max);
     settings.apply(&input.attributes, max)?;
     check_dead_letter_target(s, &settings, &queue_arn(ctx, &name))?;
+    let deleted_at = s
+        .deleted_at
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(&name)
+        .copied();
+    if deleted_at.is_some_and(|at| ctx.now - at < 60_000) {
+        return Err(queue_deleted_recently());
+    }
 
     if let Some(existing) = s.get(&name) {
         let queue = existing.lock();
@@ -227,13 +236,17 @@ pub fn list_queues(s: &Shared, input: ListQueuesInput, ctx: &Ctx) -> Result<Valu
     }))
 }
 
-pub fn delete_queue(s: &Shared, input: QueueUrlInput) -> Result<Value, AwsError> {
+pub fn delete_queue(s: &Shared, input: QueueUrlInput, ctx: &Ctx) -> Result<Value, AwsError> {
     let handle = s.by_url(input.queue_url.as_deref())?;
     let name = handle.lock().name.clone();
     s.queues
         .write()
         .unwrap_or_else(PoisonError::into_inner)
         .remove(&name);
+    s.deleted_at
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .insert(name, ctx.now);
     handle.deleted.store(true, Ordering::Release);
     handle.wake_receivers();
     Ok(json!({}))

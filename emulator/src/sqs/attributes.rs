@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::errors::{invalid_attribute_name, invalid_attribute_value};
+use super::errors::{invalid_attribute_name, invalid_attribute_value, invalid_parameter};
 use crate::error::AwsError;
 
 /// The settable attributes of a standard queue.
@@ -84,17 +84,22 @@ impl QueueSettings {
                     ranged(name, value, 60, 86_400)?;
                     self.passive.insert(name.clone(), value.clone());
                 }
+                // An empty Policy removes it (AWS's recorded answer).
+                "Policy" if value.is_empty() => {
+                    self.passive.remove(name);
+                }
                 "Policy" | "KmsMasterKeyId" => {
                     self.passive.insert(name.clone(), value.clone());
                 }
-                "FifoQueue"
-                | "ContentBasedDeduplication"
-                | "DeduplicationScope"
-                | "FifoThroughputLimit" => {
-                    return Err(invalid_attribute_name(&format!(
-                        "{name}: FIFO queue attributes apply only to FIFO queues, which this \
-                         emulator does not implement"
-                    )));
+                // FIFO-only attributes on a standard queue, worded as AWS words them.
+                "FifoQueue" | "ContentBasedDeduplication" => {
+                    return Err(invalid_attribute_name(name));
+                }
+                "DeduplicationScope" | "FifoThroughputLimit" => {
+                    return Err(AwsError::new(
+                        "InvalidAttributeName",
+                        format!("You can specify the {name} only when FifoQueue is set to true."),
+                    ));
                 }
                 _ => return Err(invalid_attribute_name(name)),
             }
@@ -185,10 +190,12 @@ impl RedrivePolicy {
             Some(Value::Number(n)) => n.as_i64(),
             Some(Value::String(s)) => s.parse::<i64>().ok(),
             Some(_) => None,
+            // AWS answers InvalidParameterValue here (InvalidAttributeValue for the rest).
             None => {
-                return Err(invalid(
-                    "Redrive policy does not contain mandatory attribute: maxReceiveCount.",
-                ));
+                return Err(invalid_parameter(format!(
+                    "Value {text} for parameter RedrivePolicy is invalid. Reason: Redrive policy \
+                     does not contain mandatory attribute: maxReceiveCount."
+                )));
             }
         };
         let count = match count {

@@ -89,7 +89,7 @@ pub fn send_message_batch(
     let limit = s.config.max_message_size as usize;
     let total: usize = input.entries.iter().map(entry_size).sum();
     if total > limit {
-        return Err(batch_request_too_long(limit));
+        return Err(batch_request_too_long(limit, total));
     }
     let prepared: Vec<_> = ids
         .into_iter()
@@ -106,7 +106,7 @@ pub fn send_message_batch(
             match entry {
                 Ok(entry) => {
                     let output = entry.output();
-                    match entry.enqueue(&mut queue, ctx.now) {
+                    match entry.enqueue(&mut queue, ctx.now, true) {
                         Ok(()) => out.successful.push(SendBatchResultEntry { id, output }),
                         Err(err) => out.failed.push(failed(id, err)),
                     }

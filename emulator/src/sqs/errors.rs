@@ -14,6 +14,15 @@ pub fn queue_does_not_exist() -> AwsError {
     )
 }
 
+pub fn queue_deleted_recently() -> AwsError {
+    err(
+        "QueueDeletedRecently",
+        "You must wait 60 seconds after deleting a queue before you can create another with \
+         the same name."
+            .into(),
+    )
+}
+
 pub fn queue_name_exists(attribute: &str) -> AwsError {
     err(
         "QueueNameExists",
@@ -60,13 +69,6 @@ pub fn receipt_handle_is_invalid(handle: &str) -> AwsError {
     )
 }
 
-pub fn message_not_inflight() -> AwsError {
-    err(
-        "MessageNotInflight",
-        "Message does not exist or is not available for visibility timeout change.".into(),
-    )
-}
-
 pub fn purge_queue_in_progress(name: &str) -> AwsError {
     err(
         "PurgeQueueInProgress",
@@ -101,13 +103,10 @@ pub fn invalid_batch_entry_id() -> AwsError {
     )
 }
 
-pub fn batch_request_too_long(limit: usize) -> AwsError {
+pub fn batch_request_too_long(limit: usize, sent: usize) -> AwsError {
     err(
         "BatchRequestTooLong",
-        format!(
-            "Batch requested message too long. Total size of all messages in the batch \
-             must be shorter than {limit} bytes."
-        ),
+        format!("Batch requests cannot be longer than {limit} bytes. You have sent {sent} bytes."),
     )
 }
 

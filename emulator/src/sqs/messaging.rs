@@ -9,8 +9,7 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 
 use super::errors::{
-    invalid_parameter, message_not_inflight, missing_parameter, out_of_range, over_limit,
-    receipt_handle_is_invalid,
+    invalid_parameter, missing_parameter, out_of_range, over_limit, receipt_handle_is_invalid,
 };
 use super::message::{self, Content};
 use super::queue::{HandleError, Message, Received};
@@ -41,11 +40,17 @@ impl Prepared {
         }
     }
 
-    /// Enqueues into a locked queue, after the checks that depend on its settings.
-    pub fn enqueue(self, queue: &mut super::queue::Queue, now: Millis) -> Result<(), AwsError> {
+    /// Enqueues into a locked queue, after the checks that depend on its settings (worded
+    /// as AWS words them for a batch entry when `in_batch`).
+    pub fn enqueue(
+        self,
+        queue: &mut super::queue::Queue,
+        now: Millis,
+        in_batch: bool,
+    ) -> Result<(), AwsError> {
         let limit = queue.settings.maximum_message_size;
         if self.size > limit as usize {
-            return Err(message::too_large(limit));
+            return Err(message::too_large(limit, in_batch));
         }
         let delay = self.delay_seconds.unwrap_or(queue.settings.delay_seconds);
         queue.send(Message::new(self.content), delay, now);
@@ -57,7 +62,22 @@ impl Prepared {
 pub fn prepare(entry: SendEntry, ctx: &Ctx) -> Result<Prepared, AwsError> {
     let body = message::validate_body(entry.message_body)?;
     let attributes = message::parse_attributes(entry.message_attributes)?;
-    let system_attributes = message::parse_system_attributes(entry.message_system_attributes)?;
+    let mut system_attributes = message::parse_system_attributes(entry.message_system_attributes)?;
+    // The X-Amzn-Trace-Id header becomes AWSTraceHeader unless the sender set it itself; it
+    // is not part of MD5OfMessageSystemAttributes, which covers what the sender sent.
+    let trace_from_header = system_attributes.is_empty() && ctx.trace_header.is_some();
+    if let (true, Some(trace)) = (trace_from_header, &ctx.trace_header) {
+        system_attributes.insert(
+            "AWSTraceHeader".into(),
+            message::AttributeValue {
+                data_type: "String".into(),
+                data: message::AttributeData::String(trace.clone()),
+            },
+        );
+    }
+    if let Some(group) = &entry.message_group_id {
+        message::validate_group_id(group)?;
+    }
     let delay_seconds = match entry.delay_seconds {
         None => None,
         Some(n @ 0..=900) => Some(n as u32),
@@ -75,7 +95,7 @@ pub fn prepare(entry: SendEntry, ctx: &Ctx) -> Result<Prepared, AwsError> {
         ));
     }
     let size = message::message_size(&body, &attributes);
-    let content = Content::new(
+    let mut content = Content::new(
         body,
         attributes,
         system_attributes,
@@ -83,6 +103,9 @@ pub fn prepare(entry: SendEntry, ctx: &Ctx) -> Result<Prepared, AwsError> {
         ctx.now,
         ctx.account.clone(),
     );
+    if trace_from_header && let Some(content) = Arc::get_mut(&mut content) {
+        content.md5_of_system_attributes = None;
+    }
     Ok(Prepared {
         content,
         delay_seconds,
@@ -94,7 +117,7 @@ pub fn send_message(s: &Shared, input: SendEntry, ctx: &Ctx) -> Result<Value, Aw
     let handle = s.by_url(input.queue_url.as_deref())?;
     let prepared = prepare(input, ctx)?;
     let output = prepared.output();
-    prepared.enqueue(&mut handle.lock(), ctx.now)?;
+    prepared.enqueue(&mut handle.lock(), ctx.now, false)?;
     handle.wake_receivers();
     Ok(wire::to_value(&output))
 }
@@ -105,7 +128,8 @@ struct Selection {
     system: HashSet<String>,
     all_user: bool,
     user_names: HashSet<String>,
-    /// From `prefix.*`: matches names starting with `prefix.`.
+    /// From `prefix.*`: matches names starting with `prefix` (`Hel.*` matches `Hello` and
+    /// `Help.Me`, as AWS answers).
     user_prefixes: Vec<String>,
 }
 
@@ -123,7 +147,7 @@ impl Selection {
         for name in &input.message_attribute_names {
             if name == "All" || name == ".*" {
                 all_user = true;
-            } else if let Some(prefix) = name.strip_suffix("*") {
+            } else if let Some(prefix) = name.strip_suffix(".*") {
                 user_prefixes.push(prefix.to_owned());
             } else {
                 user_names.insert(name.clone());
@@ -377,7 +401,11 @@ pub fn visibility_timeout(value: Option<i64>) -> Result<u32, AwsError> {
 pub fn handle_error(error: HandleError, receipt: &str) -> AwsError {
     match error {
         HandleError::Invalid => receipt_handle_is_invalid(receipt),
-        HandleError::NotInFlight => message_not_inflight(),
+        // AWS's recorded answer (not MessageNotInflight, which it no longer sends).
+        HandleError::Gone => invalid_parameter(format!(
+            "Value {receipt} for parameter ReceiptHandle is invalid. Reason: Message does not \
+             exist or is not available for visibility timeout change."
+        )),
         HandleError::BeyondVisibilityLimit => invalid_parameter(
             "Value for parameter VisibilityTimeout is invalid. Reason: Total VisibilityTimeout \
              for the message is beyond the limit [43200 seconds]",

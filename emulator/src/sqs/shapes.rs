@@ -73,6 +73,8 @@ pub struct ListQueuesInput {
 #[derive(Debug, Default, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct ListQueuesOutput {
+    /// Absent, not empty, when no queue matches (as AWS answers).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub queue_urls: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
@@ -143,6 +145,8 @@ pub struct BatchResultErrorEntry {
 #[serde(rename_all = "PascalCase")]
 pub struct BatchOutput<T> {
     pub successful: Vec<T>,
+    /// Absent, not empty, when no entry failed (as AWS answers).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub failed: Vec<BatchResultErrorEntry>,
 }
 

@@ -4,6 +4,8 @@
 //! - `messages`: send, receive, delete, visibility, attributes, MD5s, limits, long polling;
 //! - `batches`: the batch operations and their errors;
 //! - `redrive`: the redrive policy at exactly `maxReceiveCount` and message move tasks;
+//! - `recorded`: answers checked against responses recorded on real AWS (issue 11);
+//! - `raw`: raw HTTP requests for what the SDK cannot express;
 //! - `query`: the awsQuery protocol (form parameters, XML), raw and through boto3;
 //! - `timing`: what needs time to pass (visibility expiry, delays, retention, long-poll
 //!   timeouts, paced move tasks), in process under tokio's paused clock.
@@ -14,6 +16,8 @@ mod batches;
 mod messages;
 mod query;
 mod queues;
+mod raw;
+mod recorded;
 mod redrive;
 mod timing;
 

@@ -245,8 +245,10 @@ impl Queue {
         Ok(())
     }
 
-    /// Sets when an in-flight message becomes visible again: `now + timeout`, at most
-    /// 12 hours after the receive that handed it out.
+    /// Sets when a received message becomes visible again: `now + timeout`, at most 12 hours
+    /// after its latest receive. As on AWS, any handle of the message will do (also one from
+    /// an earlier receive) and the message need not be in flight any more (its visibility
+    /// timeout expired and nobody received it since); only a deleted message is an error.
     pub fn change_visibility(
         &mut self,
         handle: &str,
@@ -254,21 +256,24 @@ impl Queue {
         now: Millis,
     ) -> Result<(), HandleError> {
         self.advance(now);
-        let (seq, count) = receipt::decode(handle, self.nonce)?;
+        let (seq, _) = receipt::decode(handle, self.nonce)?;
         let Some(stored) = self.messages.get_mut(&seq) else {
-            return Err(HandleError::NotInFlight);
+            return Err(HandleError::Gone);
         };
-        let State::InFlight(until) = stored.state else {
-            return Err(HandleError::NotInFlight);
-        };
-        if stored.message.receive_count != count {
-            return Err(HandleError::NotInFlight);
-        }
         let received = stored.message.last_receive.unwrap_or(now);
         if now + Millis::from(timeout) * 1000 - received > MAX_VISIBILITY_MS {
             return Err(HandleError::BeyondVisibilityLimit);
         }
-        self.inflight.remove(&(until, seq));
+        match stored.state {
+            State::InFlight(until) => {
+                self.inflight.remove(&(until, seq));
+            }
+            State::Visible => {
+                self.visible.remove(&seq);
+            }
+            // A received message is never delayed again.
+            State::Delayed(_) => return Err(HandleError::Gone),
+        }
         if timeout == 0 {
             stored.state = State::Visible;
             self.visible.insert(seq);

@@ -8,8 +8,7 @@
 //! and the last awsQuery service model (botocore 1.30, `botocore/data/sqs/2012-11-05/service-2.json`:
 //! flattened members, result wrappers, error codes).
 
-use bytes::Bytes;
-
+use super::raw::{self, Answer};
 use crate::support::{Env, unique};
 
 crate::on_both_edges!(
@@ -19,44 +18,6 @@ crate::on_both_edges!(
     query_batches_and_message_attributes_use_flattened_members,
     query_queue_attributes_and_tags_round_trip,
 );
-
-/// One answer: status and body.
-struct Answer {
-    status: u16,
-    body: String,
-}
-
-impl Answer {
-    /// The texts of every `<name>` element, in document order.
-    fn all(&self, name: &str) -> Vec<String> {
-        let (open, close) = (format!("<{name}>"), format!("</{name}>"));
-        let mut out = Vec::new();
-        let mut rest = self.body.as_str();
-        while let Some((_, after)) = rest.split_once(&open) {
-            let Some((text, tail)) = after.split_once(&close) else {
-                break;
-            };
-            out.push(unescape(text));
-            rest = tail;
-        }
-        out
-    }
-
-    fn one(&self, name: &str) -> String {
-        let all = self.all(name);
-        assert_eq!(all.len(), 1, "one <{name}> in {}", self.body);
-        all.into_iter().next().unwrap_or_default()
-    }
-}
-
-fn unescape(text: &str) -> String {
-    text.replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&apos;", "'")
-        .replace("&#13;", "\r")
-        .replace("&amp;", "&")
-}
 
 fn form(params: &[(&str, &str)]) -> String {
     let mut out = form_urlencoded::Serializer::new(String::new());
@@ -74,69 +35,14 @@ async fn call(env: &Env, method: &str, path: &str, params: &[(&str, &str)]) -> A
         "GET" => (format!("{path}?{params}"), String::new()),
         _ => (path.to_owned(), params),
     };
-    match env.endpoint_url() {
-        Some(url) => http_call(&url, method, &uri, body).await,
-        None => {
-            let emulator = env.emulator().expect("the in-process edge has an emulator");
-            let request = http::Request::builder()
-                .method(method)
-                .uri(&uri)
-                .header("host", "emulator.local")
-                .header("content-type", "application/x-www-form-urlencoded")
-                .body(Bytes::from(body))
-                .expect("request");
-            let response = emulator.handle(request).await;
-            Answer {
-                status: response.status().as_u16(),
-                body: String::from_utf8_lossy(response.body()).into_owned(),
-            }
-        }
-    }
-}
-
-/// A bare HTTP/1.1 request over TCP (the suite has no HTTP client crate), reading to EOF.
-async fn http_call(url: &str, method: &str, uri: &str, body: String) -> Answer {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let host = url.strip_prefix("http://").expect("an http:// endpoint");
-    let host = host.trim_end_matches('/');
-    let mut stream = tokio::net::TcpStream::connect(host).await.expect("connect");
-    let request = format!(
-        "{method} {uri} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\
-         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(request.as_bytes()).await.expect("write");
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).await.expect("read");
-    let raw = String::from_utf8_lossy(&raw).into_owned();
-    let (head, body) = raw.split_once("\r\n\r\n").expect("an HTTP response");
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .expect("a status line");
-    let chunked = head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked");
-    let body = if chunked {
-        dechunk(body)
-    } else {
-        body.to_owned()
-    };
-    Answer { status, body }
-}
-
-fn dechunk(mut body: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = body.split_once("\r\n") {
-        let size = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
-        if size == 0 || rest.len() < size {
-            break;
-        }
-        out.push_str(&rest[..size]);
-        body = rest[size..].trim_start_matches("\r\n");
-    }
-    out
+    raw::request(
+        env,
+        method,
+        &uri,
+        &[("content-type", "application/x-www-form-urlencoded")],
+        body,
+    )
+    .await
 }
 
 async fn create(env: &Env, extra: &[(&str, &str)]) -> (String, String) {
