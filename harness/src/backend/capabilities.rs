@@ -24,6 +24,9 @@ pub enum Feature {
     ThroughputLimits,
     /// A server of the test's own: the test lists every stream, queue or table there is.
     IsolatedServer,
+    /// The test sends raw HTTP requests without a SigV4 signature (query-protocol bodies,
+    /// absent JSON keys, headers the SDK hides); other servers route requests by signature.
+    UnsignedRequests,
     /// Requests AWS refuses are refused (names, counts, sizes, parameter ranges, stale receipt
     /// handles, characters outside SQS's allowed set).
     StrictValidation,
@@ -85,6 +88,7 @@ impl Feature {
             Feature::EmulatorInternals => "access to the embedded emulator's internals",
             Feature::ThroughputLimits => "the emulator's switchable throughput limits",
             Feature::IsolatedServer => "a server of the test's own",
+            Feature::UnsignedRequests => "raw unsigned HTTP requests",
             Feature::StrictValidation => "AWS's input validation",
             Feature::AwsErrorMessages => "AWS's error codes and messages",
             Feature::Pagination => "AWS's Limit/NextToken paging",
@@ -140,6 +144,10 @@ const EMBEDDED_ONLY: &[Gap] = &[
     gap(
         Feature::IsolatedServer,
         "the server is shared, so a listing holds other tests' resources",
+    ),
+    gap(
+        Feature::UnsignedRequests,
+        "it routes (or refuses) requests by their signature",
     ),
 ];
 
