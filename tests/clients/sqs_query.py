@@ -143,6 +143,20 @@ def main(endpoint):
     sqs.send_message(QueueUrl=url, MessageBody="purged")
     sqs.purge_queue(QueueUrl=url)
 
+    # A FIFO queue: sequence numbers, deduplication, group attributes.
+    fifo = sqs.create_queue(
+        QueueName="query-q.fifo",
+        Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"},
+    )["QueueUrl"]
+    first = sqs.send_message(QueueUrl=fifo, MessageBody="f1", MessageGroupId="g")
+    sqs.send_message(QueueUrl=fifo, MessageBody="f1", MessageGroupId="g")  # a duplicate
+    sqs.send_message(QueueUrl=fifo, MessageBody="f2", MessageGroupId="g")
+    got = sqs.receive_message(QueueUrl=fifo, MaxNumberOfMessages=10, AttributeNames=["All"])["Messages"]
+    assert [m["Body"] for m in got] == ["f1", "f2"], got
+    assert got[0]["Attributes"]["MessageGroupId"] == "g", got
+    assert got[0]["Attributes"]["SequenceNumber"] == first["SequenceNumber"], got
+    sqs.delete_queue(QueueUrl=fifo)
+
     # Errors: the awsQuery codes and statuses.
     assert error_code(sqs.get_queue_url, QueueName="missing") == ("AWS.SimpleQueueService.NonExistentQueue", 400)
     assert error_code(sqs.send_message, QueueUrl=url, MessageBody="x", DelaySeconds=901)[0] == "InvalidParameterValue"

@@ -74,6 +74,27 @@ pub fn skip_reason(needs: &[Need]) -> Option<String> {
 /// `async fn` (one place for the whole suite, so the conformance modules need no edits and the
 /// list reads as the fidelity table: see README.md, "Fidelity"). `on_both_edges!` consults it.
 const TEST_NEEDS: &[(&str, &[Need])] = &[
+    // SQS FIFO (emulator/sqs/fifo.rs), measured against moto 5.
+    (
+        "fifo_queues_have_fifo_names_and_report_their_attributes",
+        &[Need::StrictValidation],
+    ),
+    (
+        "deduplication_per_message_group_keeps_equal_ids_of_other_groups",
+        &[Need::SqsDeduplicationScope],
+    ),
+    (
+        "a_duplicate_within_the_window_is_accepted_and_delivered_once",
+        &[Need::SqsFifoOrdering],
+    ),
+    (
+        "fifo_batches_answer_sequence_numbers",
+        &[Need::SqsFifoOrdering],
+    ),
+    (
+        "a_fifo_queue_dead_letters_to_a_fifo_queue_in_order",
+        &[Need::SqsFifoOrdering],
+    ),
     // SQS: the awsQuery protocol and the answers recorded on AWS (emulator/sqs/query.rs,
     // emulator/sqs/recorded.rs); measured against moto 5.
     (

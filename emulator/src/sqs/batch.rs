@@ -94,7 +94,7 @@ pub fn send_message_batch(
     let prepared: Vec<_> = ids
         .into_iter()
         .zip(input.entries)
-        .map(|(id, entry)| (id, prepare(entry, ctx)))
+        .map(|(id, entry)| (id, prepare(entry, ctx, handle.fifo)))
         .collect();
     let mut out = BatchOutput {
         successful: Vec::new(),
@@ -104,13 +104,10 @@ pub fn send_message_batch(
         let mut queue = handle.lock();
         for (id, entry) in prepared {
             match entry {
-                Ok(entry) => {
-                    let output = entry.output();
-                    match entry.enqueue(&mut queue, ctx.now, true) {
-                        Ok(()) => out.successful.push(SendBatchResultEntry { id, output }),
-                        Err(err) => out.failed.push(failed(id, err)),
-                    }
-                }
+                Ok(entry) => match entry.enqueue(&mut queue, ctx.now, true) {
+                    Ok(output) => out.successful.push(SendBatchResultEntry { id, output }),
+                    Err(err) => out.failed.push(failed(id, err)),
+                },
                 Err(err) => out.failed.push(failed(id, err)),
             }
         }

@@ -110,10 +110,6 @@ pub fn batch_request_too_long(limit: usize, sent: usize) -> AwsError {
     )
 }
 
-pub fn unsupported_operation(msg: impl Into<String>) -> AwsError {
-    err("UnsupportedOperation", msg.into())
-}
-
 pub fn resource_not_found(msg: impl Into<String>) -> AwsError {
     err("ResourceNotFoundException", msg.into())
 }

@@ -110,6 +110,15 @@ impl Content {
     }
 }
 
+/// The SHA-256 of a body, hex: a FIFO queue's content-based deduplication id.
+pub fn sha256_hex(body: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(body.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// Checks a body: present, not empty, only the characters SQS allows.
 pub fn validate_body(body: Option<String>) -> Result<String, AwsError> {
     let body = body.ok_or_else(|| missing_parameter("MessageBody"))?;
@@ -151,9 +160,9 @@ pub fn too_large(limit: u32, in_batch: bool) -> AwsError {
     ))
 }
 
-/// `MessageGroupId`: 1 to 128 ASCII letters, digits and punctuation (checked on standard
-/// queues too, where it enables fair queues).
-pub fn validate_group_id(group: &str) -> Result<(), AwsError> {
+/// `MessageGroupId` and `MessageDeduplicationId` (`name`): 1 to 128 ASCII letters, digits and
+/// punctuation (a group id is checked on standard queues too, where it enables fair queues).
+pub fn validate_group_id(group: &str, name: &str) -> Result<(), AwsError> {
     let valid = (1..=128).contains(&group.len())
         && group
             .chars()
@@ -162,8 +171,8 @@ pub fn validate_group_id(group: &str) -> Result<(), AwsError> {
         Ok(())
     } else {
         Err(invalid_parameter(format!(
-            "Value {group} for parameter MessageGroupId is invalid. Reason: MessageGroupId can \
-             only include alphanumeric and punctuation characters. 1 to 128 in length."
+            "Value {group} for parameter {name} is invalid. Reason: {name} can only include \
+             alphanumeric and punctuation characters. 1 to 128 in length."
         )))
     }
 }

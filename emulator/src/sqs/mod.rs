@@ -1,4 +1,5 @@
-//! Amazon SQS (standard queues) over its JSON protocol: `AmazonSQS.<Op>`, awsJson1_0.
+//! Amazon SQS (standard and FIFO queues) over its JSON protocol (`AmazonSQS.<Op>`, awsJson1_0)
+//! and its awsQuery protocol ([`crate::wire::query`], decoded into the same inputs).
 //!
 //! Layout:
 //! - `mod.rs` (here): [`Sqs`], the queue registry and operation dispatch;
@@ -77,6 +78,8 @@ struct QueueHandle {
     /// dead letter or redrive arrival, queue deletion); long polls re-check on it.
     notify: Notify,
     deleted: AtomicBool,
+    /// A FIFO queue (fixed at creation, so read without the lock).
+    fifo: bool,
 }
 
 impl QueueHandle {

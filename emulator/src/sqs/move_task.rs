@@ -243,7 +243,13 @@ impl Mover {
             let mut queue = destination.lock();
             let delay = queue.settings.delay_seconds;
             for message in messages {
-                queue.send(Message::new(message.content.resent(now)), delay, now);
+                let resent = Message::new(message.content.resent(now));
+                match (&message.fifo, queue.settings.fifo) {
+                    (Some(ids), true) => {
+                        queue.send_sequenced(resent, ids.deduplication_id.clone(), delay, now);
+                    }
+                    _ => queue.send(resent, delay, now),
+                }
                 moved += 1;
             }
             drop(queue);

@@ -56,6 +56,11 @@ pub enum Feature {
     SqsDeadLetterSourceArn,
     /// SQS PurgeQueueInProgress within 60 s of a purge.
     SqsPurgeLimit,
+    /// SQS FIFO `DeduplicationScope=messageGroup` (deduplication per message group).
+    SqsDeduplicationScope,
+    /// SQS FIFO sequence numbers that increase per queue, and a group's messages moved to the
+    /// dead-letter queue together, in order.
+    SqsFifoOrdering,
     /// DynamoDB number normalisation and 38-digit precision without exponents.
     DynamoDbNumbers,
     /// DynamoDB BETWEEN conditions and every sort-key operator in key conditions.
@@ -102,6 +107,8 @@ impl Feature {
             Feature::SqsQueueAttributes => "AWS's SQS queue attributes",
             Feature::SqsDeadLetterSourceArn => "SQS DeadLetterQueueSourceArn on dead letters",
             Feature::SqsPurgeLimit => "SQS's one purge per 60 s",
+            Feature::SqsDeduplicationScope => "FIFO deduplication per message group",
+            Feature::SqsFifoOrdering => "FIFO sequence numbers and dead-lettering in order",
             Feature::DynamoDbNumbers => "DynamoDB number normalisation",
             Feature::DynamoDbExpressions => "DynamoDB BETWEEN and every sort-key operator",
             Feature::DynamoDbItemSize => "DynamoDB's item size rule (exactly 400 KB fits)",
@@ -197,6 +204,14 @@ const MOTO_GAPS: &[Gap] = &[
     ),
     gap(Feature::SqsDeadLetterSourceArn, "moto does not set it"),
     gap(Feature::SqsPurgeLimit, "moto allows any number"),
+    gap(
+        Feature::SqsDeduplicationScope,
+        "moto deduplicates per queue whatever DeduplicationScope says",
+    ),
+    gap(
+        Feature::SqsFifoOrdering,
+        "moto's sequence numbers are random; it dead-letters one message of a group per receive",
+    ),
     gap(
         Feature::DynamoDbNumbers,
         "moto keeps trailing zeros and exponents",

@@ -3,6 +3,7 @@
 //! - `queues`: queue operations and their errors;
 //! - `messages`: send, receive, delete, visibility, attributes, MD5s, limits, long polling;
 //! - `batches`: the batch operations and their errors;
+//! - `fifo`: FIFO queues (groups, deduplication, sequence numbers, FIFO dead-letter queues);
 //! - `redrive`: the redrive policy at exactly `maxReceiveCount` and message move tasks;
 //! - `recorded`: answers checked against responses recorded on real AWS (issue 11);
 //! - `raw`: raw HTTP requests for what the SDK cannot express;
@@ -13,6 +14,7 @@
 //! The Rust SDK does not check the MD5 digests SQS returns, so these tests recompute them.
 
 mod batches;
+mod fifo;
 mod messages;
 mod query;
 mod queues;

@@ -258,3 +258,75 @@ fn no_more_than_the_in_flight_quota_is_handed_out() {
     // Once in-flight messages return, receiving works again.
     assert_eq!(q.receive(2, 600, T0 + 600_000, no_dlq).received.len(), 2);
 }
+
+fn fifo_queue() -> Queue {
+    let mut settings = QueueSettings::defaults(1_048_576);
+    settings.fifo = true;
+    Queue::new(
+        "q.fifo".into(),
+        "arn:aws:sqs:us-east-1:000000000000:q.fifo".into(),
+        settings,
+        T0,
+    )
+}
+
+fn grouped(body: &str, group: &str, sent: Millis) -> Message {
+    Message::new(Content::new(
+        body.into(),
+        Attributes::new(),
+        Attributes::new(),
+        Some(group.into()),
+        sent,
+        "sender".into(),
+    ))
+}
+
+#[test]
+fn a_fifo_duplicate_within_five_minutes_is_accepted_but_not_enqueued() {
+    let mut q = fifo_queue();
+    let first = q.send_fifo(grouped("a", "g", T0), "d".into(), "d".into(), 0, T0);
+    let again = q.send_fifo(
+        grouped("a", "g", T0),
+        "d".into(),
+        "d".into(),
+        0,
+        T0 + 299_000,
+    );
+    assert_eq!(first, again);
+    assert_eq!(q.counts(T0 + 299_000).visible, 1);
+    let later = q.send_fifo(
+        grouped("a", "g", T0),
+        "d".into(),
+        "d".into(),
+        0,
+        T0 + 300_000,
+    );
+    assert_ne!(later.message_id, first.message_id);
+    assert!(later.sequence_number > first.sequence_number);
+    assert_eq!(later.sequence_number.len(), 20);
+    assert_eq!(q.counts(T0 + 300_000).visible, 2);
+}
+
+#[test]
+fn a_fifo_group_in_flight_is_held_back_and_order_is_kept() {
+    let mut q = fifo_queue();
+    for (i, (body, group)) in [("a1", "a"), ("b1", "b"), ("a2", "a"), ("b2", "b")]
+        .into_iter()
+        .enumerate()
+    {
+        let id = i.to_string();
+        q.send_fifo(grouped(body, group, T0), id.clone(), id, 0, T0);
+    }
+    // One receive may take several messages of a group, in order.
+    let first = q.receive(2, 30, T0, no_dlq);
+    assert_eq!(bodies(&first), ["a1", "b1"]);
+    // Both groups have a message in flight: nothing more until one is deleted or expires.
+    assert!(q.receive(10, 30, T0, no_dlq).received.is_empty());
+    q.delete(&first.received[0].receipt_handle, T0).unwrap();
+    assert_eq!(bodies(&q.receive(10, 30, T0, no_dlq)), ["a2"]);
+    // b1's (and a2's) visibility expires: b1 comes back before b2, each group in order.
+    assert_eq!(
+        bodies(&q.receive(10, 30, T0 + 30_000, no_dlq)),
+        ["b1", "a2", "b2"]
+    );
+}
