@@ -1,47 +1,39 @@
 //! The one AWS-shaped error every service core returns.
 //!
-//! A service builds it with [`aws_error!`](crate::aws_error); the wire layer turns it into the body
-//! `{"__type", "message"}` with the service's `__type` prefix, the HTTP status, and for SQS
-//! the `x-amzn-query-error` header (the Rust SDK reads SQS error codes from that header).
+//! A service builds it with [`aws_error!`](crate::aws_error) from the modelled shape name and a
+//! message; the wire layer ([`crate::wire::errors`]) derives the HTTP status and, for SQS, the
+//! awsQuery code from the shape name, and encodes the body for the request's protocol.
 
 use std::borrow::Cow;
 
 use serde_json::{Map, Value};
 
-/// An error as AWS answers it: a shape name, a message and an HTTP status.
+/// An error as AWS answers it: a shape name and a message (the status follows from the name).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{code}: {message}")]
 pub struct AwsError {
-    /// HTTP status code (400 for client faults, 500 for `InternalFailure`, ...).
-    pub status: u16,
-    /// The bare shape name, e.g. `ResourceNotFoundException` or `QueueDoesNotExist`.
+    /// The modelled shape name, e.g. `ResourceNotFoundException` or `QueueDoesNotExist`.
     pub code: Cow<'static, str>,
     pub message: String,
-    /// SQS only: the awsQuery error code sent in `x-amzn-query-error`
-    /// (e.g. `AWS.SimpleQueueService.NonExistentQueue`).
-    pub query_code: Option<Cow<'static, str>>,
+    /// An HTTP status other than the one the code implies (fault injection sets it).
+    pub status: Option<u16>,
     /// Extra top-level body fields (DynamoDB's `Item` on a failed condition check).
     pub extra: Option<Map<String, Value>>,
 }
 
 impl AwsError {
-    pub fn new(
-        status: u16,
-        code: impl Into<Cow<'static, str>>,
-        message: impl Into<String>,
-    ) -> Self {
+    pub fn new(code: impl Into<Cow<'static, str>>, message: impl Into<String>) -> Self {
         Self {
-            status,
             code: code.into(),
             message: message.into(),
-            query_code: None,
+            status: None,
             extra: None,
         }
     }
 
-    /// Sets the SQS awsQuery code sent in `x-amzn-query-error`.
-    pub fn with_query_code(mut self, code: impl Into<Cow<'static, str>>) -> Self {
-        self.query_code = Some(code.into());
+    /// Overrides the HTTP status the code implies.
+    pub fn with_status(mut self, status: u16) -> Self {
+        self.status = Some(status);
         self
     }
 
@@ -52,17 +44,18 @@ impl AwsError {
             .insert(name.to_owned(), value);
         self
     }
-
-    /// `true` for errors AWS counts as the server's fault (5xx).
-    pub fn is_server_fault(&self) -> bool {
-        self.status >= 500
-    }
 }
 
-/// Builds an [`AwsError`]: `aws_error!(400, ResourceNotFoundException, "Stream {} not found", name)`.
+/// Builds an [`AwsError`]: `aws_error!(ResourceNotFoundException, "Stream {} not found", name)`.
+///
+/// The HTTP status follows from the code ([`crate::wire::errors::status_of`]); the form
+/// `aws_error!(503, Code, ...)` sets another one.
 #[macro_export]
 macro_rules! aws_error {
-    ($status:expr, $code:ident, $($fmt:tt)+) => {
-        $crate::error::AwsError::new($status, stringify!($code), format!($($fmt)+))
+    ($status:literal, $code:ident, $($fmt:tt)+) => {
+        $crate::error::AwsError::new(stringify!($code), format!($($fmt)+)).with_status($status)
+    };
+    ($code:ident, $($fmt:tt)+) => {
+        $crate::error::AwsError::new(stringify!($code), format!($($fmt)+))
     };
 }

@@ -7,7 +7,8 @@
 //!   under tokio's paused clock.
 //!
 //! Layout:
-//! - [`wire`]: `X-Amz-Target` dispatch, body parsing, AWS error encoding;
+//! - [`wire`]: the wire formats: `X-Amz-Target` dispatch, body parsing, error codes and their
+//!   statuses, AWS error encoding, SQS's awsQuery protocol;
 //! - [`error`]: the AWS-shaped error type and the `aws_error!` macro;
 //! - [`clock`]: epoch time that follows tokio's clock;
 //! - [`kinesis`], [`sqs`], [`dynamodb`]: one service core each, state behind per-resource locks.
@@ -22,7 +23,6 @@ pub mod sqs;
 pub mod wire;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
 use http::{Request, Response};
@@ -74,7 +74,7 @@ struct Inner {
     kinesis: kinesis::Kinesis,
     sqs: sqs::Sqs,
     dynamodb: dynamodb::DynamoDb,
-    next_request: AtomicU64,
+    request_ids: wire::RequestIds,
 }
 
 impl Emulator {
@@ -90,7 +90,7 @@ impl Emulator {
                 dynamodb: dynamodb::DynamoDb::new(config.dynamodb.clone()),
                 config,
                 clock,
-                next_request: AtomicU64::new(1),
+                request_ids: wire::RequestIds::new(0),
             }),
         }
     }
@@ -105,7 +105,7 @@ impl Emulator {
 
     /// Answers one AWS API request. Never fails: errors are AWS error responses.
     pub async fn handle(&self, request: Request<Bytes>) -> Response<Bytes> {
-        let request_id = self.request_id();
+        let request_id = self.inner.request_ids.next_id();
         // Kinesis over CBOR is translated at this edge: the service cores speak JSON only.
         if kinesis::cbor::is_cbor(&request) {
             return kinesis::cbor::serve(request, &request_id, |json| {
@@ -117,19 +117,13 @@ impl Emulator {
     }
 
     async fn answer(&self, request: Request<Bytes>, request_id: &str) -> Response<Bytes> {
-        let target = request
-            .headers()
-            .get("x-amz-target")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
-        let (service, op) = match wire::parse_target(target) {
-            Ok(parsed) => parsed,
-            Err(err) => return wire::encode(guess_service(&request), Err(err), request_id),
+        let header = |name| {
+            request
+                .headers()
+                .get(name)
+                .and_then(|v: &http::HeaderValue| v.to_str().ok())
         };
-        let host = request
-            .headers()
-            .get(http::header::HOST)
-            .and_then(|v| v.to_str().ok())
+        let host = header(http::header::HOST.as_str())
             .or_else(|| request.uri().authority().map(|a| a.as_str()))
             .unwrap_or("localhost:4566")
             .to_owned();
@@ -138,7 +132,28 @@ impl Emulator {
             now: self.inner.clock.now_ms(),
             region: self.inner.config.region.clone(),
             account: self.inner.config.account.clone(),
+            trace_header: header("x-amzn-trace-id").map(str::to_owned),
             host,
+        };
+        let target = header("x-amz-target").unwrap_or("");
+        if target.is_empty() {
+            // No target: SQS's awsQuery protocol (`Action=...`), if the request is one.
+            let query = wire::query::QueryRequest::from_http(
+                request.uri(),
+                header(http::header::CONTENT_TYPE.as_str()),
+                &ctx.host,
+                request.body(),
+            );
+            if let Some(query) = query {
+                let input = serde_json::to_vec(&query.input).unwrap_or_default();
+                let result = self.inner.sqs.call(&query.action, &input, &ctx).await;
+                log_error(Service::Sqs, &query.action, &result);
+                return wire::query::encode(&query.action, result, request_id);
+            }
+        }
+        let (service, op) = match wire::parse_target(target) {
+            Ok(parsed) => parsed,
+            Err(err) => return wire::encode(guess_service(&request), Err(err), request_id),
         };
         let body = request.body();
         let result = match service {
@@ -146,15 +161,14 @@ impl Emulator {
             Service::Sqs => self.inner.sqs.call(op, body, &ctx).await,
             Service::DynamoDb => self.inner.dynamodb.call(op, body, &ctx).await,
         };
-        if let Err(err) = &result {
-            tracing::debug!(service = service.name(), op, code = %err.code, "{}", err.message);
-        }
+        log_error(service, op, &result);
         wire::encode(service, result, request_id)
     }
+}
 
-    fn request_id(&self) -> String {
-        let n = self.inner.next_request.fetch_add(1, Ordering::Relaxed);
-        format!("{:08x}-0000-4000-8000-{n:012x}", n >> 48)
+fn log_error(service: Service, op: &str, result: &Result<serde_json::Value, AwsError>) {
+    if let Err(err) = result {
+        tracing::debug!(service = service.name(), op, code = %err.code, "{}", err.message);
     }
 }
 

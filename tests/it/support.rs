@@ -74,6 +74,89 @@ pub fn skip_reason(needs: &[Need]) -> Option<String> {
 /// `async fn` (one place for the whole suite, so the conformance modules need no edits and the
 /// list reads as the fidelity table: see README.md, "Fidelity"). `on_both_edges!` consults it.
 const TEST_NEEDS: &[(&str, &[Need])] = &[
+    // SQS FIFO (emulator/sqs/fifo.rs), measured against moto 5.
+    (
+        "fifo_queues_have_fifo_names_and_report_their_attributes",
+        &[Need::StrictValidation],
+    ),
+    (
+        "deduplication_per_message_group_keeps_equal_ids_of_other_groups",
+        &[Need::SqsDeduplicationScope],
+    ),
+    (
+        "a_duplicate_within_the_window_is_accepted_and_delivered_once",
+        &[Need::SqsFifoOrdering],
+    ),
+    (
+        "fifo_batches_answer_sequence_numbers",
+        &[Need::SqsFifoOrdering],
+    ),
+    (
+        "a_fifo_queue_dead_letters_to_a_fifo_queue_in_order",
+        &[Need::SqsFifoOrdering],
+    ),
+    // SQS: the awsQuery protocol and the answers recorded on AWS (emulator/sqs/query.rs,
+    // emulator/sqs/recorded.rs); measured against moto 5.
+    (
+        "query_create_queue_answers_xml_with_the_queue_url_and_request_id",
+        &[Need::UnsignedRequests],
+    ),
+    (
+        "query_errors_are_xml_with_type_and_query_code",
+        &[Need::UnsignedRequests],
+    ),
+    (
+        "query_get_addresses_the_queue_by_its_url_path",
+        &[Need::UnsignedRequests],
+    ),
+    (
+        "query_batches_and_message_attributes_use_flattened_members",
+        &[Need::UnsignedRequests],
+    ),
+    (
+        "query_queue_attributes_and_tags_round_trip",
+        &[Need::UnsignedRequests],
+    ),
+    (
+        "json_errors_carry_the_modelled_shape_and_the_query_code",
+        &[Need::UnsignedRequests],
+    ),
+    (
+        "empty_queue_urls_and_failed_lists_are_absent",
+        &[Need::UnsignedRequests],
+    ),
+    (
+        "x_amzn_trace_id_becomes_aws_trace_header",
+        &[Need::UnsignedRequests],
+    ),
+    (
+        "attribute_names_allow_any_letters_and_string_values_no_control_characters",
+        &[Need::StrictValidation, Need::AwsErrorMessages],
+    ),
+    (
+        "batch_size_errors_name_the_sizes",
+        &[Need::AwsErrorMessages],
+    ),
+    (
+        "change_message_visibility_of_a_deleted_message_is_invalid_parameter_value",
+        &[Need::AwsErrorMessages],
+    ),
+    (
+        "create_queue_within_60_seconds_of_deleting_it_is_queue_deleted_recently",
+        &[Need::StrictValidation],
+    ),
+    (
+        "fifo_only_attributes_on_a_standard_queue_are_unknown_attributes",
+        &[Need::AwsErrorMessages],
+    ),
+    (
+        "message_group_id_is_validated_on_standard_queues",
+        &[Need::StrictValidation],
+    ),
+    (
+        "cancel_message_move_task_checks_its_handle",
+        &[Need::MessageMoveTasks, Need::AwsErrorMessages],
+    ),
     (
         "receive_parameters_are_validated",
         &[Need::StrictValidation],

@@ -28,7 +28,6 @@ const MAX_GET_BYTES: usize = 16 * 1024 * 1024;
 
 fn duplicates() -> AwsError {
     aws_error!(
-        400,
         ValidationException,
         "Provided list of item keys contains duplicates"
     )
@@ -56,14 +55,12 @@ pub fn batch_write(
     let total: usize = input.request_items.values().map(Vec::len).sum();
     if input.request_items.is_empty() || input.request_items.values().any(Vec::is_empty) {
         return Err(aws_error!(
-            400,
             ValidationException,
             "1 validation error detected: Value at 'requestItems' failed to satisfy constraint: Member must have length greater than or equal to 1"
         ));
     }
     if total > MAX_WRITES {
         return Err(aws_error!(
-            400,
             ValidationException,
             "1 validation error detected: Value at 'requestItems' failed to satisfy constraint: Map value must satisfy constraint: [Member must have length less than or equal to 25, Member must have length greater than or equal to 1]"
         ));
@@ -83,7 +80,6 @@ pub fn batch_write(
                         let item = item_from_json(&put.item)?;
                         if item_size(&item) > MAX_ITEM_SIZE {
                             return Err(aws_error!(
-                                400,
                                 ValidationException,
                                 "Item size has exceeded the maximum allowed size"
                             ));
@@ -92,7 +88,6 @@ pub fn batch_write(
                         // mismatch, unlike PutItem's "Missing the key".
                         if guard.schema.names().iter().any(|k| !item.contains_key(*k)) {
                             return Err(aws_error!(
-                                400,
                                 ValidationException,
                                 "The provided key element does not match the schema"
                             ));
@@ -105,7 +100,6 @@ pub fn batch_write(
                     }
                     _ => {
                         return Err(aws_error!(
-                            400,
                             ValidationException,
                             "Supplied WriteRequest must contain exactly one of PutRequest or DeleteRequest"
                         ));
@@ -180,14 +174,12 @@ pub fn batch_get(db: &DynamoDb, input: BatchGetItemInput, now: Millis) -> Result
     let total: usize = input.request_items.values().map(|r| r.keys.len()).sum();
     if input.request_items.is_empty() || input.request_items.values().any(|r| r.keys.is_empty()) {
         return Err(aws_error!(
-            400,
             ValidationException,
             "1 validation error detected: Value at 'requestItems' failed to satisfy constraint: Member must have length greater than or equal to 1"
         ));
     }
     if total > MAX_GETS {
         return Err(aws_error!(
-            400,
             ValidationException,
             "Too many items requested for the BatchGetItem call"
         ));

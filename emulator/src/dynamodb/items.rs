@@ -19,7 +19,6 @@ use crate::error::AwsError;
 pub(crate) fn reject_legacy(params: &[(&str, bool)]) -> Result<(), AwsError> {
     match params.iter().find(|(_, present)| *present) {
         Some((name, _)) => Err(aws_error!(
-            400,
             ValidationException,
             "The legacy parameter {name} is not supported by this emulator; use the expression parameters instead"
         )),
@@ -38,14 +37,13 @@ pub(crate) fn enum_param(
     let value = value.unwrap_or("NONE");
     if !all.contains(&value) {
         return Err(aws_error!(
-            400,
             ValidationException,
             "1 validation error detected: Value '{value}' at '{field}' failed to satisfy constraint: Member must satisfy enum value set: [{}]",
             all.join(", ")
         ));
     }
     if !allowed.contains(&value) {
-        return Err(aws_error!(400, ValidationException, "{not_allowed}"));
+        return Err(aws_error!(ValidationException, "{not_allowed}"));
     }
     Ok(value.to_owned())
 }
@@ -108,7 +106,6 @@ pub(crate) fn projection(
 ) -> Result<Option<Vec<Path>>, AwsError> {
     match (expression, attributes_to_get) {
         (Some(_), Some(_)) => Err(aws_error!(
-            400,
             ValidationException,
             "Can not use both expression and non-expression parameters in the same request: Non-expression parameters: {{AttributesToGet}} Expression parameters: {{ProjectionExpression}}"
         )),
@@ -135,14 +132,12 @@ pub(crate) fn check_symbols(
     if !any_expression {
         if symbols.has_names() {
             return Err(aws_error!(
-                400,
                 ValidationException,
                 "ExpressionAttributeNames can only be specified when using expressions"
             ));
         }
         if symbols.has_values() {
             return Err(aws_error!(
-                400,
                 ValidationException,
                 "ExpressionAttributeValues can only be specified when using expressions: {absent}"
             ));
@@ -153,7 +148,6 @@ pub(crate) fn check_symbols(
 
 fn condition_failed(old: Option<&Item>, return_old: bool) -> AwsError {
     let err = aws_error!(
-        400,
         ConditionalCheckFailedException,
         "The conditional request failed"
     );
@@ -301,7 +295,7 @@ impl Put {
 
 fn check_item_size(item: &Item, message: &str) -> Result<(), AwsError> {
     if item_size(item) > MAX_ITEM_SIZE {
-        return Err(aws_error!(400, ValidationException, "{message}"));
+        return Err(aws_error!(ValidationException, "{message}"));
     }
     Ok(())
 }

@@ -13,7 +13,7 @@ use crate::error::AwsError;
 pub type RangeBounds = (Bound<Option<KeyValue>>, Bound<Option<KeyValue>>);
 
 fn validation(message: impl std::fmt::Display) -> AwsError {
-    aws_error!(400, ValidationException, "{message}")
+    aws_error!(ValidationException, "{message}")
 }
 
 /// A key condition's constraint on one key attribute.

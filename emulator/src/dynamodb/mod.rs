@@ -138,13 +138,10 @@ impl DynamoDb {
     /// The table a data-plane request names (a name or an ARN).
     pub(crate) fn table(&self, name: &str) -> Result<TableRef, AwsError> {
         let name = table_name(name)?;
-        self.read_tables().get(name).cloned().ok_or_else(|| {
-            aws_error!(
-                400,
-                ResourceNotFoundException,
-                "Requested resource not found"
-            )
-        })
+        self.read_tables()
+            .get(name)
+            .cloned()
+            .ok_or_else(|| aws_error!(ResourceNotFoundException, "Requested resource not found"))
     }
 
     fn read_tables(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<String, TableRef>> {
@@ -189,7 +186,6 @@ pub(crate) fn table_name(name: &str) -> Result<&str, AwsError> {
         return Ok(name);
     };
     Err(aws_error!(
-        400,
         ValidationException,
         "1 validation error detected: Value '{name}' at 'tableName' failed to satisfy constraint: {constraint}"
     ))

@@ -23,7 +23,7 @@ use crate::error::AwsError;
 const PAGE_BYTES: usize = 1024 * 1024;
 
 fn validation(message: impl std::fmt::Display) -> AwsError {
-    aws_error!(400, ValidationException, "{message}")
+    aws_error!(ValidationException, "{message}")
 }
 
 pub struct ReadMany {

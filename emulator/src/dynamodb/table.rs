@@ -166,7 +166,6 @@ impl Table {
     pub fn key_of(&self, key: &Item) -> Result<PrimaryKey, AwsError> {
         let mismatch = || {
             aws_error!(
-                400,
                 ValidationException,
                 "The provided key element does not match the schema"
             )
@@ -344,7 +343,6 @@ impl Table {
 fn key_attr(item: &Item, attr: &KeyAttr, is_hash: bool) -> Result<KeyValue, AwsError> {
     let invalid = |m: String| {
         aws_error!(
-            400,
             ValidationException,
             "One or more parameter values were invalid: {m}"
         )
@@ -372,7 +370,6 @@ fn key_attr(item: &Item, attr: &KeyAttr, is_hash: bool) -> Result<KeyValue, AwsE
             "binary"
         };
         return Err(aws_error!(
-            400,
             ValidationException,
             "One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty {kind} value. Key: {}",
             attr.name

@@ -16,7 +16,6 @@ use crate::wire::Ctx;
 
 fn invalid(message: impl std::fmt::Display) -> AwsError {
     aws_error!(
-        400,
         ValidationException,
         "One or more parameter values were invalid: {message}"
     )
@@ -24,7 +23,6 @@ fn invalid(message: impl std::fmt::Display) -> AwsError {
 
 fn not_found(name: &str) -> AwsError {
     aws_error!(
-        400,
         ResourceNotFoundException,
         "Requested resource not found: Table: {name} not found"
     )
@@ -34,7 +32,6 @@ pub fn create_table(db: &DynamoDb, input: CreateTableInput, ctx: &Ctx) -> Result
     let name = table_name(&input.table_name)?.to_owned();
     if input.global_secondary_indexes.is_some() || input.local_secondary_indexes.is_some() {
         return Err(aws_error!(
-            400,
             ValidationException,
             "Secondary indexes are not supported by this emulator"
         ));
@@ -45,7 +42,6 @@ pub fn create_table(db: &DynamoDb, input: CreateTableInput, ctx: &Ctx) -> Result
         .is_some_and(|s| s.stream_enabled)
     {
         return Err(aws_error!(
-            400,
             ValidationException,
             "DynamoDB Streams are not supported by this emulator"
         ));
@@ -54,7 +50,6 @@ pub fn create_table(db: &DynamoDb, input: CreateTableInput, ctx: &Ctx) -> Result
     for (i, def) in input.attribute_definitions.iter().enumerate() {
         if !["S", "N", "B"].contains(&def.attribute_type.as_str()) {
             return Err(aws_error!(
-                400,
                 ValidationException,
                 "1 validation error detected: Value '{}' at 'attributeDefinitions.{}.member.attributeType' failed to satisfy constraint: Member must satisfy enum value set: [B, N, S]",
                 def.attribute_type,
@@ -90,7 +85,6 @@ pub fn create_table(db: &DynamoDb, input: CreateTableInput, ctx: &Ctx) -> Result
     let mut tables = db.write_tables();
     if tables.contains_key(&name) {
         return Err(aws_error!(
-            400,
             ResourceInUseException,
             "Table already exists: {name}"
         ));
@@ -106,7 +100,6 @@ fn key_schema(
     let elements = &input.key_schema;
     if elements.is_empty() || elements.len() > 2 {
         return Err(aws_error!(
-            400,
             ValidationException,
             "1 validation error detected: Value at 'keySchema' failed to satisfy constraint: Member must have length less than or equal to 2, Member must have length greater than or equal to 1"
         ));
@@ -181,7 +174,6 @@ fn billing(input: &CreateTableInput) -> Result<Billing, AwsError> {
 
 fn unknown_mode(mode: &str) -> AwsError {
     aws_error!(
-        400,
         ValidationException,
         "1 validation error detected: Value '{mode}' at 'billingMode' failed to satisfy constraint: Member must satisfy enum value set: [PROVISIONED, PAY_PER_REQUEST]"
     )
@@ -200,7 +192,6 @@ fn provisioned(pt: Option<&ProvisionedThroughput>) -> Result<Billing, AwsError> 
     for (field, v) in [("readCapacityUnits", read), ("writeCapacityUnits", write)] {
         if v < 1 {
             return Err(aws_error!(
-                400,
                 ValidationException,
                 "1 validation error detected: Value '{v}' at 'provisionedThroughput.{field}' failed to satisfy constraint: Member must have value greater than or equal to 1"
             ));
@@ -252,7 +243,6 @@ pub fn update_table(
     ];
     if let Some((parameter, _)) = refused.iter().find(|(_, given)| *given) {
         return Err(aws_error!(
-            400,
             ValidationException,
             "UpdateTable's {parameter} is not supported by this emulator (it models BillingMode and ProvisionedThroughput)"
         ));
@@ -261,7 +251,6 @@ pub fn update_table(
     let pt = input.provisioned_throughput.as_ref();
     if mode.is_none() && pt.is_none() {
         return Err(aws_error!(
-            400,
             ValidationException,
             "At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, GlobalSecondaryIndexUpdates or SSESpecification or ReplicaUpdates is required"
         ));
@@ -308,7 +297,6 @@ pub fn update_table(
     {
         if (read, write) == (new_read, new_write) {
             return Err(aws_error!(
-                400,
                 ValidationException,
                 "The provisioned throughput for the table will not change. The requested value equals the current value. Current ReadCapacityUnits provisioned for the table: {read}. Requested ReadCapacityUnits: {new_read}. Current WriteCapacityUnits provisioned for the table: {write}. Requested WriteCapacityUnits: {new_write}. Refer to the Amazon DynamoDB Developer Guide for current limits and how to request higher limits."
             ));
@@ -446,7 +434,6 @@ pub fn list_tables(db: &DynamoDb, input: ListTablesInput) -> Result<Value, AwsEr
             "less than or equal to 100"
         };
         return Err(aws_error!(
-            400,
             ValidationException,
             "1 validation error detected: Value '{limit}' at 'limit' failed to satisfy constraint: Member must have value {bound}"
         ));

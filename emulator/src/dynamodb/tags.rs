@@ -62,7 +62,6 @@ pub fn untag_resource(
     }
     // UntagResource's not-found message has no ARN (dynalite `actions/untagResource.js`).
     let missing = aws_error!(
-        400,
         ResourceNotFoundException,
         "Requested resource not found"
     );
@@ -135,7 +134,6 @@ fn table_of(arn: &str) -> Result<&str, AwsError> {
 fn not_found(arn: &str) -> AwsError {
     // "ResourcArn" is AWS's own spelling.
     aws_error!(
-        400,
         ResourceNotFoundException,
         "Requested resource not found: ResourcArn: {arn} not found"
     )
@@ -158,5 +156,5 @@ fn length(value: &str, at: &str, bound: &str) -> AwsError {
 }
 
 fn validation(message: &str) -> AwsError {
-    aws_error!(400, ValidationException, "{message}")
+    aws_error!(ValidationException, "{message}")
 }

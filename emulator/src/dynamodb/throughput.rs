@@ -137,13 +137,11 @@ fn throttled(billing: Billing, arn: &str, kind: Kind, whole_table: bool) -> AwsE
     // The two shapes spell the member differently in DynamoDB's model.
     match billing {
         Billing::PayPerRequest => aws_error!(
-            400,
             ThrottlingException,
             "Rate of requests exceeds the allowed throughput."
         )
         .with_field("throttlingReasons", reasons),
         Billing::Provisioned { .. } => aws_error!(
-            400,
             ProvisionedThroughputExceededException,
             "The level of configured provisioned throughput for the table was exceeded. Consider increasing your provisioning level with the UpdateTable API."
         )

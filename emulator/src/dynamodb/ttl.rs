@@ -38,7 +38,6 @@ pub fn update_time_to_live(
         .ok_or_else(|| null_member("timeToLiveSpecification.attributeName"))?;
     if attribute.is_empty() || attribute.len() > 255 {
         return Err(aws_error!(
-            400,
             ValidationException,
             "1 validation error detected: Value '{attribute}' at 'timeToLiveSpecification.attributeName' failed to satisfy constraint: Member must have length less than or equal to 255, Member must have length greater than or equal to 1"
         ));
@@ -46,7 +45,7 @@ pub fn update_time_to_live(
     let table = db.table(name)?;
     let mut table = lock_live(&table, now);
     let current = table.time_to_live().clone();
-    let validation = |message: String| aws_error!(400, ValidationException, "{message}");
+    let validation = |message: String| aws_error!(ValidationException, "{message}");
     if current.enabled && current.attribute.as_deref() != Some(attribute.as_str()) {
         return Err(validation(format!(
             "TimeToLive is active on a different AttributeName: current AttributeName is {}",
@@ -94,7 +93,6 @@ pub fn describe_time_to_live(
 
 fn null_member(member: &str) -> AwsError {
     aws_error!(
-        400,
         ValidationException,
         "1 validation error detected: Value null at '{member}' failed to satisfy constraint: Member must not be null"
     )

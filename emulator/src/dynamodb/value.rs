@@ -59,7 +59,6 @@ impl PartialEq for AttributeValue {
 
 fn invalid(message: impl std::fmt::Display) -> AwsError {
     aws_error!(
-        400,
         ValidationException,
         "One or more parameter values were invalid: {message}"
     )
@@ -91,14 +90,12 @@ impl AttributeValue {
     fn from_json_at(value: &Value, depth: usize) -> Result<Self, AwsError> {
         if depth > MAX_NESTING {
             return Err(aws_error!(
-                400,
                 ValidationException,
                 "Nesting Levels have exceeded supported limits: Attributes in the item have nested levels beyond supported limit"
             ));
         }
         let Some(object) = value.as_object() else {
             return Err(aws_error!(
-                400,
                 SerializationException,
                 "Unexpected value type in payload: an AttributeValue must be a JSON object"
             ));
@@ -110,11 +107,10 @@ impl AttributeValue {
             } else {
                 "Supplied AttributeValue has more than one datatypes set, must contain exactly one of the supported datatypes"
             };
-            return Err(aws_error!(400, ValidationException, "{message}"));
+            return Err(aws_error!(ValidationException, "{message}"));
         };
         let wrong = || {
             aws_error!(
-                400,
                 SerializationException,
                 "Unexpected value type in payload for AttributeValue member {key}"
             )
@@ -123,13 +119,12 @@ impl AttributeValue {
         let number = |v: &Value| -> Result<Number, AwsError> {
             let s = v.as_str().ok_or_else(wrong)?;
             s.parse::<Number>()
-                .map_err(|e| aws_error!(400, ValidationException, "{e}"))
+                .map_err(|e| aws_error!(ValidationException, "{e}"))
         };
         let binary = |v: &Value| -> Result<Vec<u8>, AwsError> {
             let s = v.as_str().ok_or_else(wrong)?;
             BASE64.decode(s).map_err(|_| {
                 aws_error!(
-                    400,
                     SerializationException,
                     "Base64 encoded binary data for AttributeValue member {key} could not be decoded"
                 )
@@ -190,7 +185,6 @@ impl AttributeValue {
             ),
             other => {
                 return Err(aws_error!(
-                    400,
                     SerializationException,
                     "Unknown AttributeValue member {other}"
                 ));
@@ -267,11 +261,7 @@ fn check_set<T: PartialEq>(
     let duplicated = set.iter().enumerate().any(|(i, x)| set[..i].contains(x));
     if duplicated {
         return Err(match kind {
-            "NS" => aws_error!(
-                400,
-                ValidationException,
-                "Input collection contains duplicates"
-            ),
+            "NS" => aws_error!(ValidationException, "Input collection contains duplicates"),
             "BS" => invalid("Input collection of type BS contains duplicates."),
             _ => {
                 let shown: Vec<String> = set.iter().map(&show).collect();

@@ -85,7 +85,6 @@ pub fn request_to_json(body: &[u8]) -> Result<Bytes, AwsError> {
     }
     let value: Cbor = ciborium::from_reader(body).map_err(|e| {
         aws_error!(
-            400,
             SerializationException,
             "Malformed CBOR request body: {e}"
         )
@@ -167,7 +166,6 @@ fn float(f: f64) -> Result<Number, AwsError> {
 
 fn malformed(detail: String) -> AwsError {
     aws_error!(
-        400,
         SerializationException,
         "Malformed CBOR request body: {detail}"
     )

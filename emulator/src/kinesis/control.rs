@@ -60,7 +60,6 @@ pub fn create_stream(k: &Kinesis, input: CreateStreamInput, ctx: &Ctx) -> Result
     {
         // Large records (up to 10 MiB) are not emulated: say so rather than ignore it.
         return Err(aws_error!(
-            400,
             InvalidArgumentException,
             "This emulator supports only the default MaxRecordSizeInKiB of 1024."
         ));
@@ -77,7 +76,6 @@ pub fn create_stream(k: &Kinesis, input: CreateStreamInput, ctx: &Ctx) -> Result
             None if mode.is_none() => (StreamMode::OnDemand, ON_DEMAND_SHARDS),
             None => {
                 return Err(aws_error!(
-                    400,
                     InvalidArgumentException,
                     "ShardCount must be specified for a stream in PROVISIONED mode."
                 ));
@@ -88,7 +86,6 @@ pub fn create_stream(k: &Kinesis, input: CreateStreamInput, ctx: &Ctx) -> Result
     let mut streams = k.streams.write().unwrap_or_else(PoisonError::into_inner);
     if streams.contains_key(&name) {
         return Err(aws_error!(
-            400,
             ResourceInUseException,
             "Stream {name} under account {} already exists.",
             ctx.account
@@ -97,7 +94,6 @@ pub fn create_stream(k: &Kinesis, input: CreateStreamInput, ctx: &Ctx) -> Result
     let current: u32 = streams.values().map(|s| lock(s).shards.len() as u32).sum();
     if current + shard_count > k.config.shard_limit {
         return Err(aws_error!(
-            400,
             LimitExceededException,
             "This request would exceed the shard limit for the account {} in {}. Current shard \
              count for the account: {current}. Limit: {}. Number of additional shards that would \
@@ -282,7 +278,6 @@ pub fn list_streams(k: &Kinesis, input: ListStreamsInput, _ctx: &Ctx) -> Result<
 
 fn invalid_token(token: &str) -> AwsError {
     aws_error!(
-        400,
         InvalidArgumentException,
         "Invalid NextToken: {token} was not issued by this service."
     )
@@ -356,7 +351,6 @@ pub fn list_shards(k: &Kinesis, input: ListShardsInput, ctx: &Ctx) -> Result<Val
             };
             if let Some(other) = conflicting {
                 return Err(aws_error!(
-                    400,
                     InvalidArgumentException,
                     "NextToken and {other} cannot be provided together."
                 ));
@@ -364,7 +358,6 @@ pub fn list_shards(k: &Kinesis, input: ListShardsInput, ctx: &Ctx) -> Result<Val
             let parsed = ShardsToken::decode(token).ok_or_else(|| invalid_token(token))?;
             if ctx.now.saturating_sub(parsed.issued) > NEXT_TOKEN_TTL_MS {
                 return Err(aws_error!(
-                    400,
                     ExpiredNextTokenException,
                     "The NextToken {token} has expired: it was issued more than 300 seconds ago."
                 ));
@@ -432,7 +425,6 @@ pub fn change_retention(
     let stream = k.stream(name, ctx)?;
     if hours < MIN_RETENTION_HOURS {
         return Err(aws_error!(
-            400,
             InvalidArgumentException,
             "Minimum allowed retention period is {MIN_RETENTION_HOURS} hours. Requested retention \
              period ({hours} hours) is too short."
@@ -440,7 +432,6 @@ pub fn change_retention(
     }
     if hours > MAX_RETENTION_HOURS {
         return Err(aws_error!(
-            400,
             InvalidArgumentException,
             "Maximum allowed retention period is {MAX_RETENTION_HOURS} hours. Requested retention \
              period ({hours} hours) is too long."
@@ -450,13 +441,11 @@ pub fn change_retention(
     let current = i64::from(stream.retention_hours);
     match change {
         Change::Increase if hours < current => Err(aws_error!(
-            400,
             InvalidArgumentException,
             "Requested retention period ({hours} hours) for stream {name} can not be shorter than \
              existing retention period ({current} hours). Use DecreaseRetentionPeriod API."
         )),
         Change::Decrease if hours > current => Err(aws_error!(
-            400,
             InvalidArgumentException,
             "Requested retention period ({hours} hours) for stream {name} can not be longer than \
              existing retention period ({current} hours). Use IncreaseRetentionPeriod API."

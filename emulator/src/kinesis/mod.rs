@@ -123,7 +123,6 @@ fn lock(stream: &Mutex<Stream>) -> MutexGuard<'_, Stream> {
 
 fn stream_not_found(name: &str, account: &str) -> AwsError {
     aws_error!(
-        400,
         ResourceNotFoundException,
         "Stream {name} under account {account} not found."
     )
@@ -163,7 +162,6 @@ fn stream_name<'a>(
     violations.finish()?;
     match (name.as_deref(), from_arn) {
         (None, None) => Err(aws_error!(
-            400,
             InvalidArgumentException,
             "Either StreamName or StreamARN must be provided."
         )),
@@ -176,7 +174,6 @@ fn stream_name<'a>(
                 && named != arn_name
             {
                 return Err(aws_error!(
-                    400,
                     InvalidArgumentException,
                     "StreamName {named} does not match the stream {arn_name} named by StreamARN."
                 ));

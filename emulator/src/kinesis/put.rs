@@ -79,7 +79,6 @@ fn entry(
     let hash = match explicit_hash_key {
         Some(ehk) => hashing::parse_explicit_hash_key(ehk).map_err(|_| {
             aws_error!(
-                400,
                 InvalidArgumentException,
                 "Invalid ExplicitHashKey. ExplicitHashKey must be in the range: [0, 2^128-1]. \
                  Specified value was {ehk}"
@@ -90,7 +89,6 @@ fn entry(
     let size = data_len + partition_key.len();
     if size > MAX_RECORD_BYTES {
         return Err(aws_error!(
-            400,
             InvalidArgumentException,
             "Record size exceeds the limit of {MAX_RECORD_BYTES} bytes: data ({data_len} bytes) \
              plus partition key ({} bytes) is {size} bytes.",
@@ -137,7 +135,6 @@ pub fn put_record(k: &Kinesis, input: PutRecordInput, ctx: &Ctx) -> Result<Value
         && SequenceNumber::parse(seq).is_none()
     {
         return Err(aws_error!(
-            400,
             InvalidArgumentException,
             "ExclusiveMinimumSequenceNumber {seq} used in PutRecord on stream {name} under \
              account {} is invalid.",
@@ -167,7 +164,6 @@ pub fn put_record(k: &Kinesis, input: PutRecordInput, ctx: &Ctx) -> Result<Value
             Ok(seq) => (shard, seq),
             Err(_) => {
                 return Err(aws_error!(
-                    400,
                     ProvisionedThroughputExceededException,
                     "{}",
                     throttled_message(&stream, shard)
@@ -215,7 +211,6 @@ pub fn put_records(k: &Kinesis, input: PutRecordsInput, ctx: &Ctx) -> Result<Val
     let total: usize = entries.iter().map(|e| e.size).sum();
     if total > MAX_PUT_RECORDS_BYTES {
         return Err(aws_error!(
-            400,
             InvalidArgumentException,
             "Records size exceeds 5 MB limit"
         ));

@@ -24,7 +24,6 @@ const ITERATOR_TYPES: [&str; 5] = [
 
 fn shard_not_found(shard: &str, stream: &str, account: &str) -> AwsError {
     aws_error!(
-        400,
         ResourceNotFoundException,
         "Shard {shard} in stream {stream} under account {account} does not exist"
     )
@@ -33,7 +32,6 @@ fn shard_not_found(shard: &str, stream: &str, account: &str) -> AwsError {
 fn type_mismatch(kind: &str, with_sequence: bool) -> AwsError {
     let also = if with_sequence { "also a" } else { "no" };
     aws_error!(
-        400,
         InvalidArgumentException,
         "Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and \
          StartingSequenceNumber or (2) TRIM_HORIZON or LATEST and no StartingSequenceNumber. \
@@ -84,7 +82,6 @@ pub fn get_shard_iterator(
         ("AT_TIMESTAMP", None) => {
             let Some(at) = input.timestamp.map(epoch_millis) else {
                 return Err(aws_error!(
-                    400,
                     InvalidArgumentException,
                     "Must specify timestampInMillis parameter for iterator of type AT_TIMESTAMP. \
                      Current request has no timestamp parameter."
@@ -92,7 +89,6 @@ pub fn get_shard_iterator(
             };
             if at > ctx.now {
                 return Err(aws_error!(
-                    400,
                     InvalidArgumentException,
                     "The timestampInMillis parameter cannot be greater than the \
                      currentTimestampInMillis. timestampInMillis: {at}, \
@@ -131,7 +127,6 @@ fn sequence_in_shard(stream: &Stream, shard: usize, seq: &str, ctx: &Ctx) -> Res
     let shard_name = &stream.shards[shard].id;
     let invalid = |why: &str| {
         aws_error!(
-            400,
             InvalidArgumentException,
             "StartingSequenceNumber {seq} used in GetShardIterator on shard {shard_name} in \
              stream {} under account {} is invalid{why}.",
@@ -142,7 +137,6 @@ fn sequence_in_shard(stream: &Stream, shard: usize, seq: &str, ctx: &Ctx) -> Res
     let parsed = SequenceNumber::parse(seq).ok_or_else(|| invalid(""))?;
     if parsed.shard as usize != shard {
         return Err(aws_error!(
-            400,
             InvalidArgumentException,
             "Invalid StartingSequenceNumber. It encodes {}, while it was used in a call to a \
              shard with {shard_name}",
@@ -169,7 +163,6 @@ pub fn get_records(k: &Kinesis, input: GetRecordsInput, ctx: &Ctx) -> Result<Val
     let limit = input.limit.unwrap_or(MAX_GET_RECORDS);
     if limit > MAX_GET_RECORDS {
         return Err(aws_error!(
-            400,
             InvalidArgumentException,
             "Limit {limit} is greater than the maximum of {MAX_GET_RECORDS} records per \
              GetRecords call."
@@ -184,10 +177,9 @@ pub fn get_records(k: &Kinesis, input: GetRecordsInput, ctx: &Ctx) -> Result<Val
         .unwrap_or(text);
     let iterator = ShardIterator::decode(text)
         .filter(|it| it.issued <= ctx.now)
-        .ok_or_else(|| aws_error!(400, InvalidArgumentException, "Invalid ShardIterator."))?;
+        .ok_or_else(|| aws_error!(InvalidArgumentException, "Invalid ShardIterator."))?;
     if iterator.is_expired(ctx.now) {
         return Err(aws_error!(
-            400,
             ExpiredIteratorException,
             "{}",
             iterator.expired_message(ctx.now)
@@ -197,7 +189,6 @@ pub fn get_records(k: &Kinesis, input: GetRecordsInput, ctx: &Ctx) -> Result<Val
         let named = stream_name(&None, &input.stream_arn, ctx)?;
         if named != iterator.stream {
             return Err(aws_error!(
-                400,
                 InvalidArgumentException,
                 "StreamARN {arn} does not name the stream of the ShardIterator."
             ));

@@ -96,7 +96,6 @@ pub fn merge_tags(
     let added = new.keys().filter(|k| !tags.contains_key(*k)).count();
     if tags.len() + added > MAX_TAGS {
         return Err(aws_error!(
-            400,
             InvalidArgumentException,
             "Failed to add tags to stream {stream} under account {account} because a given \
              stream cannot have more than {MAX_TAGS} tags associated with it."

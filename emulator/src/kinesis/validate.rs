@@ -116,7 +116,6 @@ impl Violations {
         }
         let plural = if n > 1 { "s" } else { "" };
         Err(aws_error!(
-            400,
             ValidationException,
             "{n} validation error{plural} detected: {}",
             self.errors.join("; ")
@@ -137,7 +136,6 @@ pub fn base64_len(text: &str) -> Result<usize, AwsError> {
         let shown: String = text.chars().take(64).collect();
         let more = if text.len() > 64 { "..." } else { "" };
         aws_error!(
-            400,
             SerializationException,
             "'{shown}{more}' can not be converted to a Blob: {why}"
         )

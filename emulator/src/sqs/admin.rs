@@ -15,8 +15,8 @@ use tokio::sync::Notify;
 use super::attributes::{QueueSettings, READABLE, redrive_allowed};
 use super::errors::{
     invalid_attribute_name, invalid_attribute_value, invalid_parameter, missing_parameter,
-    out_of_range, purge_queue_in_progress, queue_does_not_exist, queue_name_exists,
-    unsupported_operation,
+    out_of_range, purge_queue_in_progress, queue_deleted_recently, queue_does_not_exist,
+    queue_name_exists,
 };
 use super::queue::Queue;
 use super::shapes::{
@@ -31,11 +31,22 @@ pub fn create_queue(s: &Shared, input: CreateQueueInput, ctx: &Ctx) -> Result<Va
     let name = input
         .queue_name
         .ok_or_else(|| missing_parameter("QueueName"))?;
-    validate_queue_name(&name)?;
+    let fifo = input.attributes.get("FifoQueue").map(String::as_str) == Some("true");
+    validate_queue_name(&name, fifo)?;
     let max = s.config.max_message_size;
     let mut settings = QueueSettings::defaults(max);
+    settings.fifo = fifo;
     settings.apply(&input.attributes, max)?;
     check_dead_letter_target(s, &settings, &queue_arn(ctx, &name))?;
+    let deleted_at = s
+        .deleted_at
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(&name)
+        .copied();
+    if deleted_at.is_some_and(|at| ctx.now - at < 60_000) {
+        return Err(queue_deleted_recently());
+    }
 
     if let Some(existing) = s.get(&name) {
         let queue = existing.lock();
@@ -50,6 +61,7 @@ pub fn create_queue(s: &Shared, input: CreateQueueInput, ctx: &Ctx) -> Result<Va
         state: Mutex::new(queue),
         notify: Notify::new(),
         deleted: AtomicBool::new(false),
+        fifo,
     });
     // Two concurrent creates of one name: the first insert wins; both answer its URL.
     s.queues
@@ -60,14 +72,20 @@ pub fn create_queue(s: &Shared, input: CreateQueueInput, ctx: &Ctx) -> Result<Va
     Ok(json!({ "QueueUrl": queue_url(ctx, &name) }))
 }
 
-fn validate_queue_name(name: &str) -> Result<(), AwsError> {
-    if name.ends_with(".fifo") {
-        return Err(unsupported_operation(
-            "FIFO queues are not implemented by this emulator; only standard queues are.",
+/// A standard queue's name: 1 to 80 of `[A-Za-z0-9_-]`; a FIFO queue's ends with `.fifo`
+/// (within the 80), and only a FIFO queue's may.
+fn validate_queue_name(name: &str, fifo: bool) -> Result<(), AwsError> {
+    let base = name.strip_suffix(".fifo");
+    if fifo != base.is_some() {
+        return Err(invalid_parameter(
+            "The name of a FIFO queue can only include alphanumeric characters, hyphens, or \
+             underscores, must end with .fifo suffix and be 1 to 80 in length.",
         ));
     }
+    let base = base.unwrap_or(name);
     let valid = (1..=80).contains(&name.len())
-        && name
+        && !base.is_empty()
+        && base
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
     if !valid {
@@ -97,6 +115,17 @@ fn check_dead_letter_target(
     let dlq = s
         .get(policy.target_name())
         .ok_or_else(|| invalid("Dead letter target does not exist."))?;
+    // https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-dead-letter-queues.html:
+    // "The dead-letter queue of a FIFO queue must also be a FIFO queue" (and likewise standard).
+    // Code and wording as moto answers it (AWS's recorded answer is not at hand).
+    if dlq.fifo != settings.fifo {
+        let message = if settings.fifo {
+            "Fifo queues cannot use non fifo dead letter queues"
+        } else {
+            "Standard queues cannot use fifo dead letter queues"
+        };
+        return Err(AwsError::new("InvalidParameterCombination", message));
+    }
     let allow = dlq.lock().settings.redrive_allow_policy.clone();
     match allow {
         Some(allow) if !redrive_allowed(&allow, source_arn) => Err(invalid(&format!(
@@ -227,13 +256,17 @@ pub fn list_queues(s: &Shared, input: ListQueuesInput, ctx: &Ctx) -> Result<Valu
     }))
 }
 
-pub fn delete_queue(s: &Shared, input: QueueUrlInput) -> Result<Value, AwsError> {
+pub fn delete_queue(s: &Shared, input: QueueUrlInput, ctx: &Ctx) -> Result<Value, AwsError> {
     let handle = s.by_url(input.queue_url.as_deref())?;
     let name = handle.lock().name.clone();
     s.queues
         .write()
         .unwrap_or_else(PoisonError::into_inner)
         .remove(&name);
+    s.deleted_at
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .insert(name, ctx.now);
     handle.deleted.store(true, Ordering::Release);
     handle.wake_receivers();
     Ok(json!({}))

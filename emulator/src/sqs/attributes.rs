@@ -5,10 +5,10 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::errors::{invalid_attribute_name, invalid_attribute_value};
+use super::errors::{invalid_attribute_name, invalid_attribute_value, invalid_parameter};
 use crate::error::AwsError;
 
-/// The settable attributes of a standard queue.
+/// The settable attributes of a queue.
 #[derive(Debug, Clone, PartialEq)]
 pub struct QueueSettings {
     pub delay_seconds: u32,
@@ -19,6 +19,14 @@ pub struct QueueSettings {
     pub redrive_policy: Option<RedrivePolicy>,
     /// Stored and returned as given (validated as a JSON object).
     pub redrive_allow_policy: Option<String>,
+    /// A FIFO queue (`FifoQueue=true`, a `.fifo` name): fixed when the queue is created.
+    pub fifo: bool,
+    /// FIFO only: the SHA-256 of the body is the deduplication id when none is sent.
+    pub content_based_deduplication: bool,
+    /// FIFO only: `queue` or `messageGroup` (deduplication per group).
+    pub deduplication_scope: &'static str,
+    /// FIFO only: `perQueue` or `perMessageGroupId` (kept and reported; no quota enforced).
+    pub fifo_throughput_limit: &'static str,
     /// `Policy`, `KmsMasterKeyId`, `KmsDataKeyReusePeriodSeconds`, `SqsManagedSseEnabled`:
     /// accepted and returned, with no effect on behaviour.
     pub passive: BTreeMap<String, String>,
@@ -35,6 +43,10 @@ impl QueueSettings {
             visibility_timeout: 30,
             redrive_policy: None,
             redrive_allow_policy: None,
+            fifo: false,
+            content_based_deduplication: false,
+            deduplication_scope: "queue",
+            fifo_throughput_limit: "perQueue",
             passive: BTreeMap::from([("SqsManagedSseEnabled".into(), "true".into())]),
         }
     }
@@ -84,17 +96,42 @@ impl QueueSettings {
                     ranged(name, value, 60, 86_400)?;
                     self.passive.insert(name.clone(), value.clone());
                 }
+                // An empty Policy removes it (AWS's recorded answer).
+                "Policy" if value.is_empty() => {
+                    self.passive.remove(name);
+                }
                 "Policy" | "KmsMasterKeyId" => {
                     self.passive.insert(name.clone(), value.clone());
                 }
-                "FifoQueue"
-                | "ContentBasedDeduplication"
-                | "DeduplicationScope"
-                | "FifoThroughputLimit" => {
-                    return Err(invalid_attribute_name(&format!(
-                        "{name}: FIFO queue attributes apply only to FIFO queues, which this \
-                         emulator does not implement"
-                    )));
+                // A queue's type is fixed at creation: restating it is a no-op.
+                "FifoQueue" if self.fifo && value == "true" => {}
+                "FifoQueue" if !self.fifo && value == "false" => {}
+                "ContentBasedDeduplication" if self.fifo => {
+                    self.content_based_deduplication = boolean(name, value)?;
+                }
+                "DeduplicationScope" if self.fifo => {
+                    self.deduplication_scope = match value.as_str() {
+                        "queue" => "queue",
+                        "messageGroup" => "messageGroup",
+                        _ => return Err(invalid_value(name)),
+                    };
+                }
+                "FifoThroughputLimit" if self.fifo => {
+                    self.fifo_throughput_limit = match value.as_str() {
+                        "perQueue" => "perQueue",
+                        "perMessageGroupId" => "perMessageGroupId",
+                        _ => return Err(invalid_value(name)),
+                    };
+                }
+                // FIFO-only attributes on a standard queue, worded as AWS words them.
+                "FifoQueue" | "ContentBasedDeduplication" => {
+                    return Err(invalid_attribute_name(name));
+                }
+                "DeduplicationScope" | "FifoThroughputLimit" => {
+                    return Err(AwsError::new(
+                        "InvalidAttributeName",
+                        format!("You can specify the {name} only when FifoQueue is set to true."),
+                    ));
                 }
                 _ => return Err(invalid_attribute_name(name)),
             }
@@ -112,6 +149,16 @@ impl QueueSettings {
             "VisibilityTimeout" => self.visibility_timeout.to_string(),
             "RedrivePolicy" => self.redrive_policy.as_ref()?.to_json(),
             "RedriveAllowPolicy" => self.redrive_allow_policy.clone()?,
+            "FifoQueue" if self.fifo => "true".into(),
+            "ContentBasedDeduplication" if self.fifo => {
+                self.content_based_deduplication.to_string()
+            }
+            "DeduplicationScope" if self.fifo => self.deduplication_scope.into(),
+            "FifoThroughputLimit" if self.fifo => self.fifo_throughput_limit.into(),
+            "FifoQueue"
+            | "ContentBasedDeduplication"
+            | "DeduplicationScope"
+            | "FifoThroughputLimit" => return None,
             other => self.passive.get(other)?.clone(),
         })
     }
@@ -151,6 +198,10 @@ pub const READABLE: &[&str] = &[
     "KmsMasterKeyId",
     "KmsDataKeyReusePeriodSeconds",
     "SqsManagedSseEnabled",
+    "FifoQueue",
+    "ContentBasedDeduplication",
+    "DeduplicationScope",
+    "FifoThroughputLimit",
 ];
 
 /// `{"deadLetterTargetArn": ..., "maxReceiveCount": n}`.
@@ -185,10 +236,12 @@ impl RedrivePolicy {
             Some(Value::Number(n)) => n.as_i64(),
             Some(Value::String(s)) => s.parse::<i64>().ok(),
             Some(_) => None,
+            // AWS answers InvalidParameterValue here (InvalidAttributeValue for the rest).
             None => {
-                return Err(invalid(
-                    "Redrive policy does not contain mandatory attribute: maxReceiveCount.",
-                ));
+                return Err(invalid_parameter(format!(
+                    "Value {text} for parameter RedrivePolicy is invalid. Reason: Redrive policy \
+                     does not contain mandatory attribute: maxReceiveCount."
+                )));
             }
         };
         let count = match count {
@@ -272,6 +325,14 @@ fn validate_redrive_allow_policy(text: &str) -> Result<(), AwsError> {
 
 fn invalid_value(name: &str) -> AwsError {
     invalid_attribute_value(format!("Invalid value for the parameter {name}."))
+}
+
+fn boolean(name: &str, value: &str) -> Result<bool, AwsError> {
+    match value {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(invalid_value(name)),
+    }
 }
 
 fn ranged(name: &str, value: &str, min: u32, max: u32) -> Result<u32, AwsError> {

@@ -17,7 +17,7 @@ use super::shapes::{
     SendMessageBatchInput,
 };
 use crate::error::AwsError;
-use crate::wire::{self, Ctx};
+use crate::wire::{self, Ctx, Service};
 
 const MAX_ENTRIES: usize = 10;
 
@@ -67,10 +67,11 @@ fn entry_size(entry: &SendEntry) -> usize {
 }
 
 fn failed(id: String, err: AwsError) -> BatchResultErrorEntry {
+    let status = wire::errors::status(Service::Sqs, &err);
     BatchResultErrorEntry {
         id,
-        sender_fault: !err.is_server_fault(),
-        code: err.query_code.unwrap_or(err.code).into_owned(),
+        sender_fault: !status.is_server_error(),
+        code: wire::errors::sqs_query_code(&err.code).to_owned(),
         message: err.message,
     }
 }
@@ -88,12 +89,12 @@ pub fn send_message_batch(
     let limit = s.config.max_message_size as usize;
     let total: usize = input.entries.iter().map(entry_size).sum();
     if total > limit {
-        return Err(batch_request_too_long(limit));
+        return Err(batch_request_too_long(limit, total));
     }
     let prepared: Vec<_> = ids
         .into_iter()
         .zip(input.entries)
-        .map(|(id, entry)| (id, prepare(entry, ctx)))
+        .map(|(id, entry)| (id, prepare(entry, ctx, handle.fifo)))
         .collect();
     let mut out = BatchOutput {
         successful: Vec::new(),
@@ -103,13 +104,10 @@ pub fn send_message_batch(
         let mut queue = handle.lock();
         for (id, entry) in prepared {
             match entry {
-                Ok(entry) => {
-                    let output = entry.output();
-                    match entry.enqueue(&mut queue, ctx.now) {
-                        Ok(()) => out.successful.push(SendBatchResultEntry { id, output }),
-                        Err(err) => out.failed.push(failed(id, err)),
-                    }
-                }
+                Ok(entry) => match entry.enqueue(&mut queue, ctx.now, true) {
+                    Ok(output) => out.successful.push(SendBatchResultEntry { id, output }),
+                    Err(err) => out.failed.push(failed(id, err)),
+                },
                 Err(err) => out.failed.push(failed(id, err)),
             }
         }

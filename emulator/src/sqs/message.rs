@@ -110,6 +110,15 @@ impl Content {
     }
 }
 
+/// The SHA-256 of a body, hex: a FIFO queue's content-based deduplication id.
+pub fn sha256_hex(body: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(body.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// Checks a body: present, not empty, only the characters SQS allows.
 pub fn validate_body(body: Option<String>) -> Result<String, AwsError> {
     let body = body.ok_or_else(|| missing_parameter("MessageBody"))?;
@@ -139,10 +148,33 @@ pub fn message_size(body: &str, attributes: &Attributes) -> usize {
             .sum::<usize>()
 }
 
-pub fn too_large(limit: u32) -> AwsError {
+/// AWS words this differently for SendMessage and for a SendMessageBatch entry.
+pub fn too_large(limit: u32, in_batch: bool) -> AwsError {
+    let problem = if in_batch {
+        "cannot be validated"
+    } else {
+        "are invalid"
+    };
     invalid_parameter(format!(
-        "One or more parameters are invalid. Reason: Message must be shorter than {limit} bytes."
+        "One or more parameters {problem}. Reason: Message must be shorter than {limit} bytes."
     ))
+}
+
+/// `MessageGroupId` and `MessageDeduplicationId` (`name`): 1 to 128 ASCII letters, digits and
+/// punctuation (a group id is checked on standard queues too, where it enables fair queues).
+pub fn validate_group_id(group: &str, name: &str) -> Result<(), AwsError> {
+    let valid = (1..=128).contains(&group.len())
+        && group
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c.is_ascii_punctuation());
+    if valid {
+        Ok(())
+    } else {
+        Err(invalid_parameter(format!(
+            "Value {group} for parameter {name} is invalid. Reason: {name} can only include \
+             alphanumeric and punctuation characters. 1 to 128 in length."
+        )))
+    }
 }
 
 /// Validates user message attributes and converts them from the wire shape.
@@ -190,7 +222,8 @@ fn validate_name(name: &str) -> Result<(), AwsError> {
         && name.len() <= MAX_NAME_LEN
         && name
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+            // Letters and digits of any script (AWS accepts `attr.1øßä`).
+            .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'))
         && !name.starts_with('.')
         && !name.ends_with('.')
         && !name.contains("..")
@@ -241,8 +274,9 @@ fn parse_value(
                     "Can't cast the value of message ({kind}) attribute '{name}' to a number."
                 )));
             }
+            // AWS answers InvalidParameterValue here (InvalidMessageContents is for bodies).
             if validate_body(Some(value.clone())).is_err() {
-                return Err(invalid_message_contents(format!(
+                return Err(invalid_parameter(format!(
                     "Message ({kind}) attribute '{name}' contains invalid characters."
                 )));
             }
@@ -311,7 +345,7 @@ mod tests {
         assert!(err.message.contains("#x1"), "{}", err.message);
         assert_eq!(
             validate_body(Some(String::new())).unwrap_err().code,
-            "MissingParameter"
+            "MissingRequiredParameterException"
         );
     }
 

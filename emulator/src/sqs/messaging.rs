@@ -9,8 +9,7 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 
 use super::errors::{
-    invalid_parameter, message_not_inflight, missing_parameter, out_of_range, over_limit,
-    receipt_handle_is_invalid,
+    invalid_parameter, missing_parameter, out_of_range, over_limit, receipt_handle_is_invalid,
 };
 use super::message::{self, Content};
 use super::queue::{HandleError, Message, Received};
@@ -29,37 +28,101 @@ pub struct Prepared {
     pub delay_seconds: Option<u32>,
     /// Body plus attributes, checked against the queue's `MaximumMessageSize`.
     pub size: usize,
+    /// FIFO: the `MessageDeduplicationId` sent (else content-based, decided under the lock,
+    /// where the queue's current setting is known).
+    pub deduplication_id: Option<String>,
 }
 
 impl Prepared {
-    pub fn output(&self) -> SendMessageOutput {
+    fn output(&self, message_id: String, sequence_number: Option<String>) -> SendMessageOutput {
         SendMessageOutput {
-            message_id: self.content.id.clone(),
+            message_id,
             md5_of_message_body: self.content.md5_of_body.clone(),
             md5_of_message_attributes: self.content.md5_of_attributes.clone(),
             md5_of_message_system_attributes: self.content.md5_of_system_attributes.clone(),
+            sequence_number,
         }
     }
 
-    /// Enqueues into a locked queue, after the checks that depend on its settings.
-    pub fn enqueue(self, queue: &mut super::queue::Queue, now: Millis) -> Result<(), AwsError> {
+    /// Enqueues into a locked queue, after the checks that depend on its settings (worded
+    /// as AWS words them for a batch entry when `in_batch`); the answer for the sender.
+    pub fn enqueue(
+        self,
+        queue: &mut super::queue::Queue,
+        now: Millis,
+        in_batch: bool,
+    ) -> Result<SendMessageOutput, AwsError> {
         let limit = queue.settings.maximum_message_size;
         if self.size > limit as usize {
-            return Err(message::too_large(limit));
+            return Err(message::too_large(limit, in_batch));
         }
-        let delay = self.delay_seconds.unwrap_or(queue.settings.delay_seconds);
-        queue.send(Message::new(self.content), delay, now);
-        Ok(())
+        if !queue.settings.fifo {
+            let delay = self.delay_seconds.unwrap_or(queue.settings.delay_seconds);
+            let output = self.output(self.content.id.clone(), None);
+            queue.send(Message::new(self.content), delay, now);
+            return Ok(output);
+        }
+        let content_based = queue
+            .settings
+            .content_based_deduplication
+            .then(|| message::sha256_hex(&self.content.body));
+        let deduplication_id =
+            self.deduplication_id
+                .clone()
+                .or(content_based)
+                .ok_or_else(|| {
+                    invalid_parameter(
+                        "The queue should either have ContentBasedDeduplication enabled or \
+                 MessageDeduplicationId provided explicitly",
+                    )
+                })?;
+        let group = self.content.message_group_id.clone().unwrap_or_default();
+        let scope_key = match queue.settings.deduplication_scope {
+            "messageGroup" => format!("{group}\u{0}{deduplication_id}"),
+            _ => deduplication_id.clone(),
+        };
+        let delay = queue.settings.delay_seconds;
+        let accepted = queue.send_fifo(
+            Message::new(self.content.clone()),
+            deduplication_id,
+            scope_key,
+            delay,
+            now,
+        );
+        Ok(self.output(accepted.message_id, Some(accepted.sequence_number)))
     }
 }
 
-/// Validates a SendMessage input or a batch entry (everything but queue-specific limits).
-pub fn prepare(entry: SendEntry, ctx: &Ctx) -> Result<Prepared, AwsError> {
+/// Validates a SendMessage input or a batch entry (everything but queue-specific limits);
+/// `fifo` says whether the queue is a FIFO queue (its parameters differ).
+pub fn prepare(entry: SendEntry, ctx: &Ctx, fifo: bool) -> Result<Prepared, AwsError> {
     let body = message::validate_body(entry.message_body)?;
     let attributes = message::parse_attributes(entry.message_attributes)?;
-    let system_attributes = message::parse_system_attributes(entry.message_system_attributes)?;
+    let mut system_attributes = message::parse_system_attributes(entry.message_system_attributes)?;
+    // The X-Amzn-Trace-Id header becomes AWSTraceHeader unless the sender set it itself; it
+    // is not part of MD5OfMessageSystemAttributes, which covers what the sender sent.
+    let trace_from_header = system_attributes.is_empty() && ctx.trace_header.is_some();
+    if let (true, Some(trace)) = (trace_from_header, &ctx.trace_header) {
+        system_attributes.insert(
+            "AWSTraceHeader".into(),
+            message::AttributeValue {
+                data_type: "String".into(),
+                data: message::AttributeData::String(trace.clone()),
+            },
+        );
+    }
+    if let Some(group) = &entry.message_group_id {
+        message::validate_group_id(group, "MessageGroupId")?;
+    }
     let delay_seconds = match entry.delay_seconds {
         None => None,
+        // FIFO queues take only the queue's delay.
+        Some(n) if fifo => {
+            return Err(invalid_parameter(format!(
+                "Value {n} for parameter DelaySeconds is invalid. Reason: The request include \
+                 parameter that is not valid for this queue type."
+            )));
+        }
         Some(n @ 0..=900) => Some(n as u32),
         Some(n) => {
             return Err(out_of_range(
@@ -69,13 +132,23 @@ pub fn prepare(entry: SendEntry, ctx: &Ctx) -> Result<Prepared, AwsError> {
             ));
         }
     };
-    if entry.message_deduplication_id.is_some() {
-        return Err(invalid_parameter(
-            "The request include parameter MessageDeduplicationId which is not valid for this queue type",
-        ));
+    let deduplication_id = match (fifo, entry.message_deduplication_id) {
+        (false, Some(_)) => {
+            return Err(invalid_parameter(
+                "The request include parameter MessageDeduplicationId which is not valid for this queue type",
+            ));
+        }
+        (true, Some(id)) => {
+            message::validate_group_id(&id, "MessageDeduplicationId")?;
+            Some(id)
+        }
+        (_, None) => None,
+    };
+    if fifo && entry.message_group_id.is_none() {
+        return Err(missing_parameter("MessageGroupId"));
     }
     let size = message::message_size(&body, &attributes);
-    let content = Content::new(
+    let mut content = Content::new(
         body,
         attributes,
         system_attributes,
@@ -83,18 +156,21 @@ pub fn prepare(entry: SendEntry, ctx: &Ctx) -> Result<Prepared, AwsError> {
         ctx.now,
         ctx.account.clone(),
     );
+    if trace_from_header && let Some(content) = Arc::get_mut(&mut content) {
+        content.md5_of_system_attributes = None;
+    }
     Ok(Prepared {
         content,
         delay_seconds,
         size,
+        deduplication_id,
     })
 }
 
 pub fn send_message(s: &Shared, input: SendEntry, ctx: &Ctx) -> Result<Value, AwsError> {
     let handle = s.by_url(input.queue_url.as_deref())?;
-    let prepared = prepare(input, ctx)?;
-    let output = prepared.output();
-    prepared.enqueue(&mut handle.lock(), ctx.now)?;
+    let prepared = prepare(input, ctx, handle.fifo)?;
+    let output = prepared.enqueue(&mut handle.lock(), ctx.now, false)?;
     handle.wake_receivers();
     Ok(wire::to_value(&output))
 }
@@ -105,7 +181,8 @@ struct Selection {
     system: HashSet<String>,
     all_user: bool,
     user_names: HashSet<String>,
-    /// From `prefix.*`: matches names starting with `prefix.`.
+    /// From `prefix.*`: matches names starting with `prefix` (`Hel.*` matches `Hello` and
+    /// `Help.Me`, as AWS answers).
     user_prefixes: Vec<String>,
 }
 
@@ -123,7 +200,7 @@ impl Selection {
         for name in &input.message_attribute_names {
             if name == "All" || name == ".*" {
                 all_user = true;
-            } else if let Some(prefix) = name.strip_suffix("*") {
+            } else if let Some(prefix) = name.strip_suffix(".*") {
                 user_prefixes.push(prefix.to_owned());
             } else {
                 user_names.insert(name.clone());
@@ -186,6 +263,13 @@ fn render(received: Received, selection: &Selection) -> MessageShape {
         message.dead_letter_source_arn.clone(),
     );
     put("MessageGroupId", content.message_group_id.clone());
+    if let Some(fifo) = &message.fifo {
+        put(
+            "MessageDeduplicationId",
+            Some(fifo.deduplication_id.clone()),
+        );
+        put("SequenceNumber", Some(fifo.sequence_number.clone()));
+    }
     let selected: Vec<_> = content
         .attributes
         .iter()
@@ -377,7 +461,11 @@ pub fn visibility_timeout(value: Option<i64>) -> Result<u32, AwsError> {
 pub fn handle_error(error: HandleError, receipt: &str) -> AwsError {
     match error {
         HandleError::Invalid => receipt_handle_is_invalid(receipt),
-        HandleError::NotInFlight => message_not_inflight(),
+        // AWS's recorded answer (not MessageNotInflight, which it no longer sends).
+        HandleError::Gone => invalid_parameter(format!(
+            "Value {receipt} for parameter ReceiptHandle is invalid. Reason: Message does not \
+             exist or is not available for visibility timeout change."
+        )),
         HandleError::BeyondVisibilityLimit => invalid_parameter(
             "Value for parameter VisibilityTimeout is invalid. Reason: Total VisibilityTimeout \
              for the message is beyond the limit [43200 seconds]",

@@ -1,4 +1,5 @@
-//! Amazon SQS (standard queues) over its JSON protocol: `AmazonSQS.<Op>`, awsJson1_0.
+//! Amazon SQS (standard and FIFO queues) over its JSON protocol (`AmazonSQS.<Op>`, awsJson1_0)
+//! and its awsQuery protocol ([`crate::wire::query`], decoded into the same inputs).
 //!
 //! Layout:
 //! - `mod.rs` (here): [`Sqs`], the queue registry and operation dispatch;
@@ -33,6 +34,7 @@ use serde_json::Value;
 use tokio::sync::Notify;
 use tokio::task::JoinSet;
 
+use crate::clock::Millis;
 use crate::error::AwsError;
 use crate::wire::{self, Ctx, Service};
 use queue::Queue;
@@ -64,6 +66,8 @@ pub struct Sqs {
 struct Shared {
     config: SqsConfig,
     queues: RwLock<HashMap<String, Arc<QueueHandle>>>,
+    /// When each queue name was last deleted: AWS refuses to recreate it for 60 seconds.
+    deleted_at: Mutex<HashMap<String, Millis>>,
     moves: Mutex<move_task::MoveTasks>,
 }
 
@@ -74,6 +78,8 @@ struct QueueHandle {
     /// dead letter or redrive arrival, queue deletion); long polls re-check on it.
     notify: Notify,
     deleted: AtomicBool,
+    /// A FIFO queue (fixed at creation, so read without the lock).
+    fifo: bool,
 }
 
 impl QueueHandle {
@@ -150,6 +156,7 @@ impl Sqs {
             shared: Arc::new(Shared {
                 config,
                 queues: RwLock::new(HashMap::new()),
+                deleted_at: Mutex::new(HashMap::new()),
                 moves: Mutex::new(move_task::MoveTasks::default()),
             }),
             tasks: Mutex::new(JoinSet::new()),
@@ -165,7 +172,7 @@ impl Sqs {
             "GetQueueAttributes" => admin::get_queue_attributes(s, wire::parse(body)?, ctx),
             "SetQueueAttributes" => admin::set_queue_attributes(s, wire::parse(body)?, ctx),
             "ListQueues" => admin::list_queues(s, wire::parse(body)?, ctx),
-            "DeleteQueue" => admin::delete_queue(s, wire::parse(body)?),
+            "DeleteQueue" => admin::delete_queue(s, wire::parse(body)?, ctx),
             "PurgeQueue" => admin::purge_queue(s, wire::parse(body)?, ctx),
             "ListDeadLetterSourceQueues" => {
                 admin::list_dead_letter_source_queues(s, wire::parse(body)?, ctx)

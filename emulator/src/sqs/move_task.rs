@@ -18,9 +18,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use serde_json::{Value, json};
 
 use super::attributes::arn_name;
-use super::errors::{
-    invalid_parameter, missing_parameter, out_of_range, resource_not_found, unsupported_operation,
-};
+use super::errors::{invalid_parameter, missing_parameter, out_of_range, resource_not_found};
 use super::queue::Message;
 use super::shapes::{
     CancelMessageMoveTaskInput, ListMessageMoveTasksInput, MoveTaskShape, StartMessageMoveTaskInput,
@@ -146,9 +144,10 @@ pub fn start(
             .iter()
             .any(|t| t.source_arn == source_arn && t.status == Status::Running)
         {
-            return Err(unsupported_operation(format!(
-                "There is already an active message movement task for {source_arn}."
-            )));
+            return Err(invalid_parameter(
+                "There is already a task running. Only one active task is allowed for a source \
+                 queue arn at a given time.",
+            ));
         }
         moves.tasks.push(MoveTask {
             handle: task_handle.clone(),
@@ -233,15 +232,24 @@ impl Mover {
             }
         }
         let mut moved = 0u64;
+        // A destination deleted since: AWS fails the task with the queue's error code.
+        let mut destination_gone = false;
         for (name, messages) in by_destination {
             let Some(destination) = self.shared.get(&name) else {
+                destination_gone = true;
                 unmovable.extend(messages);
                 continue;
             };
             let mut queue = destination.lock();
             let delay = queue.settings.delay_seconds;
             for message in messages {
-                queue.send(Message::new(message.content.resent(now)), delay, now);
+                let resent = Message::new(message.content.resent(now));
+                match (&message.fifo, queue.settings.fifo) {
+                    (Some(ids), true) => {
+                        queue.send_sequenced(resent, ids.deduplication_id.clone(), delay, now);
+                    }
+                    _ => queue.send(resent, delay, now),
+                }
                 moved += 1;
             }
             drop(queue);
@@ -265,7 +273,11 @@ impl Mover {
         }
         if failed {
             task.status = Status::Failed;
-            task.failure_reason = Some("CouldNotDetermineMessageSource".into());
+            task.failure_reason = Some(if destination_gone {
+                "AWS.SimpleQueueService.NonExistentQueue".into()
+            } else {
+                "CouldNotDetermineMessageSource".into()
+            });
         } else if exhausted || task.moved >= task.to_move {
             task.status = Status::Completed;
         }
@@ -320,6 +332,18 @@ pub fn cancel(s: &Shared, input: CancelMessageMoveTaskInput) -> Result<Value, Aw
     let handle = input
         .task_handle
         .ok_or_else(|| missing_parameter("TaskHandle"))?;
+    // A handle is base64 JSON naming the task's source queue (as AWS's handles are).
+    let source_arn = B64
+        .decode(handle.as_bytes())
+        .ok()
+        .and_then(|json| serde_json::from_slice::<Value>(&json).ok())
+        .and_then(|v| v.get("sourceArn")?.as_str().map(str::to_owned))
+        .ok_or_else(|| invalid_parameter("Value for parameter TaskHandle is invalid."))?;
+    if !arn_name(&source_arn).is_some_and(|name| s.exists(name)) {
+        return Err(resource_not_found(
+            "The resource that you specified for the SourceArn parameter doesn't exist.",
+        ));
+    }
     let mut moves = s.moves();
     let task = moves
         .find(&handle)

@@ -30,7 +30,8 @@ pub struct CreateQueueInput {
     pub queue_name: Option<String>,
     #[serde(default)]
     pub attributes: BTreeMap<String, String>,
-    #[serde(default)]
+    /// The model names this member `tags` (lower case), unlike TagQueue's `Tags`.
+    #[serde(default, rename = "tags")]
     pub tags: BTreeMap<String, String>,
 }
 
@@ -72,6 +73,8 @@ pub struct ListQueuesInput {
 #[derive(Debug, Default, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct ListQueuesOutput {
+    /// Absent, not empty, when no queue matches (as AWS answers).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub queue_urls: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
@@ -110,6 +113,9 @@ pub struct SendMessageOutput {
         skip_serializing_if = "Option::is_none"
     )]
     pub md5_of_message_system_attributes: Option<String>,
+    /// FIFO queues only.
+    #[serde(rename = "SequenceNumber", skip_serializing_if = "Option::is_none")]
+    pub sequence_number: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -142,6 +148,8 @@ pub struct BatchResultErrorEntry {
 #[serde(rename_all = "PascalCase")]
 pub struct BatchOutput<T> {
     pub successful: Vec<T>,
+    /// Absent, not empty, when no entry failed (as AWS answers).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub failed: Vec<BatchResultErrorEntry>,
 }
 

@@ -24,6 +24,9 @@ pub enum Feature {
     ThroughputLimits,
     /// A server of the test's own: the test lists every stream, queue or table there is.
     IsolatedServer,
+    /// The test sends raw HTTP requests without a SigV4 signature (query-protocol bodies,
+    /// absent JSON keys, headers the SDK hides); other servers route requests by signature.
+    UnsignedRequests,
     /// Requests AWS refuses are refused (names, counts, sizes, parameter ranges, stale receipt
     /// handles, characters outside SQS's allowed set).
     StrictValidation,
@@ -53,6 +56,11 @@ pub enum Feature {
     SqsDeadLetterSourceArn,
     /// SQS PurgeQueueInProgress within 60 s of a purge.
     SqsPurgeLimit,
+    /// SQS FIFO `DeduplicationScope=messageGroup` (deduplication per message group).
+    SqsDeduplicationScope,
+    /// SQS FIFO sequence numbers that increase per queue, and a group's messages moved to the
+    /// dead-letter queue together, in order.
+    SqsFifoOrdering,
     /// DynamoDB number normalisation and 38-digit precision without exponents.
     DynamoDbNumbers,
     /// DynamoDB BETWEEN conditions and every sort-key operator in key conditions.
@@ -94,6 +102,7 @@ impl Feature {
             Feature::EmulatorInternals => "access to the embedded emulator's internals",
             Feature::ThroughputLimits => "the emulator's switchable throughput limits",
             Feature::IsolatedServer => "a server of the test's own",
+            Feature::UnsignedRequests => "raw unsigned HTTP requests",
             Feature::StrictValidation => "AWS's input validation",
             Feature::AwsErrorMessages => "AWS's error codes and messages",
             Feature::Pagination => "AWS's Limit/NextToken paging",
@@ -107,6 +116,8 @@ impl Feature {
             Feature::SqsQueueAttributes => "AWS's SQS queue attributes",
             Feature::SqsDeadLetterSourceArn => "SQS DeadLetterQueueSourceArn on dead letters",
             Feature::SqsPurgeLimit => "SQS's one purge per 60 s",
+            Feature::SqsDeduplicationScope => "FIFO deduplication per message group",
+            Feature::SqsFifoOrdering => "FIFO sequence numbers and dead-lettering in order",
             Feature::DynamoDbNumbers => "DynamoDB number normalisation",
             Feature::DynamoDbExpressions => "DynamoDB BETWEEN and every sort-key operator",
             Feature::DynamoDbItemSize => "DynamoDB's item size rule (exactly 400 KB fits)",
@@ -153,6 +164,10 @@ const EMBEDDED_ONLY: &[Gap] = &[
     gap(
         Feature::IsolatedServer,
         "the server is shared, so a listing holds other tests' resources",
+    ),
+    gap(
+        Feature::UnsignedRequests,
+        "it routes (or refuses) requests by their signature",
     ),
 ];
 
@@ -206,6 +221,14 @@ const MOTO_GAPS: &[Gap] = &[
     ),
     gap(Feature::SqsDeadLetterSourceArn, "moto does not set it"),
     gap(Feature::SqsPurgeLimit, "moto allows any number"),
+    gap(
+        Feature::SqsDeduplicationScope,
+        "moto deduplicates per queue whatever DeduplicationScope says",
+    ),
+    gap(
+        Feature::SqsFifoOrdering,
+        "moto's sequence numbers are random; it dead-letters one message of a group per receive",
+    ),
     gap(
         Feature::DynamoDbNumbers,
         "moto keeps trailing zeros and exponents",

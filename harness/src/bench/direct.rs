@@ -100,11 +100,9 @@ impl DirectWorkload {
     }
 }
 
-/// Kinesis speaks awsJson 1.1, SQS and DynamoDB awsJson 1.0.
+/// The content type of the service `target` names.
 fn content_type(target: &str) -> &'static str {
-    if target.starts_with("Kinesis_") {
-        "application/x-amz-json-1.1"
-    } else {
-        "application/x-amz-json-1.0"
-    }
+    emulator::wire::Service::from_target(target).map_or(emulator::wire::JSON_1_0, |(service, _)| {
+        service.content_type()
+    })
 }

@@ -28,9 +28,8 @@ use tokio::task::JoinHandle;
 /// The body of the one message every `ReceiveMessage` answer carries.
 const RECEIVED_BODY: &str = "null-server message";
 
-/// Kinesis answers in awsJson 1.1, SQS and DynamoDB in awsJson 1.0.
-const JSON_1_1: &str = "application/x-amz-json-1.1";
-const JSON_1_0: &str = "application/x-amz-json-1.0";
+use emulator::AwsError;
+use emulator::wire::{JSON_1_0, JSON_1_1, Service, errors};
 
 static PUT_RECORD: LazyLock<Bytes> = LazyLock::new(|| {
     Bytes::from_static(
@@ -64,6 +63,7 @@ pub fn respond(headers: &HeaderMap, body: &[u8]) -> Response<Bytes> {
             ok(JSON_1_0, Bytes::from_static(b"{}"))
         }
         other => error(
+            Service::from_target(other).map_or(Service::Sqs, |(service, _)| service),
             StatusCode::BAD_REQUEST,
             "UnknownOperationException",
             &format!("the null server does not answer X-Amz-Target {other:?}"),
@@ -87,6 +87,7 @@ fn send_message(body: &[u8]) -> Response<Bytes> {
             ok(JSON_1_0, Bytes::from(answer))
         }
         Err(err) => error(
+            Service::Sqs,
             StatusCode::BAD_REQUEST,
             "InvalidParameterValue",
             &format!("SendMessage needs a MessageBody: {err}"),
@@ -113,15 +114,15 @@ fn ok(content_type: &'static str, body: Bytes) -> Response<Bytes> {
     response
 }
 
-fn error(status: StatusCode, code: &str, message: &str) -> Response<Bytes> {
-    let body = serde_json::json!({ "__type": code, "message": message }).to_string();
-    let mut response = ok(JSON_1_0, Bytes::from(body));
-    *response.status_mut() = status;
-    response.headers_mut().insert(
-        "x-amzn-query-error",
-        format!("{code};Sender").parse().expect("ASCII"),
-    );
-    response
+/// An error as the emulator encodes it for `service`.
+fn error(
+    service: Service,
+    status: StatusCode,
+    code: &'static str,
+    message: &str,
+) -> Response<Bytes> {
+    let err = AwsError::new(code, message).with_status(status.as_u16());
+    errors::json_error(service, err, "00000000-0000-4000-8000-000000000000")
 }
 
 /// The null server running on a socket; dropping it stops the server.
@@ -153,9 +154,13 @@ pub async fn spawn(addr: SocketAddr) -> std::io::Result<NullServer> {
         let (parts, body) = request.into_parts();
         match body.collect().await {
             Ok(body) => respond(&parts.headers, &body.to_bytes()).map(Body::from),
-            Err(err) => {
-                error(StatusCode::BAD_REQUEST, "InvalidRequest", &err.to_string()).map(Body::from)
-            }
+            Err(err) => error(
+                Service::Sqs,
+                StatusCode::BAD_REQUEST,
+                "InvalidRequest",
+                &err.to_string(),
+            )
+            .map(Body::from),
         }
     });
     let (tx, rx) = oneshot::channel::<()>();
@@ -257,7 +262,10 @@ mod tests {
         let response = respond(&headers("DynamoDB_20120810.Scan"), b"{}");
         assert_eq!(response.status(), StatusCode::BAD_REQUEST);
         let value = json(&response);
-        assert_eq!(value["__type"], "UnknownOperationException");
+        assert_eq!(
+            errors::error_code(None, None, response.body()).as_deref(),
+            Some("UnknownOperationException")
+        );
         assert!(value["message"].as_str().unwrap().contains("Scan"));
     }
 

@@ -1,16 +1,18 @@
 //! AWS error responses as each service sends them, so the SDK classifies an injected fault
 //! exactly as it would the real one; and the error code of a response from the backend.
 //!
-//! Kinesis (awsJson1_1): bare `__type`. SQS (awsJson1_0, awsQueryCompatible):
-//! `com.amazonaws.sqs#<Shape>` plus `x-amzn-query-error: <QueryCode>;Sender|Receiver`, which
-//! the Rust SDK reads the code from. DynamoDB (awsJson1_0): `com.amazonaws.dynamodb.v20120810#`.
-
-use std::sync::atomic::{AtomicU64, Ordering};
+//! The encoding itself is the emulator's ([`emulator::wire::errors`]): Kinesis (awsJson1_1)
+//! bare `__type`; SQS (awsJson1_0, awsQueryCompatible) `com.amazonaws.sqs#<Shape>` plus
+//! `x-amzn-query-error: <QueryCode>;Sender|Receiver`; DynamoDB `com.amazonaws.dynamodb.v20120810#`.
+//! What stays here is which throttling errors each service sends, and their wording.
 
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::http::{Headers, StatusCode};
 use aws_smithy_types::body::SdkBody;
-use serde_json::{Value, json};
+use emulator::AwsError;
+use emulator::wire::{RequestIds, errors};
+#[cfg(test)]
+use serde_json::Value;
 
 use super::rule::Service;
 
@@ -61,131 +63,30 @@ pub fn throttle_message(service: Service, code: &str, resource: Option<&str>) ->
     }
 }
 
-/// SQS shapes whose awsQuery code differs from the shape name (AWS-SEMANTICS.md 4.4).
-const SQS_QUERY_CODES: &[(&str, &str)] = &[
-    (
-        "QueueDoesNotExist",
-        "AWS.SimpleQueueService.NonExistentQueue",
-    ),
-    (
-        "UnsupportedOperation",
-        "AWS.SimpleQueueService.UnsupportedOperation",
-    ),
-    (
-        "TooManyEntriesInBatchRequest",
-        "AWS.SimpleQueueService.TooManyEntriesInBatchRequest",
-    ),
-    (
-        "EmptyBatchRequest",
-        "AWS.SimpleQueueService.EmptyBatchRequest",
-    ),
-    (
-        "BatchEntryIdsNotDistinct",
-        "AWS.SimpleQueueService.BatchEntryIdsNotDistinct",
-    ),
-    (
-        "BatchRequestTooLong",
-        "AWS.SimpleQueueService.BatchRequestTooLong",
-    ),
-    (
-        "InvalidBatchEntryId",
-        "AWS.SimpleQueueService.InvalidBatchEntryId",
-    ),
-    (
-        "PurgeQueueInProgress",
-        "AWS.SimpleQueueService.PurgeQueueInProgress",
-    ),
-    (
-        "MessageNotInflight",
-        "AWS.SimpleQueueService.MessageNotInflight",
-    ),
-    ("QueueNameExists", "QueueAlreadyExists"),
-    ("KmsThrottled", "KMS.ThrottlingException"),
-    ("KmsAccessDenied", "KMS.AccessDeniedException"),
-    ("KmsDisabled", "KMS.DisabledException"),
-    ("KmsInvalidKeyUsage", "KMS.InvalidKeyUsageException"),
-    ("KmsInvalidState", "KMS.InvalidStateException"),
-    ("KmsNotFound", "KMS.NotFoundException"),
-    ("KmsOptInRequired", "KMS.OptInRequired"),
-];
-
-/// `(shape, query code)` for an SQS error named by either.
-fn sqs_codes(code: &str) -> (&str, &str) {
-    SQS_QUERY_CODES
-        .iter()
-        .find(|(shape, query)| *shape == code || *query == code)
-        .map_or((code, code), |(shape, query)| (shape, query))
-}
-
-/// An AWS error response as `service` sends it.
+/// An AWS error response as `service` sends it (encoded by the emulator's wire module, so an
+/// injected fault reads exactly like the emulator's own answer). `code` may be an SQS shape
+/// name or its awsQuery code.
 pub fn error_response(service: Service, status: u16, code: &str, message: &str) -> HttpResponse {
-    let (type_name, query_error) = match service {
-        Service::Kinesis => (code.to_owned(), None),
-        Service::Sqs => {
-            let (shape, query) = sqs_codes(code);
-            let fault = if status >= 500 { "Receiver" } else { "Sender" };
-            (
-                format!("com.amazonaws.sqs#{shape}"),
-                Some(format!("{query};{fault}")),
-            )
-        }
-        Service::DynamoDb => (format!("com.amazonaws.dynamodb.v20120810#{code}"), None),
-    };
-    let body = json!({"__type": type_name, "message": message}).to_string();
-    let status = StatusCode::try_from(status).unwrap_or_else(|_| {
-        StatusCode::try_from(500).unwrap_or_else(|_| unreachable!("500 is a status code"))
-    });
-    let mut response = HttpResponse::new(status, SdkBody::from(body));
-    let headers = response.headers_mut();
-    let content_type = match service {
-        Service::Kinesis => "application/x-amz-json-1.1",
-        Service::Sqs | Service::DynamoDb => "application/x-amz-json-1.0",
-    };
-    headers.insert("content-type", content_type);
-    headers.insert("x-amzn-requestid", request_id());
-    if let Some(q) = query_error {
-        // Codes and shapes are ASCII names; a header value that is not is left out.
-        let _ = headers.try_insert("x-amzn-query-error", q);
-    }
-    response
+    static REQUEST_IDS: RequestIds = RequestIds::new(0xfa01_7000);
+    let err = AwsError::new(code.to_owned(), message).with_status(status);
+    let response = errors::json_error(service, err, &REQUEST_IDS.next_id());
+    HttpResponse::try_from(response.map(SdkBody::from)).unwrap_or_else(|_| {
+        // The wire module builds valid responses; a conversion failure leaves a bare 500.
+        HttpResponse::new(
+            StatusCode::try_from(500).unwrap_or_else(|_| unreachable!("500 is a status code")),
+            SdkBody::empty(),
+        )
+    })
 }
 
-fn request_id() -> String {
-    static NEXT: AtomicU64 = AtomicU64::new(1);
-    let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    format!("fa017000-0000-4000-8000-{n:012x}")
-}
-
-/// The AWS error code of an error response, as the SDK would read it: the SQS query code
-/// from `x-amzn-query-error`, else the body's `__type` (or `code`) without its namespace,
-/// else `x-amzn-ErrorType`.
+/// The AWS error code of an error response, as the SDK would read it
+/// ([`emulator::wire::errors::error_code`]).
 pub fn response_error_code(headers: &Headers, body: &[u8]) -> Option<String> {
-    if let Some(q) = headers.get("x-amzn-query-error") {
-        let code = q.split(';').next().unwrap_or(q);
-        if !code.is_empty() {
-            return Some(code.to_owned());
-        }
-    }
-    let json = serde_json::from_slice::<Value>(body).ok();
-    let from_body = json
-        .as_ref()
-        .and_then(|j| j.get("__type").or_else(|| j.get("code")))
-        .and_then(Value::as_str);
-    from_body
-        .or_else(|| headers.get("x-amzn-errortype"))
-        .map(sanitize_code)
-        .filter(|c| !c.is_empty())
-}
-
-/// `com.amazonaws.dynamodb.v20120810#ThrottlingException` -> `ThrottlingException`;
-/// `ValidationException:http://...` -> `ValidationException` (the JSON protocols' rule).
-fn sanitize_code(raw: &str) -> String {
-    let after_hash = raw.rsplit('#').next().unwrap_or(raw);
-    after_hash
-        .split(':')
-        .next()
-        .unwrap_or(after_hash)
-        .to_owned()
+    errors::error_code(
+        headers.get("x-amzn-query-error"),
+        headers.get("x-amzn-errortype"),
+        body,
+    )
 }
 
 #[cfg(test)]

@@ -11,55 +11,9 @@ use std::time::Duration;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-/// An AWS service whose requests the fault layer recognises (by `X-Amz-Target`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Service {
-    Kinesis,
-    Sqs,
-    #[serde(rename = "dynamodb")]
-    DynamoDb,
-}
-
-impl Service {
-    /// The lower-case name used in rules, the journal and scenario files.
-    pub fn name(self) -> &'static str {
-        match self {
-            Service::Kinesis => "kinesis",
-            Service::Sqs => "sqs",
-            Service::DynamoDb => "dynamodb",
-        }
-    }
-
-    /// `"kinesis"`, `"sqs"` or `"dynamodb"` (case-insensitive).
-    pub fn from_name(name: &str) -> Option<Service> {
-        match name.to_ascii_lowercase().as_str() {
-            "kinesis" => Some(Service::Kinesis),
-            "sqs" => Some(Service::Sqs),
-            "dynamodb" => Some(Service::DynamoDb),
-            _ => None,
-        }
-    }
-
-    /// Splits an `X-Amz-Target` value (`Kinesis_20131202.PutRecord`, `AmazonSQS.SendMessage`,
-    /// `DynamoDB_20120810.PutItem`) into the service and the operation.
-    pub fn from_target(target: &str) -> Option<(Service, &str)> {
-        let (prefix, op) = target.split_once('.')?;
-        let service = match prefix {
-            "Kinesis_20131202" => Service::Kinesis,
-            "AmazonSQS" => Service::Sqs,
-            "DynamoDB_20120810" => Service::DynamoDb,
-            _ => return None,
-        };
-        (!op.is_empty()).then_some((service, op))
-    }
-}
-
-impl fmt::Display for Service {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+/// An AWS service whose requests the fault layer recognises (by `X-Amz-Target`): the
+/// emulator's own, so that rules, the journal and the emulator name services alike.
+pub use emulator::wire::Service;
 
 /// Which event source mapping a delivery rule watches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
@@ -581,24 +535,5 @@ mod tests {
             delivery.to_string(),
             "kinesis delivery crash_before_checkpoint nth(1) [shard shardId-000000000000]"
         );
-    }
-
-    #[test]
-    fn targets_name_their_service_and_operation() {
-        assert_eq!(
-            Service::from_target("Kinesis_20131202.PutRecords"),
-            Some((Service::Kinesis, "PutRecords"))
-        );
-        assert_eq!(
-            Service::from_target("AmazonSQS.SendMessage"),
-            Some((Service::Sqs, "SendMessage"))
-        );
-        assert_eq!(
-            Service::from_target("DynamoDB_20120810.PutItem"),
-            Some((Service::DynamoDb, "PutItem"))
-        );
-        assert_eq!(Service::from_target("AmazonSNS.Publish"), None);
-        assert_eq!(Service::from_target("AmazonSQS."), None);
-        assert_eq!(Service::from_target(""), None);
     }
 }

@@ -3,15 +3,23 @@
 //! - `queues`: queue operations and their errors;
 //! - `messages`: send, receive, delete, visibility, attributes, MD5s, limits, long polling;
 //! - `batches`: the batch operations and their errors;
+//! - `fifo`: FIFO queues (groups, deduplication, sequence numbers, FIFO dead-letter queues);
 //! - `redrive`: the redrive policy at exactly `maxReceiveCount` and message move tasks;
+//! - `recorded`: answers checked against responses recorded on real AWS (issue 11);
+//! - `raw`: raw HTTP requests for what the SDK cannot express;
+//! - `query`: the awsQuery protocol (form parameters, XML), raw and through boto3;
 //! - `timing`: what needs time to pass (visibility expiry, delays, retention, long-poll
 //!   timeouts, paced move tasks), in process under tokio's paused clock.
 //!
 //! The Rust SDK does not check the MD5 digests SQS returns, so these tests recompute them.
 
 mod batches;
+mod fifo;
 mod messages;
+mod query;
 mod queues;
+mod raw;
+mod recorded;
 mod redrive;
 mod timing;
 

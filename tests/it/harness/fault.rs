@@ -17,10 +17,10 @@ use aws_smithy_runtime_api::client::http::{
 };
 use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
-use aws_smithy_runtime_api::http::StatusCode;
 use aws_smithy_types::body::SdkBody;
 use emulator::client::InProcessClient;
-use emulator::{Emulator, EmulatorConfig};
+use emulator::wire::{self, Service};
+use emulator::{AwsError, Emulator, EmulatorConfig};
 use harness::fault::{AttemptStatus, ConnectorErrorKind, FaultPlan, FaultyHttpClient, Journal};
 use md5::{Digest, Md5};
 use serde_json::{Value, json};
@@ -34,7 +34,7 @@ struct Hit {
     body: Value,
 }
 
-type Answer = dyn Fn(&Hit, &[Hit]) -> (u16, Value) + Send + Sync;
+type Answer = dyn Fn(&Hit, &[Hit]) -> Result<Value, AwsError> + Send + Sync;
 
 /// A backend that answers every request with `answer(request, earlier requests)`.
 #[derive(Clone)]
@@ -50,7 +50,9 @@ impl std::fmt::Debug for Canned {
 }
 
 impl Canned {
-    fn new(answer: impl Fn(&Hit, &[Hit]) -> (u16, Value) + Send + Sync + 'static) -> Self {
+    fn new(
+        answer: impl Fn(&Hit, &[Hit]) -> Result<Value, AwsError> + Send + Sync + 'static,
+    ) -> Self {
         Self {
             answer: Arc::new(answer),
             hits: Arc::default(),
@@ -64,7 +66,7 @@ impl Canned {
                 let body = hit.body["MessageBody"].as_str().unwrap_or_default();
                 let md5 = hex(&Md5::digest(body.as_bytes()));
                 let id = format!("00000000-0000-4000-8000-{:012}", earlier.len());
-                (200, json!({"MD5OfMessageBody": md5, "MessageId": id}))
+                Ok(json!({"MD5OfMessageBody": md5, "MessageId": id}))
             }
             "Kinesis_20131202.PutRecord" | "Kinesis_20131202.PutRecords" => {
                 let n = hit.body["Records"].as_array().map_or(1, Vec::len);
@@ -74,7 +76,7 @@ impl Canned {
                 let mut out = records[0].clone();
                 out["FailedRecordCount"] = json!(0);
                 out["Records"] = json!(records);
-                (200, out)
+                Ok(out)
             }
             "DynamoDB_20120810.PutItem" => {
                 let id = &hit.body["Item"]["id"];
@@ -82,19 +84,15 @@ impl Canned {
                     h.operation == hit.operation && h.body["Item"]["id"] == *id && applied(h)
                 });
                 if hit.body["ConditionExpression"].is_string() && exists {
-                    let err = json!({
-                        "__type": "com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException",
-                        "message": "The conditional request failed"
-                    });
-                    (400, err)
+                    Err(AwsError::new(
+                        "ConditionalCheckFailedException",
+                        "The conditional request failed",
+                    ))
                 } else {
-                    (200, json!({}))
+                    Ok(json!({}))
                 }
             }
-            other => (
-                400,
-                json!({"__type": "UnknownOperationException", "message": other}),
-            ),
+            other => Err(AwsError::new("UnknownOperationException", other.to_owned())),
         })
     }
 
@@ -140,25 +138,19 @@ impl HttpConnector for Canned {
             .and_then(|b| serde_json::from_slice(b).ok())
             .unwrap_or(Value::Null);
         let mut hit = Hit { operation, body };
-        let (status, answer) = {
+        let result = {
             let mut hits = self.hits.lock().expect("hits");
-            let (status, answer) = (self.answer)(&hit, &hits);
-            if status >= 300 {
+            let result = (self.answer)(&hit, &hits);
+            if result.is_err() {
                 hit.body["__applied"] = json!(false);
             }
             hits.push(hit.clone());
-            (status, answer)
+            result
         };
-        let content_type = if hit.operation.starts_with("Kinesis") {
-            "application/x-amz-json-1.1"
-        } else {
-            "application/x-amz-json-1.0"
-        };
-        let mut response = HttpResponse::new(
-            StatusCode::try_from(status).expect("status"),
-            SdkBody::from(answer.to_string()),
-        );
-        response.headers_mut().insert("content-type", content_type);
+        // Encoded as the emulator encodes its answers (one wire format).
+        let service = Service::from_target(&hit.operation).map_or(Service::Sqs, |(s, _)| s);
+        let response = wire::encode(service, result, "canned-request");
+        let response = HttpResponse::try_from(response.map(SdkBody::from)).expect("response");
         HttpConnectorFuture::ready(Ok(response))
     }
 }

@@ -168,7 +168,7 @@ async fn throttled_twice_then_accepted_is_forwarded_without_the_dlq() {
 async fn a_server_error_is_retried_like_throttling() {
     let server = MockServer::start().await;
     send_message_to(QUEUE_URL)
-        .respond_with(sqs_error(500, "InternalFailure", "InternalFailure", "oops"))
+        .respond_with(sqs_error(500, "InternalFailure", "oops"))
         .up_to_n_times(1)
         .with_priority(1)
         .mount(&server)

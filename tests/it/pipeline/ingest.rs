@@ -9,6 +9,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
+use emulator::wire::{JSON_1_1, Service};
 use http_body_util::BodyExt;
 use pipeline::config::SEED_API_KEY;
 use pipeline::envelope::Envelope;
@@ -21,7 +22,6 @@ use wiremock::matchers::{header, method};
 use wiremock::{Mock, MockServer, Request as MockRequest, Respond, ResponseTemplate};
 
 const SEED_BODY: &str = r#"{"stream": "default", "payload": { "energy_type": "nuclear" }}"#;
-const JSON_1_1: &str = "application/x-amz-json-1.1";
 
 /// A Kinesis client whose own retries (standard mode, 3 attempts) wait almost nothing.
 fn kinesis_client(server: &MockServer) -> aws_sdk_kinesis::Client {
@@ -59,9 +59,7 @@ impl Respond for Accepts {
 }
 
 fn kinesis_error(status: u16, shape: &str) -> ResponseTemplate {
-    ResponseTemplate::new(status)
-        .insert_header("content-type", JSON_1_1)
-        .set_body_json(json!({ "__type": shape, "message": "scripted" }))
+    super::scripted::aws_error(Service::Kinesis, status, shape, "scripted")
 }
 
 fn router(server: &MockServer) -> (axum::Router, Arc<MemoryObserver>) {

@@ -2,6 +2,8 @@
 //! SQS / DynamoDB (awsJson1_0) success and error bodies as the services send them.
 
 use aws_credential_types::Credentials;
+use emulator::AwsError;
+use emulator::wire::{self, JSON_1_0, Service};
 use md5::{Digest, Md5};
 use serde_json::{Value, json};
 use wiremock::matchers::{body_partial_json, header, method};
@@ -9,7 +11,6 @@ use wiremock::{MockBuilder, MockServer, Request, Respond, ResponseTemplate};
 
 pub const QUEUE_URL: &str = "http://sqs.local/000000000000/events";
 pub const DLQ_URL: &str = "http://sqs.local/000000000000/events-dlq";
-const JSON_1_0: &str = "application/x-amz-json-1.0";
 
 fn credentials() -> Credentials {
     Credentials::new("test", "test", None, None, "static")
@@ -64,40 +65,37 @@ impl Respond for SqsAccepts {
     }
 }
 
-/// An SQS error as the JSON protocol sends it: the query-compatible code in
-/// `x-amzn-query-error`, the shape in `__type`.
-pub fn sqs_error(status: u16, query_code: &str, shape: &str, message: &str) -> ResponseTemplate {
-    ResponseTemplate::new(status)
-        .insert_header("content-type", JSON_1_0)
-        .insert_header(
-            "x-amzn-query-error",
-            format!("{query_code};Sender").as_str(),
-        )
-        .set_body_json(
-            json!({ "__type": format!("com.amazonaws.sqs#{shape}"), "message": message }),
-        )
+/// An AWS error response for wiremock, encoded by the emulator's wire module (so a scripted
+/// error reads exactly like the emulator's and AWS's).
+pub fn aws_error(service: Service, status: u16, code: &str, message: &str) -> ResponseTemplate {
+    let err = AwsError::new(code.to_owned(), message).with_status(status);
+    let response = wire::errors::json_error(service, err, "scripted-request");
+    let mut template = ResponseTemplate::new(response.status().as_u16());
+    for (name, value) in response.headers() {
+        template = template.insert_header(name.as_str(), value.to_str().unwrap_or_default());
+    }
+    template.set_body_raw(response.body().to_vec(), service.content_type())
+}
+
+/// An SQS error named by its shape or its query code (the JSON protocol sends both).
+pub fn sqs_error(status: u16, code: &str, message: &str) -> ResponseTemplate {
+    aws_error(Service::Sqs, status, code, message)
 }
 
 pub fn sqs_throttled() -> ResponseTemplate {
-    sqs_error(400, "RequestThrottled", "RequestThrottled", "Rate exceeded")
+    sqs_error(400, "RequestThrottled", "Rate exceeded")
 }
 
 pub fn sqs_no_such_queue() -> ResponseTemplate {
     sqs_error(
         400,
-        "AWS.SimpleQueueService.NonExistentQueue",
         "QueueDoesNotExist",
         "The specified queue does not exist.",
     )
 }
 
 pub fn ddb_error(status: u16, shape: &str, message: &str) -> ResponseTemplate {
-    ResponseTemplate::new(status)
-        .insert_header("content-type", JSON_1_0)
-        .set_body_json(json!({
-            "__type": format!("com.amazonaws.dynamodb.v20120810#{shape}"),
-            "message": message,
-        }))
+    aws_error(Service::DynamoDb, status, shape, message)
 }
 
 pub fn ddb_ok() -> ResponseTemplate {

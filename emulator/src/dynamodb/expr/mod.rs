@@ -199,14 +199,12 @@ impl Symbols {
     ) -> Result<Self, AwsError> {
         if names.is_some_and(HashMap::is_empty) {
             return Err(aws_error!(
-                400,
                 ValidationException,
                 "ExpressionAttributeNames must not be empty"
             ));
         }
         if values.is_some_and(serde_json::Map::is_empty) {
             return Err(aws_error!(
-                400,
                 ValidationException,
                 "ExpressionAttributeValues must not be empty"
             ));
@@ -215,14 +213,12 @@ impl Symbols {
         for (key, value) in values.into_iter().flatten() {
             if !key.starts_with(':') {
                 return Err(aws_error!(
-                    400,
                     ValidationException,
                     "ExpressionAttributeValues contains invalid key: Syntax error; key: \"{key}\""
                 ));
             }
             let value = AttributeValue::from_json(value).map_err(|e| {
                 aws_error!(
-                    400,
                     ValidationException,
                     "ExpressionAttributeValues contains invalid value: {} for key {key}",
                     e.message
@@ -233,14 +229,12 @@ impl Symbols {
         for (key, name) in names.into_iter().flatten() {
             if !key.starts_with('#') {
                 return Err(aws_error!(
-                    400,
                     ValidationException,
                     "ExpressionAttributeNames contains invalid key: Syntax error; key: \"{key}\""
                 ));
             }
             if name.is_empty() {
                 return Err(aws_error!(
-                    400,
                     ValidationException,
                     "ExpressionAttributeNames contains invalid value: Empty attribute name for key {key}"
                 ));
@@ -293,7 +287,6 @@ impl Symbols {
         let names = unused(self.names.keys().collect(), &self.used_names.borrow());
         if !names.is_empty() {
             return Err(aws_error!(
-                400,
                 ValidationException,
                 "Value provided in ExpressionAttributeNames unused in expressions: keys: {{{names}}}"
             ));
@@ -301,7 +294,6 @@ impl Symbols {
         let values = unused(self.values.keys().collect(), &self.used_values.borrow());
         if !values.is_empty() {
             return Err(aws_error!(
-                400,
                 ValidationException,
                 "Value provided in ExpressionAttributeValues unused in expressions: keys: {{{values}}}"
             ));
@@ -339,5 +331,5 @@ pub fn check_overlaps(paths: &[&Path]) -> Result<(), String> {
 
 /// Wraps an expression error as AWS does: `Invalid ConditionExpression: ...`.
 pub fn invalid(kind: &str, err: ExprError) -> AwsError {
-    aws_error!(400, ValidationException, "Invalid {kind}: {err}")
+    aws_error!(ValidationException, "Invalid {kind}: {err}")
 }

@@ -12,7 +12,6 @@ use crate::error::AwsError;
 
 fn missing_attribute() -> AwsError {
     aws_error!(
-        400,
         ValidationException,
         "The provided expression refers to an attribute that does not exist in the item"
     )
@@ -20,7 +19,6 @@ fn missing_attribute() -> AwsError {
 
 fn wrong_type() -> AwsError {
     aws_error!(
-        400,
         ValidationException,
         "An operand in the update expression has an incorrect data type"
     )
@@ -28,7 +26,6 @@ fn wrong_type() -> AwsError {
 
 fn bad_path() -> AwsError {
     aws_error!(
-        400,
         ValidationException,
         "The document path provided in the update expression is invalid for update"
     )
@@ -40,7 +37,6 @@ pub fn validate(update: &UpdateExpr, key_names: &[&str]) -> Result<(), AwsError>
     for path in &targets {
         if key_names.contains(&path.root()) {
             return Err(aws_error!(
-                400,
                 ValidationException,
                 "One or more parameter values were invalid: Cannot update attribute {}. This attribute is part of the key",
                 path.root()
@@ -48,11 +44,7 @@ pub fn validate(update: &UpdateExpr, key_names: &[&str]) -> Result<(), AwsError>
         }
     }
     super::check_overlaps(&targets).map_err(|message| {
-        aws_error!(
-            400,
-            ValidationException,
-            "Invalid UpdateExpression: {message}"
-        )
+        aws_error!(ValidationException, "Invalid UpdateExpression: {message}")
     })?;
     Ok(())
 }
@@ -86,7 +78,7 @@ fn arithmetic(
             let result = if plus { x.add(&y) } else { x.sub(&y) };
             result
                 .map(AttributeValue::N)
-                .map_err(|e| aws_error!(400, ValidationException, "{e}"))
+                .map_err(|e| aws_error!(ValidationException, "{e}"))
         }
         _ => Err(wrong_type()),
     }
@@ -118,7 +110,7 @@ pub fn apply(update: &UpdateExpr, old: &Item) -> Result<Item, AwsError> {
             (None, v) => v.clone(),
             (Some(AttributeValue::N(x)), AttributeValue::N(y)) => AttributeValue::N(
                 x.add(y)
-                    .map_err(|e| aws_error!(400, ValidationException, "{e}"))?,
+                    .map_err(|e| aws_error!(ValidationException, "{e}"))?,
             ),
             (Some(AttributeValue::Ss(x)), AttributeValue::Ss(y)) => AttributeValue::Ss(union(x, y)),
             (Some(AttributeValue::Ns(x)), AttributeValue::Ns(y)) => AttributeValue::Ns(union(x, y)),

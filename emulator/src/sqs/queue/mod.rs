@@ -1,4 +1,6 @@
-//! One standard queue's state, sans-io: every method takes `now` (epoch ms) and nothing waits.
+//! One queue's state, standard or FIFO, sans-io: every method takes `now` (epoch ms) and
+//! nothing waits. A FIFO queue also keeps its deduplication ids for 5 minutes, numbers what
+//! it accepts, and holds back a message group while one of its messages is in flight.
 //!
 //! Messages live in one map by sequence number; each is in exactly one of three ordered
 //! sets, so a receive touches only what it returns and whatever has just changed state:
@@ -39,7 +41,28 @@ pub struct Message {
     pub last_receive: Option<Millis>,
     /// Set when a redrive policy moved the message here: the ARN of the queue it left.
     pub dead_letter_source_arn: Option<String>,
+    /// FIFO only: the deduplication id it was accepted under, and its `SequenceNumber`.
+    pub fifo: Option<FifoIds>,
 }
+
+/// What a FIFO queue assigns a message it accepts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FifoIds {
+    pub deduplication_id: String,
+    /// A 20-digit decimal, increasing per queue.
+    pub sequence_number: String,
+}
+
+/// The answer to a FIFO send: the message's ids, or those of the message its deduplication
+/// id already names (a duplicate within 5 minutes is accepted but not enqueued).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FifoAccepted {
+    pub message_id: String,
+    pub sequence_number: String,
+}
+
+/// How long a FIFO queue remembers a deduplication id: 5 minutes.
+const DEDUPLICATION_WINDOW_MS: Millis = 300_000;
 
 impl Message {
     pub fn new(content: Arc<Content>) -> Self {
@@ -49,6 +72,7 @@ impl Message {
             first_receive: None,
             last_receive: None,
             dead_letter_source_arn: None,
+            fifo: None,
         }
     }
 }
@@ -114,6 +138,12 @@ pub struct Queue {
     inflight: BTreeSet<(Millis, u64)>,
     by_sent: BTreeSet<(Millis, u64)>,
     last_purge: Option<Millis>,
+    /// FIFO: the last sequence number handed out.
+    sequence: u128,
+    /// FIFO: deduplication key -> (accepted at, what the send answered), for 5 minutes;
+    /// `dedup_order` expires them oldest first. Kept after the message is deleted.
+    dedup: HashMap<String, (Millis, FifoAccepted)>,
+    dedup_order: std::collections::VecDeque<(Millis, String)>,
 }
 
 impl Queue {
@@ -134,6 +164,9 @@ impl Queue {
             inflight: BTreeSet::new(),
             by_sent: BTreeSet::new(),
             last_purge: None,
+            sequence: 10_000_000_000_000_000_000,
+            dedup: HashMap::new(),
+            dedup_order: std::collections::VecDeque::new(),
         }
     }
 
@@ -146,6 +179,63 @@ impl Queue {
             State::Delayed(now + Millis::from(delay_seconds) * 1000)
         };
         self.insert(message, state);
+    }
+
+    /// Enqueues a message into a FIFO queue under `deduplication_id` (already scoped by
+    /// group when the queue deduplicates per group): a duplicate within 5 minutes of the
+    /// first is accepted, with the first's answer, and not enqueued again.
+    pub fn send_fifo(
+        &mut self,
+        message: Message,
+        deduplication_id: String,
+        scope_key: String,
+        delay_seconds: u32,
+        now: Millis,
+    ) -> FifoAccepted {
+        self.advance(now);
+        while let Some((at, _)) = self.dedup_order.front() {
+            if now - at < DEDUPLICATION_WINDOW_MS {
+                break;
+            }
+            if let Some((_, key)) = self.dedup_order.pop_front()
+                && self
+                    .dedup
+                    .get(&key)
+                    .is_some_and(|(at, _)| now - at >= DEDUPLICATION_WINDOW_MS)
+            {
+                self.dedup.remove(&key);
+            }
+        }
+        if let Some((_, accepted)) = self.dedup.get(&scope_key) {
+            return accepted.clone();
+        }
+        let accepted = self.send_sequenced(message, deduplication_id, delay_seconds, now);
+        self.dedup
+            .insert(scope_key.clone(), (now, accepted.clone()));
+        self.dedup_order.push_back((now, scope_key));
+        accepted
+    }
+
+    /// Enqueues into a FIFO queue with the next sequence number and no deduplication check
+    /// (a message move task returning a message to its FIFO source).
+    pub fn send_sequenced(
+        &mut self,
+        mut message: Message,
+        deduplication_id: String,
+        delay_seconds: u32,
+        now: Millis,
+    ) -> FifoAccepted {
+        self.sequence += 1;
+        let accepted = FifoAccepted {
+            message_id: message.content.id.clone(),
+            sequence_number: format!("{:020}", self.sequence),
+        };
+        message.fifo = Some(FifoIds {
+            deduplication_id,
+            sequence_number: accepted.sequence_number.clone(),
+        });
+        self.send(message, delay_seconds, now);
+        accepted
     }
 
     /// Takes in a message a redrive policy moved here: visible at once, send time kept
@@ -197,14 +287,42 @@ impl Queue {
             .filter(|p| p.target_name() != self.name && dlq_exists(p.target_name()))
             .map(|p| p.max_receive_count);
         let hidden_until = now + Millis::from(visibility_timeout) * 1000;
+        // FIFO: a group with a message in flight is held back until that message is deleted
+        // or visible again, so a group's messages are processed in order, one batch at a time.
+        let blocked: std::collections::HashSet<String> = if self.settings.fifo {
+            self.inflight
+                .iter()
+                .filter_map(|(_, seq)| {
+                    self.messages
+                        .get(seq)?
+                        .message
+                        .content
+                        .message_group_id
+                        .clone()
+                })
+                .collect()
+        } else {
+            Default::default()
+        };
         while outcome.received.len() < max {
             if self.inflight.len() >= self.in_flight_limit {
                 outcome.over_limit = !self.visible.is_empty();
                 break;
             }
-            let Some(seq) = self.visible.pop_first() else {
+            let next = if blocked.is_empty() {
+                self.visible.first().copied()
+            } else {
+                self.visible.iter().copied().find(|seq| {
+                    self.messages
+                        .get(seq)
+                        .and_then(|s| s.message.content.message_group_id.as_ref())
+                        .is_none_or(|group| !blocked.contains(group))
+                })
+            };
+            let Some(seq) = next else {
                 break;
             };
+            self.visible.remove(&seq);
             let Some(stored) = self.messages.get_mut(&seq) else {
                 continue;
             };
@@ -245,8 +363,10 @@ impl Queue {
         Ok(())
     }
 
-    /// Sets when an in-flight message becomes visible again: `now + timeout`, at most
-    /// 12 hours after the receive that handed it out.
+    /// Sets when a received message becomes visible again: `now + timeout`, at most 12 hours
+    /// after its latest receive. As on AWS, any handle of the message will do (also one from
+    /// an earlier receive) and the message need not be in flight any more (its visibility
+    /// timeout expired and nobody received it since); only a deleted message is an error.
     pub fn change_visibility(
         &mut self,
         handle: &str,
@@ -254,21 +374,24 @@ impl Queue {
         now: Millis,
     ) -> Result<(), HandleError> {
         self.advance(now);
-        let (seq, count) = receipt::decode(handle, self.nonce)?;
+        let (seq, _) = receipt::decode(handle, self.nonce)?;
         let Some(stored) = self.messages.get_mut(&seq) else {
-            return Err(HandleError::NotInFlight);
+            return Err(HandleError::Gone);
         };
-        let State::InFlight(until) = stored.state else {
-            return Err(HandleError::NotInFlight);
-        };
-        if stored.message.receive_count != count {
-            return Err(HandleError::NotInFlight);
-        }
         let received = stored.message.last_receive.unwrap_or(now);
         if now + Millis::from(timeout) * 1000 - received > MAX_VISIBILITY_MS {
             return Err(HandleError::BeyondVisibilityLimit);
         }
-        self.inflight.remove(&(until, seq));
+        match stored.state {
+            State::InFlight(until) => {
+                self.inflight.remove(&(until, seq));
+            }
+            State::Visible => {
+                self.visible.remove(&seq);
+            }
+            // A received message is never delayed again.
+            State::Delayed(_) => return Err(HandleError::Gone),
+        }
         if timeout == 0 {
             stored.state = State::Visible;
             self.visible.insert(seq);

@@ -10,8 +10,8 @@ const PREFIX: &str = "AQEB";
 pub enum HandleError {
     /// Not a receipt handle of this queue (`ReceiptHandleIsInvalid`).
     Invalid,
-    /// A handle of this queue whose message is not in flight under it (`MessageNotInflight`).
-    NotInFlight,
+    /// A handle of this queue whose message was deleted (or expired).
+    Gone,
     /// The new timeout would hide the message more than 12 hours after its receive.
     BeyondVisibilityLimit,
 }

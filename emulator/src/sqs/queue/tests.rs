@@ -154,10 +154,7 @@ fn receipt_handles_are_validated() {
     assert_eq!(q.counts(T0), Counts::default());
     // Deleting twice is fine; changing the visibility of a deleted message is not.
     assert_eq!(q.delete(&handle, T0), Ok(()));
-    assert_eq!(
-        q.change_visibility(&handle, 5, T0),
-        Err(HandleError::NotInFlight)
-    );
+    assert_eq!(q.change_visibility(&handle, 5, T0), Err(HandleError::Gone));
 }
 
 #[test]
@@ -179,30 +176,30 @@ fn change_visibility_resets_the_deadline_and_zero_releases_at_once() {
     q.change_visibility(&handle, 0, T0).unwrap();
     let again = q.receive(1, 30, T0, no_dlq);
     assert_eq!(bodies(&again), ["b"]);
-    // The first handle is stale now: its message is in flight under a newer receive.
-    assert_eq!(
-        q.change_visibility(&handle, 5, T0),
-        Err(HandleError::NotInFlight)
-    );
-    // And deleting with it does not take the message from its new receiver.
+    // Deleting with the first (stale) handle does not take the message from its new
+    // receiver, but changing its visibility does act on it (as on AWS).
     q.delete(&handle, T0).unwrap();
     assert_eq!(q.counts(T0).in_flight, 1);
+    q.change_visibility(&handle, 0, T0).unwrap();
+    assert_eq!(bodies(&q.receive(1, 30, T0, no_dlq)), ["b"]);
 }
 
 #[test]
-fn a_visible_message_is_not_in_flight() {
+fn a_message_visible_again_can_have_its_visibility_changed() {
     let mut q = queue();
     q.send(message("a", T0), 0, T0);
     let handle = q.receive(1, 1, T0, no_dlq).received[0]
         .receipt_handle
         .clone();
-    assert_eq!(
-        q.change_visibility(&handle, 5, T0 + 1_000),
-        Err(HandleError::NotInFlight)
-    );
-    // Still its latest receive, so a late delete does delete it.
-    q.delete(&handle, T0 + 1_000).unwrap();
-    assert_eq!(q.counts(T0 + 1_000), Counts::default());
+    q.change_visibility(&handle, 5, T0 + 1_000).unwrap();
+    assert!(q.receive(1, 1, T0 + 1_000, no_dlq).received.is_empty());
+    assert_eq!(bodies(&q.receive(1, 1, T0 + 7_000, no_dlq)), ["a"]);
+    let handle = q.receive(1, 1, T0 + 10_000, no_dlq).received[0]
+        .receipt_handle
+        .clone();
+    // Its latest receive, so a late delete does delete it.
+    q.delete(&handle, T0 + 12_000).unwrap();
+    assert_eq!(q.counts(T0 + 12_000), Counts::default());
 }
 
 #[test]
@@ -260,4 +257,76 @@ fn no_more_than_the_in_flight_quota_is_handed_out() {
     assert!(blocked.over_limit);
     // Once in-flight messages return, receiving works again.
     assert_eq!(q.receive(2, 600, T0 + 600_000, no_dlq).received.len(), 2);
+}
+
+fn fifo_queue() -> Queue {
+    let mut settings = QueueSettings::defaults(1_048_576);
+    settings.fifo = true;
+    Queue::new(
+        "q.fifo".into(),
+        "arn:aws:sqs:us-east-1:000000000000:q.fifo".into(),
+        settings,
+        T0,
+    )
+}
+
+fn grouped(body: &str, group: &str, sent: Millis) -> Message {
+    Message::new(Content::new(
+        body.into(),
+        Attributes::new(),
+        Attributes::new(),
+        Some(group.into()),
+        sent,
+        "sender".into(),
+    ))
+}
+
+#[test]
+fn a_fifo_duplicate_within_five_minutes_is_accepted_but_not_enqueued() {
+    let mut q = fifo_queue();
+    let first = q.send_fifo(grouped("a", "g", T0), "d".into(), "d".into(), 0, T0);
+    let again = q.send_fifo(
+        grouped("a", "g", T0),
+        "d".into(),
+        "d".into(),
+        0,
+        T0 + 299_000,
+    );
+    assert_eq!(first, again);
+    assert_eq!(q.counts(T0 + 299_000).visible, 1);
+    let later = q.send_fifo(
+        grouped("a", "g", T0),
+        "d".into(),
+        "d".into(),
+        0,
+        T0 + 300_000,
+    );
+    assert_ne!(later.message_id, first.message_id);
+    assert!(later.sequence_number > first.sequence_number);
+    assert_eq!(later.sequence_number.len(), 20);
+    assert_eq!(q.counts(T0 + 300_000).visible, 2);
+}
+
+#[test]
+fn a_fifo_group_in_flight_is_held_back_and_order_is_kept() {
+    let mut q = fifo_queue();
+    for (i, (body, group)) in [("a1", "a"), ("b1", "b"), ("a2", "a"), ("b2", "b")]
+        .into_iter()
+        .enumerate()
+    {
+        let id = i.to_string();
+        q.send_fifo(grouped(body, group, T0), id.clone(), id, 0, T0);
+    }
+    // One receive may take several messages of a group, in order.
+    let first = q.receive(2, 30, T0, no_dlq);
+    assert_eq!(bodies(&first), ["a1", "b1"]);
+    // Both groups have a message in flight: nothing more until one is deleted or expires.
+    assert!(q.receive(10, 30, T0, no_dlq).received.is_empty());
+    q.delete(&first.received[0].receipt_handle, T0).unwrap();
+    assert_eq!(bodies(&q.receive(10, 30, T0, no_dlq)), ["a2"]);
+    // b1's (and a2's) visibility expires: b1 comes back before b2, each group in order.
+    assert_eq!(
+        bodies(&q.receive(10, 30, T0 + 30_000, no_dlq)),
+        ["b1", "a2", "b2"]
+    );
 }

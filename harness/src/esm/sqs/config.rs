@@ -87,6 +87,25 @@ impl SqsMappingConfig {
         Ok(())
     }
 
+    /// Checks what Lambda allows on a FIFO queue on top of [`Self::validate`]: BatchSize at
+    /// most 10 and no batching window (Lambda developer guide, with-sqs: "For FIFO queues
+    /// ... the maximum batch size is 10", and MaximumBatchingWindowInSeconds is not supported).
+    pub fn validate_for_fifo(&self) -> Result<(), MappingError> {
+        self.validate()?;
+        if self.batch_size > 10 {
+            return Err(MappingError::InvalidConfig(format!(
+                "BatchSize {} is above 10, the most a FIFO queue allows",
+                self.batch_size
+            )));
+        }
+        if !self.maximum_batching_window.is_zero() {
+            return Err(MappingError::InvalidConfig(
+                "MaximumBatchingWindowInSeconds is not supported for FIFO queues".into(),
+            ));
+        }
+        Ok(())
+    }
+
     /// The most batches the mapping runs at once: MaximumConcurrency, else Lambda's 1,000.
     pub fn ceiling(&self) -> usize {
         usize::from(self.maximum_concurrency.unwrap_or(1000))
@@ -129,6 +148,22 @@ mod tests {
         };
         assert_eq!((c.ceiling(), c.initial_pollers()), (2, 2));
         assert_eq!(SqsMappingConfig::default().ceiling(), 1000);
+    }
+
+    #[test]
+    fn fifo_queues_take_at_most_ten_and_no_window() {
+        SqsMappingConfig::default().validate_for_fifo().unwrap();
+        let c = SqsMappingConfig {
+            batch_size: 20,
+            maximum_batching_window: Duration::from_secs(1),
+            ..Default::default()
+        };
+        assert!(c.validate_for_fifo().is_err());
+        let c = SqsMappingConfig {
+            maximum_batching_window: Duration::from_secs(1),
+            ..Default::default()
+        };
+        assert!(c.validate_for_fifo().is_err());
     }
 
     #[test]

@@ -77,6 +77,8 @@ pub(crate) struct Mapping {
     pub config: SqsMappingConfig,
     pub queue_url: String,
     pub source: SqsSource,
+    /// A FIFO queue: BatchSize at most 10, no window, a failed message stops its group.
+    pub fifo: bool,
     pub sqs: aws_sdk_sqs::Client,
     pub handler: Arc<dyn SqsHandler>,
     pub hooks: Arc<dyn DeliveryHooks>,
@@ -174,8 +176,14 @@ impl SqsMapping {
         handler: Arc<dyn SqsHandler>,
         hooks: Arc<dyn DeliveryHooks>,
     ) -> Result<SqsMappingHandle, MappingError> {
-        config.validate()?;
         let queue_url = queue_url.into();
+        // A FIFO queue's URL (like its name) ends with `.fifo`.
+        let fifo = queue_url.trim_end_matches('/').ends_with(".fifo");
+        if fifo {
+            config.validate_for_fifo()?;
+        } else {
+            config.validate()?;
+        }
         let out = sqs
             .get_queue_attributes()
             .queue_url(&queue_url)
@@ -209,6 +217,7 @@ impl SqsMapping {
             config,
             queue_url,
             source: SqsSource { queue_arn, region },
+            fifo,
             sqs,
             handler,
             hooks,

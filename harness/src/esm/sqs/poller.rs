@@ -54,6 +54,31 @@ pub(crate) fn classify(
     Verdict::AllBut(failed)
 }
 
+/// FIFO: once a message of a group fails, the group stops there, so every later message of
+/// that group in the batch is kept (not deleted) too and returns, in order, with it (Lambda
+/// developer guide, services-sqs-errorhandling: "for FIFO queues ... Lambda stops processing
+/// messages after the first failure" of a group). `records` are `(messageId, MessageGroupId)`
+/// in batch order.
+pub(crate) fn hold_rest_of_groups(verdict: Verdict, records: &[(&str, Option<&str>)]) -> Verdict {
+    let Verdict::AllBut(mut failed) = verdict else {
+        return verdict;
+    };
+    let mut stopped = HashSet::new();
+    for (id, group) in records {
+        let Some(group) = group else { continue };
+        if stopped.contains(group) {
+            failed.insert((*id).to_owned());
+        } else if failed.contains(*id) {
+            stopped.insert(*group);
+        }
+    }
+    Verdict::AllBut(failed)
+}
+
+fn group_of(record: &SqsMessage) -> Option<&str> {
+    record.attributes.get("MessageGroupId").map(String::as_str)
+}
+
 /// The loop of poller `index`, until the mapping stops. It works while the scaler counts it
 /// among the active pollers, and parks otherwise.
 pub(crate) async fn run(m: Arc<Mapping>, index: usize) {
@@ -250,13 +275,24 @@ async fn process(m: &Mapping, messages: Vec<Message>) {
             .collect();
         delete(m, &handles).await;
     }
+    // FIFO: a group that failed in one invocation is not delivered in the next (its
+    // messages return after their visibility timeout, in order).
+    let mut stopped: HashSet<String> = HashSet::new();
     for chunk in payload_chunks(records) {
-        invoke(m, chunk).await;
+        let (held, chunk): (Vec<SqsMessage>, Vec<SqsMessage>) = chunk
+            .into_iter()
+            .partition(|r| group_of(r).is_some_and(|g| stopped.contains(g)));
+        Counters::add(&m.counters.messages_failed, held.len() as u64);
+        if chunk.is_empty() {
+            continue;
+        }
+        stopped.extend(invoke(m, chunk).await);
     }
 }
 
-/// One invocation: the handler's answer decides which messages are deleted.
-async fn invoke(m: &Mapping, records: Vec<SqsMessage>) {
+/// One invocation: the handler's answer decides which messages are deleted. Answers the
+/// message groups (FIFO) with a message that was not deleted.
+async fn invoke(m: &Mapping, records: Vec<SqsMessage>) -> HashSet<String> {
     let mut event = SqsEvent::default();
     event.records = records;
     let faults = m.hooks.on_sqs_batch(&m.queue_url, &event.records);
@@ -277,13 +313,23 @@ async fn invoke(m: &Mapping, records: Vec<SqsMessage>) {
     if faults.contains(&DeliveryFault::CrashBeforeCheckpoint) {
         // The poller dies before deleting: the whole batch returns after its visibility timeout.
         Counters::add(&m.counters.messages_failed, records.len() as u64);
-        return;
+        return records
+            .iter()
+            .filter_map(|r| group_of(r).map(str::to_owned))
+            .collect();
     }
     let ids: Vec<&str> = records
         .iter()
         .filter_map(|r| r.message_id.as_deref())
         .collect();
-    let verdict = classify(&outcome, &ids, m.config.report_batch_item_failures);
+    let mut verdict = classify(&outcome, &ids, m.config.report_batch_item_failures);
+    if m.fifo {
+        let groups: Vec<(&str, Option<&str>)> = records
+            .iter()
+            .filter_map(|r| Some((r.message_id.as_deref()?, group_of(r))))
+            .collect();
+        verdict = hold_rest_of_groups(verdict, &groups);
+    }
     // Until an invocation succeeds again, the errors are not "resolved" and the scaler holds.
     m.failing
         .store(outcome.is_err(), std::sync::atomic::Ordering::Relaxed);
@@ -292,13 +338,14 @@ async fn invoke(m: &Mapping, records: Vec<SqsMessage>) {
             .store(true, std::sync::atomic::Ordering::Relaxed);
         tracing::debug!(queue = %m.queue_url, %err, "function error; the batch returns after its visibility timeout");
     }
-    let to_delete: Vec<&str> = records
+    let (kept, deleted): (Vec<&SqsMessage>, Vec<&SqsMessage>) =
+        records.iter().partition(|r| match &verdict {
+            Verdict::All => false,
+            Verdict::None => true,
+            Verdict::AllBut(failed) => r.message_id.as_ref().is_some_and(|id| failed.contains(id)),
+        });
+    let to_delete: Vec<&str> = deleted
         .iter()
-        .filter(|r| match &verdict {
-            Verdict::All => true,
-            Verdict::None => false,
-            Verdict::AllBut(failed) => !r.message_id.as_ref().is_some_and(|id| failed.contains(id)),
-        })
         .filter_map(|r| r.receipt_handle.as_deref())
         .collect();
     Counters::add(
@@ -307,6 +354,9 @@ async fn invoke(m: &Mapping, records: Vec<SqsMessage>) {
     );
     let deleted = delete(m, &to_delete).await;
     Counters::add(&m.counters.messages_deleted, deleted);
+    kept.iter()
+        .filter_map(|r| group_of(r).map(str::to_owned))
+        .collect()
 }
 
 /// Deletes messages (DeleteMessageBatch, 10 at a time); answers how many were deleted.
@@ -366,6 +416,23 @@ mod tests {
             })
             .collect();
         Ok(response)
+    }
+
+    #[test]
+    fn on_fifo_queues_a_failed_message_stops_the_rest_of_its_group() {
+        let records = [
+            ("a1", Some("a")),
+            ("b1", Some("b")),
+            ("a2", Some("a")),
+            ("b2", Some("b")),
+            ("a3", Some("a")),
+        ];
+        let ids: Vec<&str> = records.iter().map(|(id, _)| *id).collect();
+        let verdict = classify(&failures(&["a2"]), &ids, true);
+        let held = hold_rest_of_groups(verdict, &records);
+        let expected: HashSet<String> = ["a2", "a3"].map(String::from).into();
+        assert_eq!(held, Verdict::AllBut(expected));
+        assert_eq!(hold_rest_of_groups(Verdict::All, &records), Verdict::All);
     }
 
     const IDS: [&str; 3] = ["a", "b", "c"];

@@ -266,6 +266,7 @@ async fn move_task_errors(env: &Env) {
         .unwrap_err()
         .into_service_error();
     assert!(e.is_resource_not_found_exception(), "{e:?}");
+    // A malformed handle is InvalidParameterValue (recorded answer).
     let e = sqs
         .cancel_message_move_task()
         .task_handle("bm90IGEgdGFzaw==")
@@ -273,7 +274,7 @@ async fn move_task_errors(env: &Env) {
         .await
         .unwrap_err()
         .into_service_error();
-    assert!(e.is_resource_not_found_exception(), "{e:?}");
+    assert_eq!(e.code(), Some("InvalidParameterValue"), "{e:?}");
 
     let (_, dlq) = queue_with_dlq(&sqs, 1).await;
     let dlq_arn = queue_arn(&sqs, &dlq).await;

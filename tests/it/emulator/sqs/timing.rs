@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use aws_sdk_sqs::Client;
+use aws_sdk_sqs::error::ProvideErrorMetadata;
 use aws_sdk_sqs::types::{MessageSystemAttributeName as S, QueueAttributeName as A};
 use tokio::time::{Instant, advance};
 
@@ -251,9 +252,15 @@ async fn a_paced_move_task_runs_at_its_rate_one_at_a_time_and_can_be_cancelled()
         .await
         .unwrap_err()
         .into_service_error();
-    assert!(
-        e.is_unsupported_operation(),
-        "one active task per source: {e:?}"
+    // https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_StartMessageMoveTask.html
+    // ("only one active message movement task per queue"); wording from AWS's recorded answer.
+    assert_eq!(e.code(), Some("InvalidParameterValue"), "{e:?}");
+    assert_eq!(
+        e.message(),
+        Some(
+            "There is already a task running. Only one active task is allowed for a source queue \
+             arn at a given time."
+        )
     );
 
     let start = Instant::now();

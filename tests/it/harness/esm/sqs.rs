@@ -651,3 +651,221 @@ async fn a_batch_is_cut_at_lambdas_six_megabyte_payload() {
     assert_eq!(sizes, [6, 1]);
     assert_eq!(mapping.stats().messages_deleted, 7);
 }
+
+// FIFO queues. Lambda developer guide, with-sqs and services-sqs-errorhandling: FIFO events
+// carry MessageGroupId, MessageDeduplicationId and SequenceNumber; BatchSize at most 10 and
+// no batching window; a group is never processed in parallel; with ReportBatchItemFailures a
+// group stops at its first failed message, which returns with the rest of the group.
+
+async fn fifo_queue(env: &Env, visibility_timeout: &str) -> String {
+    env.sqs()
+        .create_queue()
+        .queue_name(format!("{}.fifo", unique("esm")))
+        .attributes(QueueAttributeName::FifoQueue, "true")
+        .attributes(QueueAttributeName::VisibilityTimeout, visibility_timeout)
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_owned()
+}
+
+/// Sends `(body, group)` pairs in order, each with its body as deduplication id.
+async fn send_fifo(env: &Env, url: &str, messages: &[(&str, &str)]) {
+    for (body, group) in messages {
+        env.sqs()
+            .send_message()
+            .queue_url(url)
+            .message_body(*body)
+            .message_group_id(*group)
+            .message_deduplication_id(*body)
+            .send()
+            .await
+            .unwrap();
+    }
+}
+
+/// The bodies of each group in delivery order, over all invocations.
+fn by_group(calls: &Calls) -> HashMap<String, Vec<String>> {
+    let mut groups: HashMap<String, Vec<String>> = HashMap::new();
+    for (_, event) in calls.all() {
+        for m in event.records {
+            let group = m.attributes["MessageGroupId"].clone();
+            groups
+                .entry(group)
+                .or_default()
+                .push(m.body.unwrap_or_default());
+        }
+    }
+    groups
+}
+
+#[tokio::test(start_paused = true)]
+async fn fifo_events_carry_group_deduplication_id_and_sequence_number_in_order() {
+    crate::require!(PausedClock); // Routed through support: skips (loudly) off the embedded emulator.
+    let env = Env::start(Edge::InProcess).await;
+    let url = fifo_queue(&env, "30").await;
+    send_fifo(
+        &env,
+        &url,
+        &[
+            ("a1", "a"),
+            ("b1", "b"),
+            ("a2", "a"),
+            ("b2", "b"),
+            ("a3", "a"),
+        ],
+    )
+    .await;
+    let calls = Calls::new();
+    let config = SqsMappingConfig {
+        batch_size: 2,
+        ..Default::default()
+    };
+    let mapping = spawn(&env, &url, config, recording(&calls, ok)).await;
+    mapping.wait_idle(IDLE).await.unwrap();
+    let groups = by_group(&calls);
+    assert_eq!(groups["a"], ["a1", "a2", "a3"]);
+    assert_eq!(groups["b"], ["b1", "b2"]);
+    let first = &calls.all()[0].1.records[0];
+    assert_eq!(
+        first.attributes["MessageDeduplicationId"],
+        first.body.clone().unwrap()
+    );
+    assert_eq!(first.attributes["SequenceNumber"].len(), 20);
+    assert_eq!(mapping.stats().messages_deleted, 5);
+}
+
+#[tokio::test]
+async fn a_fifo_mapping_takes_at_most_ten_and_no_batching_window() {
+    crate::require!(EmulatorInternals); // Routed through support: the embedded emulator's FIFO queues.
+    let env = Env::start(Edge::InProcess).await;
+    let url = fifo_queue(&env, "30").await;
+    for config in [
+        SqsMappingConfig {
+            batch_size: 11,
+            maximum_batching_window: Duration::from_secs(1),
+            ..Default::default()
+        },
+        SqsMappingConfig {
+            maximum_batching_window: Duration::from_secs(1),
+            ..Default::default()
+        },
+    ] {
+        let spawned = SqsMapping::spawn(
+            env.sqs(),
+            &url,
+            config,
+            recording(&Calls::new(), ok),
+            Arc::new(NoDeliveryFaults),
+        )
+        .await;
+        assert!(spawned.is_err(), "refused on a FIFO queue");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failed_fifo_message_stops_its_group_and_the_rest_returns_with_it() {
+    crate::require!(PausedClock); // Routed through support: skips (loudly) off the embedded emulator.
+    let env = Env::start(Edge::InProcess).await;
+    let url = fifo_queue(&env, "5").await;
+    send_fifo(
+        &env,
+        &url,
+        &[("a1", "a"), ("a2", "a"), ("b1", "b"), ("a3", "a")],
+    )
+    .await;
+    let calls = Calls::new();
+    let config = SqsMappingConfig {
+        report_batch_item_failures: true,
+        concurrency: 1,
+        ..Default::default()
+    };
+    // a2 fails the first time it is delivered only.
+    let handler = recording(&calls, |event, n| {
+        let failed: Vec<String> = event
+            .records
+            .iter()
+            .filter(|m| n == 1 && m.body.as_deref() == Some("a2"))
+            .filter_map(|m| m.message_id.clone())
+            .collect();
+        Ok(failing(&failed))
+    });
+    let mapping = spawn(&env, &url, config, handler).await;
+    mapping.wait_idle(IDLE).await.unwrap();
+    let counts = deliveries(&calls);
+    assert_eq!(
+        (counts["a1"], counts["a2"], counts["b1"], counts["a3"]),
+        (1, 2, 1, 2),
+        "a3 came back with a2, though only a2 failed"
+    );
+    assert_eq!(by_group(&calls)["a"], ["a1", "a2", "a3", "a2", "a3"]);
+    assert_eq!(mapping.stats().messages_deleted, 4);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_fifo_group_is_never_processed_in_parallel() {
+    crate::require!(PausedClock); // Routed through support: skips (loudly) off the embedded emulator.
+    let env = Env::start(Edge::InProcess).await;
+    let url = fifo_queue(&env, "30").await;
+    let messages: Vec<(String, String)> = (0..30)
+        .map(|i| (format!("m{i}"), format!("g{}", i % 3)))
+        .collect();
+    let pairs: Vec<(&str, &str)> = messages
+        .iter()
+        .map(|(b, g)| (b.as_str(), g.as_str()))
+        .collect();
+    send_fifo(&env, &url, &pairs).await;
+    // Per group: invocations running now, and the most ever at once.
+    let running: Arc<std::sync::Mutex<HashMap<String, (usize, usize)>>> = Arc::default();
+    let order = Calls::new();
+    let handler: Arc<dyn SqsHandler> = {
+        let running = running.clone();
+        let order = order.clone();
+        Arc::new(move |event: SqsEvent| {
+            let running = running.clone();
+            order.push((Instant::now(), event.clone()));
+            async move {
+                let groups: std::collections::HashSet<String> = event
+                    .records
+                    .iter()
+                    .map(|m| m.attributes["MessageGroupId"].clone())
+                    .collect();
+                for g in &groups {
+                    let mut r = running.lock().unwrap();
+                    let e = r.entry(g.clone()).or_default();
+                    e.0 += 1;
+                    e.1 = e.1.max(e.0);
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                for g in &groups {
+                    running.lock().unwrap().entry(g.clone()).or_default().0 -= 1;
+                }
+                Ok::<_, BoxError>(SqsBatchResponse::default())
+            }
+        })
+    };
+    let config = SqsMappingConfig {
+        batch_size: 2,
+        concurrency: 10,
+        ..Default::default()
+    };
+    let mapping = spawn(&env, &url, config, handler).await;
+    mapping.wait_idle(IDLE).await.unwrap();
+    assert_eq!(mapping.stats().messages_deleted, 30);
+    let peaks: Vec<usize> = running
+        .lock()
+        .unwrap()
+        .values()
+        .map(|(_, peak)| *peak)
+        .collect();
+    assert_eq!(peaks, [1, 1, 1], "one invocation per group at a time");
+    for (group, bodies) in by_group(&order) {
+        let numbers: Vec<usize> = bodies.iter().map(|b| b[1..].parse().unwrap()).collect();
+        assert!(
+            numbers.windows(2).all(|w| w[0] < w[1]),
+            "{group}: {bodies:?}"
+        );
+    }
+}
