@@ -23,5 +23,6 @@ pub mod load;
 pub mod scenario;
 pub mod stack;
 pub mod template;
+pub mod testing;
 
-pub use stack::{Harness, HarnessError, HarnessOptions};
+pub use stack::{Harness, HarnessError, HarnessOptions, IngestOutcome};

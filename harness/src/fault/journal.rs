@@ -76,6 +76,8 @@ pub struct Journal {
 struct State {
     calls: HashMap<(String, String), usize>,
     attempts: HashMap<(String, String, String), usize>,
+    /// Attempts by (resource, operation, event id).
+    attempts_to: HashMap<(String, String, String), usize>,
     log: Vec<Attempt>,
     log_dropped: usize,
     fired: Vec<FiredFault>,
@@ -118,6 +120,18 @@ impl Journal {
             event_id.to_owned(),
         );
         self.lock().attempts.get(&key).copied().unwrap_or(0)
+    }
+
+    /// HTTP attempts of `operation` on `resource` (a stream, queue or table name, e.g.
+    /// [`Harness::queue`](crate::Harness::queue)) carrying `event_id`: unlike
+    /// [`Journal::attempts`], a send to the DLQ does not count as a send to the queue.
+    pub fn attempts_to(&self, resource: &str, operation: &str, event_id: &str) -> usize {
+        let key = (
+            resource.to_owned(),
+            operation.to_owned(),
+            event_id.to_owned(),
+        );
+        self.lock().attempts_to.get(&key).copied().unwrap_or(0)
     }
 
     /// All HTTP attempts of `service`/`operation`.
@@ -165,6 +179,10 @@ impl Journal {
                 id.clone(),
             );
             *state.attempts.entry(key).or_default() += 1;
+            if let Some(resource) = &attempt.resource {
+                let key = (resource.clone(), attempt.operation.clone(), id.clone());
+                *state.attempts_to.entry(key).or_default() += 1;
+            }
         }
         if state.log.len() < LOG_CAP {
             state.log.push(attempt);
@@ -195,7 +213,14 @@ mod tests {
             service: "sqs".into(),
             operation: op.into(),
             event_ids: ids.iter().map(|s| s.to_string()).collect(),
-            resource: None,
+            resource: Some(
+                if rule.is_some() {
+                    "events"
+                } else {
+                    "events-dlq"
+                }
+                .into(),
+            ),
             status: AttemptStatus::Ok { status: 200 },
             rule: rule.map(str::to_owned),
             at: Duration::ZERO,
@@ -214,6 +239,9 @@ mod tests {
         assert_eq!(journal.attempts("sqs", "SendMessage", "e-1"), 2);
         assert_eq!(journal.attempts("sqs", "SendMessageBatch", "e-2"), 1);
         assert_eq!(journal.attempts("sqs", "SendMessage", "e-2"), 0);
+        assert_eq!(journal.attempts_to("events", "SendMessage", "e-1"), 1);
+        assert_eq!(journal.attempts_to("events-dlq", "SendMessage", "e-1"), 1);
+        assert_eq!(journal.attempts_to("events", "SendMessageBatch", "e-2"), 0);
         assert_eq!(journal.attempt_log().len(), 3);
         journal.clear();
         assert_eq!(journal.calls("sqs", "SendMessage"), 0);

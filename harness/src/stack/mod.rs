@@ -65,6 +65,16 @@ pub enum HarnessError {
     },
     #[error("{0}")]
     Inspect(String),
+    /// `ingest_ok`: the ingest API answered something other than 200.
+    #[error("the ingest API answered {status}: {body}")]
+    Ingest { status: u16, body: Value },
+    /// The test runs under tokio's paused clock on a backend whose time it cannot pause.
+    #[error(
+        "this test runs under tokio's paused clock (`start_paused = true` or `time::pause`), \
+         but {backend}'s time cannot be paused ({reason}): start the test with \
+         `harness::require!(PausedClock)` to skip it there, or run it in real time"
+    )]
+    PausedClock { backend: String, reason: String },
     #[error("the pipeline did not drain within {waited:?}: {state}")]
     DrainTimeout { waited: Duration, state: String },
     #[error("{0}")]
@@ -398,6 +408,20 @@ pub struct Harness {
     /// Artifact mode: the functions running as child processes (after `mappings`, which
     /// invoke them: dropped last, it kills the processes).
     processes: crate::lambda::Processes,
+    /// Verifies the fault rules' `expect(n)` when the harness is dropped.
+    _expectations: Expectations,
+}
+
+/// Checks, on drop, every `expect(n)` of the plan's rules that no guard checked yet.
+struct Expectations(FaultPlan);
+
+impl Drop for Expectations {
+    fn drop(&mut self) {
+        let unmet = self.0.unmet_expectations();
+        if !unmet.is_empty() && !std::thread::panicking() {
+            panic!("{}", unmet.join("\n"));
+        }
+    }
 }
 
 impl Harness {
@@ -439,6 +463,23 @@ impl Harness {
             && backend_settings.emulator_addr.is_none()
         {
             backend_settings.emulator_addr = Some(std::net::SocketAddr::from(([127, 0, 0, 1], 0)));
+        }
+        if crate::testing::clock_is_paused() {
+            let capabilities = backend_settings.capabilities();
+            let gap = capabilities.gap(crate::backend::Feature::PausedClock);
+            let reason = match (gap, options.artifacts.is_active()) {
+                (Some(gap), _) => {
+                    Some((capabilities.kind.name().to_owned(), gap.reason.to_owned()))
+                }
+                (None, true) => Some((
+                    "artifact mode".to_owned(),
+                    "its functions are child processes on the wall clock".to_owned(),
+                )),
+                (None, false) => None,
+            };
+            if let Some((backend, reason)) = reason {
+                return Err(HarnessError::PausedClock { backend, reason });
+            }
         }
         let backend = Backend::start(&backend_settings).await?;
         let journal = Journal::new();
@@ -673,6 +714,7 @@ impl Harness {
             }
         }
 
+        let plan_for_expectations = plan.clone();
         let harness = Harness {
             backend,
             provisioned,
@@ -692,6 +734,7 @@ impl Harness {
             store_config,
             mappings,
             processes,
+            _expectations: Expectations(plan_for_expectations),
         };
         for slot in &harness.mappings {
             harness.respawn(slot, false).await?;
@@ -844,7 +887,43 @@ impl Harness {
         &self.clock
     }
 
-    /// PUTs one request body through the ingest API (in process) with the first API key.
+    /// The pipeline's stream, as provisioned (its physical name).
+    pub fn stream(&self) -> &str {
+        &self.provisioned.resources.stream
+    }
+
+    /// The pipeline's queue (the forward function's destination), as provisioned: the name
+    /// fault rules and [`Journal::attempts_to`] use.
+    pub fn queue(&self) -> &str {
+        &self.provisioned.resources.queue
+    }
+
+    /// The pipeline's dead-letter queue, as provisioned.
+    pub fn dlq(&self) -> &str {
+        &self.provisioned.resources.dlq
+    }
+
+    /// The pipeline's table, as provisioned.
+    pub fn table(&self) -> &str {
+        &self.provisioned.resources.table
+    }
+
+    /// PUTs one request body through the ingest API and returns its 200 answer (the shard
+    /// and sequence number); any other status is [`HarnessError::Ingest`] with the body.
+    pub async fn ingest_ok(&self, body: Value) -> Result<Value, HarnessError> {
+        let outcome = self.ingest_json(body).await?;
+        if outcome.status == 200 {
+            Ok(outcome.body)
+        } else {
+            Err(HarnessError::Ingest {
+                status: outcome.status,
+                body: outcome.body,
+            })
+        }
+    }
+
+    /// PUTs one request body through the ingest API (in process) with the first API key and
+    /// returns whatever it answered (see [`Harness::ingest_ok`] for a 200 or an error).
     pub async fn ingest_json(&self, body: Value) -> Result<IngestOutcome, HarnessError> {
         use tower::ServiceExt;
         let key = self
@@ -944,8 +1023,9 @@ impl Harness {
     }
 }
 
-/// What the ingest API answered.
+/// What the ingest API answered: check `status` (or call [`Harness::ingest_ok`]).
 #[derive(Debug, Clone, PartialEq)]
+#[must_use = "the ingest API may have refused the event: check the status or use ingest_ok"]
 pub struct IngestOutcome {
     pub status: u16,
     pub body: Value,
