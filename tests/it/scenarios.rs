@@ -52,7 +52,7 @@ fn every_scenario_passes_and_matches_its_snapshot() {
         let name = path.file_stem().unwrap().to_string_lossy().into_owned();
         let report = run(&name, &parsed);
         if let Some(reason) = &report.skipped {
-            eprintln!("SKIPPED scenario {name}: {reason}");
+            harness::testing::skipped_scenario(&name, reason);
             return;
         }
         assert!(report.passed(), "{}", report.render());

@@ -7,7 +7,7 @@
 //! let plan = FaultPlan::new();
 //! let throttled = plan.sqs("SendMessage").to_queue().throttle().always().for_event("e-1").install();
 //! plan.kinesis("PutRecord").lose_response().nth(1).named("lost-ack").install();
-//! plan.kinesis_delivery().crash_before_checkpoint().for_event("e-7").install();
+//! plan.kinesis_delivery().crash_before_checkpoint().nth(1).for_event("e-7").install();
 //! assert_eq!(throttled.fired(), 0);
 //! assert_eq!(plan.rules().len(), 3);
 //! ```

@@ -2,12 +2,22 @@
 //! ingest API, both handlers behind their event source mappings, the fault plan and the
 //! journal. `harness up`, the scenario runner and the tests all drive a [`Harness`].
 //!
-//! ```ignore
+//! ```
+//! use harness::Harness;
+//! use serde_json::json;
+//!
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)]
+//! # async fn main() -> anyhow::Result<()> {
 //! let h = Harness::start().await?;
-//! h.faults().sqs("SendMessage").resource("events").throttle().always().for_event("e-1");
-//! h.ingest_json(json!({"stream": "default", "id": "e-1", "payload": {"energy_type": "nuclear"}})).await?;
+//! let rule = h.faults().sqs("SendMessage").to_queue().throttle().always().for_event("e-1").install();
+//! h.ingest_ok(json!({"stream": "default", "id": "e-1", "payload": {"energy_type": "nuclear"}})).await?;
 //! h.drain().await?;
 //! assert_eq!(h.dlq_ids().await?, ["e-1"]);
+//! assert_eq!(rule.fired(), 3);
+//! assert_eq!(h.journal().attempts_to(h.queue(), "SendMessage", "e-1"), 3);
+//! assert!(h.table_items().await?.is_empty());
+//! # Ok(())
+//! # }
 //! ```
 
 mod inspect;
@@ -425,8 +435,25 @@ impl Drop for Expectations {
 }
 
 impl Harness {
-    /// A harness for a test: the project's template, the backend from the environment,
-    /// unique resource names.
+    /// A harness for a test: the project's template (`template.yaml` in the current directory
+    /// or its nearest ancestor, or `HARNESS_TEMPLATE`), the backend from the environment
+    /// (`HARNESS_BACKEND`, embedded by default), unique resource names.
+    ///
+    /// Under tokio's paused clock on a backend whose time cannot be paused it fails with
+    /// [`HarnessError::PausedClock`] (see [`crate::testing`]).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() -> Result<(), harness::HarnessError> {
+    /// let h = harness::Harness::start().await?;
+    /// let answer = h.ingest_ok(serde_json::json!({"stream": "default", "id": "e-1", "payload": {}})).await?;
+    /// assert_eq!(answer["id"], "e-1");
+    /// h.drain().await?;
+    /// assert_eq!(h.table_ids().await?, ["e-1"]);
+    /// # h.shutdown().await;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn start() -> Result<Harness, HarnessError> {
         Self::start_with(HarnessOptions::for_tests()?).await
     }
@@ -840,12 +867,41 @@ impl Harness {
         self.store_config.as_ref()
     }
 
-    /// The fault plan: add rules while the pipeline runs.
+    /// The fault plan: add rules while the pipeline runs (see [`crate::fault`]).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() -> Result<(), harness::HarnessError> {
+    /// let h = harness::Harness::start().await?;
+    /// // The first two PutItem attempts are throttled; the store handler's retries absorb them.
+    /// let rule = h.faults().dynamodb("PutItem").to_table().throttle().first(2).expect(2).install();
+    /// h.ingest_ok(serde_json::json!({"stream": "default", "id": "e-1", "payload": {}})).await?;
+    /// h.drain().await?;
+    /// assert_eq!(h.table_ids().await?, ["e-1"]);
+    /// drop(rule); // checks expect(2)
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn faults(&self) -> &FaultPlan {
         &self.plan
     }
 
     /// Every request attempt and every fault that fired.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() -> Result<(), harness::HarnessError> {
+    /// let h = harness::Harness::start().await?;
+    /// h.ingest_ok(serde_json::json!({"stream": "default", "id": "e-1", "payload": {}})).await?;
+    /// h.drain().await?;
+    /// let journal = h.journal();
+    /// assert_eq!(journal.attempts("kinesis", "PutRecord", "e-1"), 1);
+    /// assert_eq!(journal.attempts_to(h.queue(), "SendMessage", "e-1"), 1);
+    /// assert_eq!(journal.attempts_to(h.table(), "PutItem", "e-1"), 1);
+    /// assert!(journal.faults_fired().is_empty());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn journal(&self) -> &Journal {
         &self.journal
     }
