@@ -9,8 +9,8 @@ use serde_json::Value;
 
 use crate::fault::FiredFault;
 use crate::lambda::FunctionStats;
-use crate::load::Percentiles;
 use crate::stack::{Counts, WireCounts};
+use crate::stats::Percentiles;
 
 /// One expectation: what was expected, what was found.
 #[derive(Debug, Clone, PartialEq)]

@@ -11,7 +11,7 @@ use hdrhistogram::Histogram;
 use pipeline::observe::{Observer, PipelineEvent, TracingObserver};
 use tokio::time::Instant;
 
-use crate::load::{Percentiles, new_histogram};
+use crate::stats::{Percentiles, new_histogram};
 
 /// Counts per hop.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]

@@ -163,7 +163,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::load::Percentiles;
+    use harness::stats::Percentiles;
 
     #[test]
     fn durations_read_with_their_units() {

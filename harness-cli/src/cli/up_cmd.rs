@@ -10,8 +10,8 @@ use anyhow::Context;
 
 use super::artifact_args::ArtifactArgs;
 use super::template_args::TemplateArgs;
-use crate::backend::{BackendKind, BackendSettings};
-use crate::stack::{Harness, HarnessOptions};
+use harness::backend::{BackendKind, BackendSettings};
+use harness::stack::{Harness, HarnessOptions};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
