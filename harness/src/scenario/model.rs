@@ -131,8 +131,9 @@ pub struct PutRecord {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Drain {
-    /// Give up after this many seconds of (scenario) time (default 600).
-    pub deadline_s: Option<u64>,
+    /// Give up after this long in (scenario) time (default 10m): a duration such as `"90s"`.
+    #[serde(default, deserialize_with = "optional_duration")]
+    pub deadline: Option<std::time::Duration>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -196,4 +197,14 @@ pub struct ExpectFired {
 #[serde(deny_unknown_fields)]
 pub struct Snapshot {
     pub name: String,
+}
+
+/// A duration in the project's one grammar (`pipeline::config::parse_duration`: `"90s"`).
+fn optional_duration<'de, D>(deserializer: D) -> Result<Option<std::time::Duration>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    let text: Option<String> = Option::deserialize(deserializer)?;
+    text.map(|t| pipeline::config::parse_duration(&t).map_err(serde::de::Error::custom))
+        .transpose()
 }

@@ -142,9 +142,9 @@ pub async fn run(
                 .await
                 .map_err(fail)?,
             Step::PutRecord(record) => put_record(&h, record).await.map_err(fail)?,
-            Step::Drain(Drain { deadline_s }) => {
+            Step::Drain(Drain { deadline }) => {
                 let before = tokio::time::Instant::now();
-                h.drain_within(Duration::from_secs(deadline_s.unwrap_or(600)))
+                h.drain_within(deadline.unwrap_or(Duration::from_secs(600)))
                     .await
                     .map_err(|e| fail(e.to_string()))?;
                 format!("settled after {:.1} s", before.elapsed().as_secs_f64())
