@@ -41,7 +41,12 @@ fn run(name: &str, parsed: &scenario::Scenario) -> ScenarioReport {
     }
     runtime
         .block_on(scenario::run(name, parsed, &options))
-        .unwrap_or_else(|e| panic!("scenario {name} could not run: {e}"))
+        .unwrap_or_else(|e| {
+            panic!(
+                "scenario {name} could not run: {}",
+                harness::backend::error_chain(&e)
+            )
+        })
 }
 
 #[test]

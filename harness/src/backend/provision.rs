@@ -64,10 +64,15 @@ pub struct Provisioned {
     pub queue_urls: BTreeMap<String, String>,
 }
 
-fn failed(resource: &str, err: impl std::fmt::Display) -> BackendError {
+/// Provisioning `resource` failed: an SDK error (kept as the source, with its own sources)
+/// or what was wrong with an answer.
+fn failed(
+    resource: &str,
+    err: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+) -> BackendError {
     BackendError::Provision {
         resource: resource.to_owned(),
-        message: err.to_string(),
+        source: err.into(),
     }
 }
 
@@ -95,12 +100,7 @@ async fn found(
         .stream_name(&resources.stream)
         .send()
         .await
-        .map_err(|e| {
-            failed(
-                &resources.stream,
-                aws_sdk_kinesis::error::DisplayErrorContext(e),
-            )
-        })?
+        .map_err(|e| failed(&resources.stream, e))?
         .stream_description_summary
         .map(|d| d.stream_arn)
         .unwrap_or_default();
@@ -151,10 +151,7 @@ async fn provision_stream(sdk: &SdkConfig, stream: &StreamSpec) -> Result<(), Ba
     if let Err(err) = request.send().await {
         let err = err.into_service_error();
         if !err.is_resource_in_use_exception() {
-            return Err(failed(
-                name,
-                aws_sdk_kinesis::error::DisplayErrorContext(err),
-            ));
+            return Err(failed(name, err));
         }
     }
     let retention = until_ready(name, || {
@@ -165,7 +162,7 @@ async fn provision_stream(sdk: &SdkConfig, stream: &StreamSpec) -> Result<(), Ba
                 .stream_name(name)
                 .send()
                 .await
-                .map_err(|e| failed(name, aws_sdk_kinesis::error::DisplayErrorContext(e)))?;
+                .map_err(|e| failed(name, e))?;
             Ok(summary
                 .stream_description_summary
                 .filter(|d| d.stream_status == StreamStatus::Active)
@@ -182,7 +179,7 @@ async fn provision_stream(sdk: &SdkConfig, stream: &StreamSpec) -> Result<(), Ba
             .retention_period_hours(hours as i32)
             .send()
             .await
-            .map_err(|e| failed(name, aws_sdk_kinesis::error::DisplayErrorContext(e)))?;
+            .map_err(|e| failed(name, e))?;
     }
     Ok(())
 }
@@ -255,7 +252,7 @@ async fn create_queue(
         Err(err) => {
             let err = err.into_service_error();
             if !err.is_queue_name_exists() {
-                return Err(failed(name, aws_sdk_sqs::error::DisplayErrorContext(err)));
+                return Err(failed(name, err));
             }
             // It exists with other attributes: bring them in line.
             let url = sqs
@@ -263,7 +260,7 @@ async fn create_queue(
                 .queue_name(name)
                 .send()
                 .await
-                .map_err(|e| failed(name, aws_sdk_sqs::error::DisplayErrorContext(e)))?
+                .map_err(|e| failed(name, e))?
                 .queue_url
                 .ok_or_else(|| failed(name, "GetQueueUrl returned no URL"))?;
             sqs.set_queue_attributes()
@@ -271,7 +268,7 @@ async fn create_queue(
                 .set_attributes(Some(attributes))
                 .send()
                 .await
-                .map_err(|e| failed(name, aws_sdk_sqs::error::DisplayErrorContext(e)))?;
+                .map_err(|e| failed(name, e))?;
             Ok(url)
         }
     }
@@ -288,7 +285,7 @@ async fn queue_arn(
         .attribute_names(QueueAttributeName::QueueArn)
         .send()
         .await
-        .map_err(|e| failed(name, aws_sdk_sqs::error::DisplayErrorContext(e)))?;
+        .map_err(|e| failed(name, e))?;
     attrs
         .attributes
         .and_then(|mut a| a.remove(&QueueAttributeName::QueueArn))
@@ -334,10 +331,7 @@ async fn provision_table(sdk: &SdkConfig, table: &TableSpec) -> Result<(), Backe
     if let Err(err) = request.send().await {
         let err = err.into_service_error();
         if !err.is_resource_in_use_exception() {
-            return Err(failed(
-                name,
-                aws_sdk_dynamodb::error::DisplayErrorContext(err),
-            ));
+            return Err(failed(name, err));
         }
     }
     until_ready(name, || {
@@ -348,7 +342,7 @@ async fn provision_table(sdk: &SdkConfig, table: &TableSpec) -> Result<(), Backe
                 .table_name(name)
                 .send()
                 .await
-                .map_err(|e| failed(name, aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
+                .map_err(|e| failed(name, e))?;
             let status = described.table.and_then(|t| t.table_status);
             Ok((status == Some(TableStatus::Active)).then_some(()))
         }
@@ -367,7 +361,7 @@ pub async fn lookup(sdk: &SdkConfig, spec: &PipelineSpec) -> Result<Provisioned,
             .queue_name(&queue.name)
             .send()
             .await
-            .map_err(|e| failed(&queue.name, aws_sdk_sqs::error::DisplayErrorContext(e)))?
+            .map_err(|e| failed(&queue.name, e))?
             .queue_url
             .ok_or_else(|| failed(&queue.name, "GetQueueUrl returned no URL"))?;
         urls.insert(id.clone(), url);

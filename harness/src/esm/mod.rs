@@ -75,7 +75,7 @@ pub use sqs::{SqsMapping, SqsMappingConfig, SqsMappingHandle, SqsStats};
 pub enum MappingError {
     #[error("invalid mapping configuration: {0}")]
     InvalidConfig(String),
-    #[error("{operation} failed: {source}")]
+    #[error("{operation} failed")]
     Aws {
         operation: &'static str,
         #[source]

@@ -28,8 +28,7 @@ pub async fn table_items(
             .await
             .map_err(|e| HarnessError::aws("Scan", e))?;
         for item in page.items.unwrap_or_default() {
-            let value: Value = serde_dynamo::from_item(item)
-                .map_err(|e| HarnessError::Inspect(format!("item is not JSON: {e}")))?;
+            let value: Value = serde_dynamo::from_item(item).map_err(HarnessError::ItemNotJson)?;
             items.push(value);
         }
         match page.last_evaluated_key {

@@ -66,15 +66,41 @@ pub enum HarnessError {
     /// The template cannot be run (exit code 2 in the CLI).
     #[error(transparent)]
     Template(#[from] TemplateError),
-    #[error("{function}: {source}")]
-    FunctionEnv { function: String, source: EnvError },
-    #[error("{operation} failed: {message}")]
+    /// A function's settings, read from its environment as on Lambda, are wrong.
+    #[error("{function}'s environment")]
+    FunctionEnv {
+        function: String,
+        #[source]
+        source: EnvError,
+    },
+    /// An AWS call of the harness itself (inspecting, replaying, redriving) failed.
+    #[error("{operation} failed")]
     Aws {
         operation: &'static str,
-        message: String,
+        #[source]
+        source: BoxError,
     },
-    #[error("{0}")]
-    Inspect(String),
+    /// A table item the harness read is not JSON (a number out of range, a set).
+    #[error("a table item is not JSON")]
+    ItemNotJson(#[source] serde_dynamo::Error),
+    /// `queue_messages` named a queue the template does not have.
+    #[error("the template has no queue {0}")]
+    NoSuchQueue(String),
+    /// The in-process call of the ingest API failed before it answered.
+    #[error("the ingest API could not be called")]
+    IngestCall(#[source] BoxError),
+    /// A replay from a sequence number no shard holds.
+    #[error("no shard of {stream} holds sequence number {sequence_number}")]
+    NoShardHolds {
+        stream: String,
+        sequence_number: String,
+    },
+    /// A redrive's message move task ended without completing.
+    #[error("the move task ended {status}: {reason}")]
+    MoveTaskEnded { status: String, reason: String },
+    /// A redrive's message move task was still running when the wait ended.
+    #[error("the move task did not complete within {waited:?}")]
+    MoveTaskTimeout { waited: Duration },
     /// `ingest_ok`: the ingest API answered something other than 200.
     #[error("the ingest API answered {status}: {body}")]
     Ingest { status: u16, body: Value },
@@ -94,11 +120,18 @@ pub enum HarnessError {
     Lambda(#[from] crate::lambda::LambdaError),
 }
 
+/// An error with its sources, as the SDK's errors are kept.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
 impl HarnessError {
-    pub(crate) fn aws(operation: &'static str, err: impl std::error::Error + 'static) -> Self {
+    /// `operation` failed with `err` (an SDK error, kept as the source).
+    pub(crate) fn aws(
+        operation: &'static str,
+        err: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
         HarnessError::Aws {
             operation,
-            message: aws_sdk_sqs::error::DisplayErrorContext(err).to_string(),
+            source: Box::new(err),
         }
     }
 }
@@ -992,17 +1025,12 @@ impl Harness {
             .header("content-type", "application/json")
             .header("x-api-key", key)
             .body(axum::body::Body::from(body.to_string()))
-            .map_err(|e| HarnessError::Inspect(e.to_string()))?;
-        let response = self
-            .ingest
-            .clone()
-            .oneshot(request)
-            .await
-            .map_err(|e| HarnessError::Inspect(e.to_string()))?;
+            .map_err(|e| HarnessError::IngestCall(e.into()))?;
+        let Ok(response) = self.ingest.clone().oneshot(request).await;
         let status = response.status().as_u16();
         let bytes = http_body_util::BodyExt::collect(response.into_body())
             .await
-            .map_err(|e| HarnessError::Inspect(e.to_string()))?
+            .map_err(|e| HarnessError::IngestCall(e.into()))?
             .to_bytes();
         let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
         Ok(IngestOutcome { status, body })
@@ -1025,9 +1053,11 @@ impl Harness {
 
     /// How many messages a queue of the template holds (visible, in flight or delayed).
     pub async fn queue_messages(&self, logical_id: &str) -> Result<u64, HarnessError> {
-        let url = self.provisioned.queue_urls.get(logical_id).ok_or_else(|| {
-            HarnessError::Inspect(format!("the template has no queue {logical_id}"))
-        })?;
+        let url = self
+            .provisioned
+            .queue_urls
+            .get(logical_id)
+            .ok_or_else(|| HarnessError::NoSuchQueue(logical_id.to_owned()))?;
         inspect::queue_depth(&self.clean.sqs, url).await
     }
 

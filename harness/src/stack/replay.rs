@@ -78,9 +78,10 @@ async fn shard_of(
             return Ok(shard.shard_id);
         }
     }
-    Err(HarnessError::Inspect(format!(
-        "no shard of {stream} holds sequence number {seq}"
-    )))
+    Err(HarnessError::NoShardHolds {
+        stream: stream.to_owned(),
+        sequence_number: seq.to_owned(),
+    })
 }
 
 /// Re-reads `stream` from `from` through `handler` with a consumer of its own (fresh
@@ -188,19 +189,16 @@ async fn redrive_with_move_task(
             match task.status.as_deref() {
                 Some("COMPLETED") => return Ok(moved),
                 Some("FAILED") | Some("CANCELLED") => {
-                    return Err(HarnessError::Inspect(format!(
-                        "the move task ended {}: {}",
-                        task.status.unwrap_or_default(),
-                        task.failure_reason.unwrap_or_default()
-                    )));
+                    return Err(HarnessError::MoveTaskEnded {
+                        status: task.status.unwrap_or_default(),
+                        reason: task.failure_reason.unwrap_or_default(),
+                    });
                 }
                 _ => {}
             }
         }
         if Instant::now() >= deadline {
-            return Err(HarnessError::Inspect(format!(
-                "the move task did not complete within {timeout:?}"
-            )));
+            return Err(HarnessError::MoveTaskTimeout { waited: timeout });
         }
         tokio::time::sleep(POLL).await;
     }

@@ -377,12 +377,9 @@ impl KinesisMapping {
 
 pub(crate) fn aws_error<E>(operation: &'static str, err: E) -> MappingError
 where
-    E: std::error::Error + 'static,
+    E: std::error::Error + Send + Sync + 'static,
 {
-    MappingError::aws(
-        operation,
-        aws_sdk_kinesis::error::DisplayErrorContext(err).to_string(),
-    )
+    MappingError::aws(operation, err)
 }
 
 /// Owns a running Kinesis mapping; dropping it aborts every task (as `crash` does).

@@ -182,12 +182,7 @@ impl SqsMapping {
             .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
             .send()
             .await
-            .map_err(|e| {
-                MappingError::aws(
-                    "GetQueueAttributes",
-                    aws_sdk_sqs::error::DisplayErrorContext(e).to_string(),
-                )
-            })?;
+            .map_err(|e| MappingError::aws("GetQueueAttributes", e))?;
         let queue_arn = out
             .attributes()
             .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn))
