@@ -94,11 +94,92 @@ pub struct StepReport {
 }
 
 /// The table and the DLQ at one point of a scenario.
-#[derive(Debug, Clone, serde::Serialize)]
+///
+/// Serialised for review (the scenario snapshots): up to [`SNAPSHOT_ITEMS`] items of each
+/// are written whole; beyond that, the first [`SNAPSHOT_SAMPLE`] items and a summary
+/// (`table_summary`, `dlq_summary`: the count and the ids as ranges such as `burst-1..=2500`),
+/// so a scenario of thousands of events leaves a file a person reads, not 480 KB of items.
+#[derive(Debug, Clone)]
 pub struct Snapshot {
     pub name: String,
     pub table: Vec<Value>,
     pub dlq: Vec<Value>,
+}
+
+/// Items of a table or DLQ a snapshot writes whole.
+pub const SNAPSHOT_ITEMS: usize = 50;
+/// Items written whole in a summarised snapshot.
+pub const SNAPSHOT_SAMPLE: usize = 3;
+
+impl serde::Serialize for Snapshot {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("name", &self.name)?;
+        for (key, items) in [("table", &self.table), ("dlq", &self.dlq)] {
+            if items.len() <= SNAPSHOT_ITEMS {
+                map.serialize_entry(key, items)?;
+                continue;
+            }
+            map.serialize_entry(key, &items[..SNAPSHOT_SAMPLE])?;
+            let ids: Vec<&str> = items
+                .iter()
+                .filter_map(|item| item["id"].as_str())
+                .collect();
+            map.serialize_entry(
+                &format!("{key}_summary"),
+                &serde_json::json!({
+                    "count": items.len(),
+                    "without_id": items.len() - ids.len(),
+                    "ids": id_ranges(&ids),
+                }),
+            )?;
+        }
+        map.end()
+    }
+}
+
+/// Ids as sorted ranges: `["burst-1..=2500", "energy-01..=09", "energy-10..=20", "x"]`
+/// (a run of consecutive numbers after a common prefix, zero padding kept apart).
+pub fn id_ranges(ids: &[&str]) -> Vec<String> {
+    // (prefix, zero-padded width or 0) -> numbers; ids without a numeric suffix as they are.
+    let mut runs: BTreeMap<(&str, usize), Vec<u64>> = BTreeMap::new();
+    let mut plain: Vec<String> = Vec::new();
+    for id in ids {
+        let digits = id.len() - id.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+        let (prefix, suffix) = id.split_at(id.len() - digits);
+        match suffix.parse::<u64>() {
+            Ok(n) if digits > 0 => {
+                let width = if suffix.len() > 1 && suffix.starts_with('0') {
+                    suffix.len()
+                } else {
+                    0
+                };
+                runs.entry((prefix, width)).or_default().push(n);
+            }
+            _ => plain.push((*id).to_owned()),
+        }
+    }
+    let mut out = Vec::new();
+    for ((prefix, width), mut numbers) in runs {
+        numbers.sort_unstable();
+        numbers.dedup();
+        let mut start = 0;
+        for i in 1..=numbers.len() {
+            if i == numbers.len() || numbers[i] != numbers[i - 1] + 1 {
+                let (first, last) = (numbers[start], numbers[i - 1]);
+                out.push(if first == last {
+                    format!("{prefix}{first:0width$}")
+                } else {
+                    format!("{prefix}{first:0width$}..={last:0width$}")
+                });
+                start = i;
+            }
+        }
+    }
+    plain.sort();
+    out.extend(plain);
+    out
 }
 
 #[derive(Debug, Clone)]
@@ -303,6 +384,50 @@ impl ScenarioReport {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ids_read_as_ranges_of_consecutive_numbers() {
+        let ids = [
+            "burst-2",
+            "burst-1",
+            "burst-3",
+            "burst-7",
+            "energy-01",
+            "energy-02",
+            "energy-10",
+            "x",
+            "e-1",
+        ];
+        assert_eq!(
+            id_ranges(&ids),
+            [
+                "burst-1..=3",
+                "burst-7",
+                "e-1",
+                "energy-01..=02",
+                "energy-10",
+                "x"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_large_snapshot_is_a_sample_and_a_summary() {
+        let item = |n: usize| serde_json::json!({"id": format!("b-{n}")});
+        let snapshot = Snapshot {
+            name: "final".into(),
+            table: (1..=60).map(item).collect(),
+            dlq: vec![item(99)],
+        };
+        let json = serde_json::to_value(&snapshot).unwrap();
+        assert_eq!(json["table"].as_array().unwrap().len(), SNAPSHOT_SAMPLE);
+        assert_eq!(
+            json["table_summary"],
+            serde_json::json!({"count": 60, "without_id": 0, "ids": ["b-1..=60"]})
+        );
+        assert_eq!(json["dlq"], serde_json::json!([{"id": "b-99"}]));
+        assert!(json.get("dlq_summary").is_none());
+    }
 
     #[test]
     fn a_wrong_count_says_by_how_much() {

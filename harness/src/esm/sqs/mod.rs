@@ -334,12 +334,8 @@ impl SqsMappingHandle {
         while self.tasks.join_next().await.is_some() {}
     }
 
-    /// Aborts every poller now: what was received and not deleted returns after its
-    /// visibility timeout.
-    pub fn crash(mut self) {
-        self.tasks.abort_all();
-    }
-
+    /// Aborts every poller now and waits until they are gone: what was received and not
+    /// deleted returns after its visibility timeout.
     pub async fn kill(mut self) {
         self.tasks.abort_all();
         while self.tasks.join_next().await.is_some() {}
