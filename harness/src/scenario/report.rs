@@ -139,7 +139,7 @@ impl serde::Serialize for Snapshot {
     }
 }
 
-/// Ids as sorted ranges: `["burst-1..=2500", "energy-01..=09", "energy-10..=20", "x"]`
+/// Ids as ranges, sorted: `["burst-1..=2500", "energy-01..=09", "energy-10..=20", "x"]`
 /// (a run of consecutive numbers after a common prefix, zero padding kept apart).
 pub fn id_ranges(ids: &[&str]) -> Vec<String> {
     // (prefix, zero-padded width or 0) -> numbers; ids without a numeric suffix as they are.
@@ -177,8 +177,8 @@ pub fn id_ranges(ids: &[&str]) -> Vec<String> {
             }
         }
     }
-    plain.sort();
     out.extend(plain);
+    out.sort();
     out
 }
 
