@@ -1,18 +1,25 @@
 //! Latency statistics: the histogram the recorder, the scenario reports and the load
 //! generator share, and its percentiles.
 
+#![warn(missing_docs)]
+
 use hdrhistogram::Histogram;
 
 /// Latency percentiles, in microseconds.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Percentiles {
+    /// The median.
     pub p50_us: u64,
+    /// The 90th percentile.
     pub p90_us: u64,
+    /// The 99th percentile.
     pub p99_us: u64,
+    /// The slowest.
     pub max_us: u64,
 }
 
 impl Percentiles {
+    /// The percentiles of a histogram of microseconds (see [`new_histogram`]).
     pub fn of(histogram: &Histogram<u64>) -> Percentiles {
         Percentiles {
             p50_us: histogram.value_at_quantile(0.50),

@@ -36,6 +36,8 @@
 //! # }
 //! ```
 
+#![warn(missing_docs)]
+
 use std::io::Write;
 use std::sync::OnceLock;
 
@@ -120,6 +122,7 @@ pub fn clock_is_paused() -> bool {
 /// What a test returns when it is skipped: `()` or `Ok(())`, so [`require!`](crate::require)
 /// works in tests returning either.
 pub trait SkipReturn {
+    /// The value a skipped test returns.
     fn skipped() -> Self;
 }
 

@@ -117,7 +117,9 @@ impl Feature {
 /// A feature a kind of server lacks, and why (the skip line quotes the reason).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Gap {
+    /// What is missing.
     pub feature: Feature,
+    /// Why, as the skip line says it.
     pub reason: &'static str,
 }
 
@@ -263,6 +265,7 @@ const AWS_GAPS: &[Gap] = &[
     ),
 ];
 
+/// What one kind of server can do: the features tests [`require!`](crate::require).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Capabilities {
     /// The kind of server these are the capabilities of.
@@ -280,6 +283,7 @@ pub struct Capabilities {
 }
 
 impl Capabilities {
+    /// The capabilities of `kind`, from the gaps declared above.
     pub fn of(kind: EndpointKind) -> Capabilities {
         let gaps: &'static [&'static [Gap]] = match kind {
             EndpointKind::Embedded => &[],

@@ -5,6 +5,8 @@
 //! own. Times are offsets from the journal's creation on tokio's clock, so they are
 //! reproducible under a paused clock.
 
+#![warn(missing_docs)]
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -20,31 +22,49 @@ const LOG_CAP: usize = 100_000;
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum AttemptStatus {
     /// A 2xx response.
-    Ok { status: u16 },
+    Ok {
+        /// The HTTP status.
+        status: u16,
+    },
     /// An AWS error response; `code` is the bare shape name (SQS: the query code the SDK
     /// matches, e.g. `RequestThrottled`).
-    AwsError { status: u16, code: String },
+    AwsError {
+        /// The HTTP status.
+        status: u16,
+        /// The error code.
+        code: String,
+    },
     /// No response: a connector error.
-    ConnectorError { kind: ConnectorErrorKind },
+    ConnectorError {
+        /// What kind of connector error.
+        kind: ConnectorErrorKind,
+    },
 }
 
 /// The connector error kinds the SDK tells apart (timeouts and I/O errors are retried).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ConnectorErrorKind {
+    /// A timeout (injected by a `timeout` rule, or the connector's own).
     Timeout,
+    /// An I/O error (a `lose_response` rule: the request was applied, the answer lost).
     Io,
+    /// Any other connector error.
     Other,
 }
 
 /// One HTTP request that reached the fault layer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Attempt {
+    /// `kinesis`, `sqs` or `dynamodb`.
     pub service: String,
+    /// The API operation (`SendMessage`).
     pub operation: String,
+    /// The pipeline events the request carries (envelope ids).
     pub event_ids: Vec<String>,
     /// The stream, queue or table the request addressed (tells a queue send from a DLQ send).
     pub resource: Option<String>,
+    /// How it ended.
     pub status: AttemptStatus,
     /// The rule that fired on this attempt, if any.
     pub rule: Option<String>,
@@ -56,12 +76,17 @@ pub struct Attempt {
 /// and `operation` is `delivery`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FiredFault {
+    /// The rule's name.
     pub rule: String,
+    /// The service (request faults) or the mapping (delivery faults).
     pub service: String,
+    /// The API operation, or `delivery`.
     pub operation: String,
     /// The action's name (`throttle`, `lose_response`, `duplicate`, ...).
     pub action: String,
+    /// The events of the request or batch it fired on.
     pub event_ids: Vec<String>,
+    /// When, from the journal's creation (tokio's clock).
     pub at: Duration,
 }
 
@@ -100,6 +125,7 @@ impl std::fmt::Debug for Journal {
 }
 
 impl Journal {
+    /// An empty journal; its clock starts now.
     pub fn new() -> Self {
         Self {
             inner: Arc::default(),

@@ -5,6 +5,8 @@
 //! first whose `when` is due fires, and for a request that is the only action taken. A batch
 //! delivery gets the faults of every delivery rule that fires on it.
 
+#![warn(missing_docs)]
+
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use aws_lambda_events::event::kinesis::KinesisEventRecord;
@@ -25,8 +27,11 @@ pub struct RuleId(pub(crate) u64);
 /// An installed rule as reports show it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RuleSummary {
+    /// Its id.
     pub id: RuleId,
+    /// Its name (given, or the default such as `sqs:SendMessage:throttle#1`).
     pub name: String,
+    /// What it matches, when it fires, and what it does.
     pub def: RuleDef,
     /// Calls (requests or batches) the rule matched.
     pub seen: u64,
@@ -154,6 +159,7 @@ impl FaultPlan {
         self.inner.journal.clone()
     }
 
+    /// The seed of the probability rules that have none of their own.
     pub fn seed(&self) -> u64 {
         self.inner.seed
     }

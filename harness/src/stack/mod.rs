@@ -20,6 +20,8 @@
 //! # }
 //! ```
 
+#![warn(missing_docs)]
+
 mod inspect;
 mod operations;
 mod recorder;
@@ -59,8 +61,10 @@ pub use wire::WireCounts;
 /// Errors of a running harness.
 #[derive(Debug, thiserror::Error)]
 pub enum HarnessError {
+    /// The backend could not start or provision the pipeline's resources.
     #[error(transparent)]
     Backend(#[from] BackendError),
+    /// An event source mapping could not start.
     #[error(transparent)]
     Mapping(#[from] MappingError),
     /// The template cannot be run (exit code 2 in the CLI).
@@ -69,14 +73,18 @@ pub enum HarnessError {
     /// A function's settings, read from its environment as on Lambda, are wrong.
     #[error("{function}'s environment")]
     FunctionEnv {
+        /// The function's logical id.
         function: String,
+        /// What is wrong with its environment.
         #[source]
         source: EnvError,
     },
     /// An AWS call of the harness itself (inspecting, replaying, redriving) failed.
     #[error("{operation} failed")]
     Aws {
+        /// The API operation (`Scan`, `ReceiveMessage`, ...).
         operation: &'static str,
+        /// The SDK's error.
         #[source]
         source: BoxError,
     },
@@ -92,27 +100,55 @@ pub enum HarnessError {
     /// A replay from a sequence number no shard holds.
     #[error("no shard of {stream} holds sequence number {sequence_number}")]
     NoShardHolds {
+        /// The stream's name.
         stream: String,
+        /// The sequence number asked for.
         sequence_number: String,
     },
     /// A redrive's message move task ended without completing.
     #[error("the move task ended {status}: {reason}")]
-    MoveTaskEnded { status: String, reason: String },
+    MoveTaskEnded {
+        /// `FAILED` or `CANCELLED`.
+        status: String,
+        /// SQS's `FailureReason`.
+        reason: String,
+    },
     /// A redrive's message move task was still running when the wait ended.
     #[error("the move task did not complete within {waited:?}")]
-    MoveTaskTimeout { waited: Duration },
+    MoveTaskTimeout {
+        /// How long the harness waited.
+        waited: Duration,
+    },
     /// `ingest_ok`: the ingest API answered something other than 200.
     #[error("the ingest API answered {status}: {body}")]
-    Ingest { status: u16, body: Value },
+    Ingest {
+        /// The HTTP status (403 for a wrong key, 400 for a bad event, 503 when Kinesis
+        /// throttled, ...).
+        status: u16,
+        /// The answer's JSON body (`null` when it was not JSON).
+        body: Value,
+    },
     /// The test runs under tokio's paused clock on a backend whose time it cannot pause.
     #[error(
         "this test runs under tokio's paused clock (`start_paused = true` or `time::pause`), \
          but {backend}'s time cannot be paused ({reason}): start the test with \
          `harness::require!(PausedClock)` to skip it there, or run it in real time"
     )]
-    PausedClock { backend: String, reason: String },
+    PausedClock {
+        /// The kind of backend (or artifact mode).
+        backend: String,
+        /// Why its time cannot be paused.
+        reason: String,
+    },
+    /// `drain` gave up: something is still in flight or keeps failing.
     #[error("the pipeline did not drain within {waited:?}: {state}")]
-    DrainTimeout { waited: Duration, state: String },
+    DrainTimeout {
+        /// How long it waited (tokio time).
+        waited: Duration,
+        /// What each mapping and queue was doing when it gave up.
+        state: String,
+    },
+    /// The template asks for something this harness cannot run (named in the message).
     #[error("{0}")]
     Unsupported(String),
     /// Artifact mode: a function's executable or its processes.
@@ -140,9 +176,11 @@ impl HarnessError {
 /// project binary: how a template with more functions (another consumer of the stream) runs.
 #[derive(Clone)]
 pub enum FunctionHandler {
+    /// For a Kinesis event source.
     Kinesis(Arc<dyn KinesisHandler>),
     /// For a Kinesis event source with `TumblingWindowInSeconds`.
     KinesisWindow(Arc<dyn KinesisWindowHandler>),
+    /// For an SQS event source.
     Sqs(Arc<dyn SqsHandler>),
 }
 
@@ -161,6 +199,7 @@ impl std::fmt::Debug for FunctionHandler {
 pub struct Override {
     /// `LogicalId.Property...` (see [`Template::set_property`]).
     pub path: String,
+    /// The value used in this run.
     pub value: Node,
     /// What the template said (`None`: it did not set the property).
     pub was: Option<Node>,
@@ -179,6 +218,7 @@ impl std::fmt::Display for Override {
 /// where it runs and what the harness does around it.
 #[derive(Debug, Clone)]
 pub struct HarnessOptions {
+    /// Where the pipeline runs (embedded emulator, LocalStack, an endpoint).
     pub backend: BackendSettings,
     /// The template; `None` reads the project's `template.yaml` ([`Template::project`]).
     pub template: Option<Template>,
@@ -491,6 +531,20 @@ impl Harness {
         Self::start_with(HarnessOptions::for_tests()?).await
     }
 
+    /// A harness with explicit options: another template, overrides, registered handlers,
+    /// artifact mode, a backend chosen in code ([`HarnessOptions`]).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() -> Result<(), harness::HarnessError> {
+    /// use harness::HarnessOptions;
+    /// let options = HarnessOptions::for_tests()?.set("EventsQueue.VisibilityTimeout", 60);
+    /// let h = harness::Harness::start_with(options).await?;
+    /// assert_eq!(h.overrides()[0].path, "EventsQueue.VisibilityTimeout");
+    /// # h.shutdown().await;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn start_with(options: HarnessOptions) -> Result<Harness, HarnessError> {
         // The template first: a template the harness refuses costs no backend.
         let mut template = match &options.template {
@@ -939,14 +993,17 @@ impl Harness {
         &self.journal
     }
 
+    /// The backend the pipeline runs on (its SDK configuration, the embedded emulator).
     pub fn backend(&self) -> &Backend {
         &self.backend
     }
 
+    /// The provisioned resources: names, URLs and ARNs.
     pub fn provisioned(&self) -> &Provisioned {
         &self.provisioned
     }
 
+    /// The options this harness started with.
     pub fn options(&self) -> &HarnessOptions {
         &self.options
     }
@@ -967,6 +1024,7 @@ impl Harness {
         &self.processes
     }
 
+    /// The in-process observer of every hop (counts, accepted ids, latency).
     pub fn recorder(&self) -> &Recorder {
         &self.recorder
     }
@@ -1113,6 +1171,8 @@ impl Harness {
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "the ingest API may have refused the event: check the status or use ingest_ok"]
 pub struct IngestOutcome {
+    /// The HTTP status.
     pub status: u16,
+    /// The JSON body (`null` when it was not JSON).
     pub body: Value,
 }

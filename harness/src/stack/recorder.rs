@@ -73,6 +73,7 @@ impl Recorder {
         }
     }
 
+    /// The counters per hop so far.
     pub fn counts(&self) -> Counts {
         let c = &self.counters;
         let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
@@ -101,6 +102,7 @@ impl Recorder {
         Percentiles::of(&lock(&self.latency))
     }
 
+    /// Forgets the latencies recorded so far (a benchmark's warm-up).
     pub fn reset_latency(&self) {
         lock(&self.latency).reset();
     }

@@ -19,7 +19,9 @@ use crate::esm::{
 /// Where a replay starts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReplayFrom {
+    /// The oldest record each shard keeps.
     TrimHorizon,
+    /// The first record that arrived at or after this time.
     Timestamp(DateTime<Utc>),
     /// A record's sequence number: replay its shard from that record on.
     SequenceNumber(String),
@@ -49,7 +51,9 @@ impl std::str::FromStr for ReplayFrom {
 /// What a replay did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ReplayReport {
+    /// Invocations of the forward handler.
     pub batches: u64,
+    /// Records delivered to it.
     pub records: u64,
 }
 
