@@ -405,7 +405,8 @@ impl Rule {
 }
 
 /// An installed rule: how often it fired, and an optional expectation on that count,
-/// verified when the guard is dropped (or, for guards dropped earlier, when the harness is).
+/// verified when the guard is dropped (or, for a guard that outlives its harness or is
+/// forgotten, when the harness is).
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
