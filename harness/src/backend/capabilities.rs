@@ -7,6 +7,8 @@
 //! moto's and LocalStack's were found by running the conformance suite against them
 //! (README.md, "Fidelity"); AWS's are what its documentation says it does not promise.
 
+#![warn(missing_docs)]
+
 use super::EndpointKind;
 
 /// A feature a test or scenario may need that not every backend has. The gaps of each kind of

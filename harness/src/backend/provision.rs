@@ -2,6 +2,8 @@
 //! attributes and redrive policies, tables with their keys and billing. Safe to run against
 //! resources that already exist. What is created comes from the [`PipelineSpec`] alone.
 
+#![warn(missing_docs)]
+
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -23,11 +25,15 @@ use crate::template::spec::{
 /// `EventsTable`) as the template names and shapes them.
 #[derive(Debug, Clone)]
 pub struct Resources {
+    /// The stream's name.
     pub stream: String,
     /// `None`: an on-demand stream.
     pub shards: Option<u32>,
+    /// The queue the forward function sends to.
     pub queue: String,
+    /// The dead-letter queue.
     pub dlq: String,
+    /// The table the store function writes.
     pub table: String,
     /// Receives before SQS moves a message from the queue to the DLQ.
     pub max_receive_count: Option<u32>,
@@ -54,11 +60,17 @@ impl Resources {
 /// What provisioning found or made.
 #[derive(Debug, Clone)]
 pub struct Provisioned {
+    /// The pipeline's resources by name.
     pub resources: Resources,
+    /// The stream's ARN.
     pub stream_arn: String,
+    /// The queue's URL.
     pub queue_url: String,
+    /// The queue's ARN.
     pub queue_arn: String,
+    /// The DLQ's URL.
     pub dlq_url: String,
+    /// The DLQ's ARN.
     pub dlq_arn: String,
     /// Every queue of the template by logical id: its URL.
     pub queue_urls: BTreeMap<String, String>,
