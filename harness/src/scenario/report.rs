@@ -15,14 +15,20 @@ use crate::stats::Percentiles;
 /// One expectation: what was expected, what was found.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Check {
+    /// What was checked.
     pub what: String,
+    /// The expected value.
     pub expected: i64,
+    /// The value found.
     pub actual: i64,
+    /// Whether they agree.
     pub ok: bool,
+    /// More about a failure (e.g. which ids).
     pub detail: Option<String>,
 }
 
 impl Check {
+    /// A check of `actual` against `expected`.
     pub fn new(what: impl Into<String>, expected: i64, actual: i64) -> Self {
         Check {
             what: what.into(),
@@ -53,6 +59,7 @@ impl Check {
         check
     }
 
+    /// Adds what a failure needs to be understood.
     pub fn with_detail(mut self, detail: String) -> Self {
         self.detail = Some(detail);
         self
@@ -86,10 +93,14 @@ impl Check {
     }
 }
 
+/// What one step did.
 #[derive(Debug, Clone)]
 pub struct StepReport {
+    /// 1-based, as the file orders steps.
     pub index: usize,
+    /// The step's name.
     pub kind: &'static str,
+    /// One line on what happened.
     pub summary: String,
 }
 
@@ -101,8 +112,11 @@ pub struct StepReport {
 /// so a scenario of thousands of events leaves a file a person reads, not 480 KB of items.
 #[derive(Debug, Clone)]
 pub struct Snapshot {
+    /// The snapshot's name (`final` for the one taken at the end).
     pub name: String,
+    /// Every table item, as JSON, sorted by id.
     pub table: Vec<Value>,
+    /// Every DLQ message (`id`, `body`, `attributes`).
     pub dlq: Vec<Value>,
 }
 
@@ -182,20 +196,31 @@ pub fn id_ranges(ids: &[&str]) -> Vec<String> {
     out
 }
 
+/// A scenario's result: every step, check and fault, counts and latency.
 #[derive(Debug, Clone)]
 pub struct ScenarioReport {
+    /// The scenario's name (its file stem).
     pub name: String,
+    /// Its description.
     pub description: String,
+    /// What each step did.
     pub steps: Vec<StepReport>,
+    /// The checks of each `expect` step, by step index.
     pub checks: BTreeMap<usize, Vec<Check>>,
+    /// Every fault that fired, in order.
     pub faults_fired: Vec<FiredFault>,
     /// Error answers per `service operation code`, injected or real (e.g. the emulator's
     /// own throttling): what the retries had to get through.
     pub errors: BTreeMap<String, u64>,
+    /// The in-process counts per hop.
     pub counts: Counts,
+    /// PUT -> stored latency (scenario time).
     pub latency: Percentiles,
+    /// How long the scenario took on its clock (tokio's).
     pub scenario_time: Duration,
+    /// How long it took on the wall clock.
     pub wall_time: Duration,
+    /// The snapshots taken (the final one at least).
     pub snapshots: Vec<Snapshot>,
     /// Why the scenario did not run on this backend.
     pub skipped: Option<String>,
@@ -211,6 +236,7 @@ pub struct ScenarioReport {
 }
 
 impl ScenarioReport {
+    /// An empty report for scenario `name`.
     pub fn new(name: &str, description: &str) -> Self {
         ScenarioReport {
             name: name.to_owned(),
@@ -254,6 +280,7 @@ impl ScenarioReport {
             .collect()
     }
 
+    /// Whether every check passed (and the run was not skipped).
     pub fn passed(&self) -> bool {
         self.failures().is_empty()
     }

@@ -20,6 +20,7 @@ use crate::template::{Acceptance, Template};
 pub struct RunOptions {
     /// The workspace root: fixture paths are relative to it.
     pub root: PathBuf,
+    /// The backend to run on.
     pub backend: BackendSettings,
     /// The template the pipeline is built from (`None`: the project's `template.yaml`).
     pub template: Option<Template>,
@@ -50,17 +51,23 @@ impl RunOptions {
     }
 }
 
+/// Why a scenario could not run (a failed check is not an error: see the report).
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
+    /// The harness could not start or answer.
     #[error(transparent)]
     Harness(#[from] HarnessError),
+    /// The template (or an added resources file) cannot be run.
     #[error(transparent)]
     Template(#[from] crate::template::TemplateError),
     /// A step could not run (not an expectation that failed: those are the report's checks).
     #[error("step {index} ({kind})")]
     Step {
+        /// 1-based.
         index: usize,
+        /// The step's name.
         kind: &'static str,
+        /// What went wrong.
         #[source]
         source: crate::stack::BoxError,
     },
