@@ -16,6 +16,8 @@
 //! a [`RuleGuard`] (`fired()`, `expect(n)`); a rule that is built and never installed is a
 //! compiler warning (every builder is `#[must_use]`), never a silent install or a panic.
 
+#![warn(missing_docs)]
+
 use std::time::Duration;
 
 use super::plan::{FaultPlan, RuleId};

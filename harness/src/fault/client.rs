@@ -32,6 +32,8 @@
 //! # }
 //! ```
 
+#![warn(missing_docs)]
+
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::connection::{CaptureSmithyConnection, ConnectionMetadata};
 use aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata;
@@ -76,10 +78,12 @@ impl FaultyHttpClient {
         }
     }
 
+    /// The plan whose request rules this layer applies.
     pub fn plan(&self) -> &FaultPlan {
         &self.plan
     }
 
+    /// The journal this layer records every attempt in.
     pub fn journal(&self) -> &Journal {
         &self.journal
     }

@@ -19,6 +19,8 @@
 //! file position of the offending table (toml reports line and column) and a message naming
 //! what is wrong.
 
+#![warn(missing_docs)]
+
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -38,10 +40,12 @@ pub struct FaultSpec {
 }
 
 impl FaultSpec {
+    /// The rule the table describes.
     pub fn rule(&self) -> &RuleDef {
         &self.rule
     }
 
+    /// The rule, owned.
     pub fn into_rule(self) -> RuleDef {
         self.rule
     }
@@ -52,8 +56,13 @@ impl FaultSpec {
     }
 }
 
-/// What is wrong with a fault table.
+/// What is wrong with a fault table (each variant's message, which names the key and the fix,
+/// is its documentation).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[allow(
+    missing_docs,
+    reason = "each variant's #[error] message says what it is"
+)]
 pub enum SpecError {
     #[error("unknown service '{0}': expected kinesis, sqs or dynamodb")]
     UnknownService(String),
