@@ -2,11 +2,11 @@
 
 # Run the pipeline locally: emulator on :4566, ingest API on :3000.
 up *ARGS:
-    cargo run --release -p harness -- up {{ARGS}}
+    cargo run --release -p harness-cli -- up {{ARGS}}
 
 # Serve the emulator alone on :4566 (for the AWS CLI, boto3, other programs).
 emulator *ARGS:
-    cargo run --release -p harness -- emulator {{ARGS}}
+    cargo run --release -p harness-cli -- emulator {{ARGS}}
 
 # The whole test suite on the embedded backend (what CI runs).
 test:
@@ -14,15 +14,15 @@ test:
 
 # Run one scenario from scenarios/NAME.toml and print its report.
 scenario NAME:
-    cargo run --release -p harness -- scenario {{NAME}}
+    cargo run --release -p harness-cli -- scenario {{NAME}}
 
 # Load the ingest API of a running `just up` and report events/s and latency.
 load *ARGS:
-    cargo run --release -p harness -- load {{ARGS}}
+    cargo run --release -p harness-cli -- load {{ARGS}}
 
 # Benchmarks (figures go to BENCHMARKS.md).
 bench *ARGS:
-    cargo run --release -p harness -- bench {{ARGS}}
+    cargo run --release -p harness-cli -- bench {{ARGS}}
 
 # Formatting and lints, as CI checks them.
 lint:

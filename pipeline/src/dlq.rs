@@ -61,17 +61,6 @@ impl fmt::Display for FailureStage {
     }
 }
 
-impl std::str::FromStr for FailureStage {
-    type Err = DlqParseError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "decode" => Ok(FailureStage::Decode),
-            "forward" => Ok(FailureStage::Forward),
-            other => Err(DlqParseError::Invalid(ATTR_STAGE, other.to_owned())),
-        }
-    }
-}
-
 /// Why a message is in the DLQ.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failure {
@@ -89,7 +78,7 @@ pub enum BodyEncoding {
     Empty,
 }
 
-/// A message for the DLQ, ready for SendMessage, or read back from it.
+/// A message for the DLQ, ready for SendMessage.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DlqMessage {
     pub body: String,
@@ -97,15 +86,6 @@ pub struct DlqMessage {
     pub encoding: BodyEncoding,
     /// The original size in bytes when the body holds only the first part of the data.
     pub truncated_from: Option<usize>,
-}
-
-/// A DLQ message whose attributes are missing or malformed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum DlqParseError {
-    #[error("message attribute `{0}` is missing")]
-    Missing(&'static str),
-    #[error("message attribute `{0}` has an invalid value `{1}`")]
-    Invalid(&'static str, String),
 }
 
 impl DlqMessage {
@@ -149,26 +129,6 @@ impl DlqMessage {
         }
     }
 
-    /// The original bytes (record data or envelope JSON).
-    pub fn data(&self) -> Vec<u8> {
-        match self.encoding {
-            BodyEncoding::Raw => self.body.clone().into_bytes(),
-            // A body we base64-encoded ourselves; a foreign one that fails gives its own bytes.
-            BodyEncoding::Base64 => BASE64
-                .decode(&self.body)
-                .unwrap_or_else(|_| self.body.clone().into_bytes()),
-            BodyEncoding::Empty => Vec::new(),
-        }
-    }
-
-    /// The envelope in the body, if it is one (stage `forward`, or a redriven message).
-    pub fn envelope(&self) -> Option<Envelope> {
-        match self.encoding {
-            BodyEncoding::Raw => Envelope::from_slice(self.body.as_bytes()).ok(),
-            _ => None,
-        }
-    }
-
     /// The SendMessage message attributes.
     pub fn attributes(&self) -> HashMap<String, MessageAttributeValue> {
         let mut attrs = HashMap::from([
@@ -194,69 +154,6 @@ impl DlqMessage {
             attrs.insert(ATTR_TRUNCATED.to_owned(), number_attr(size));
         }
         attrs
-    }
-
-    /// Reads a message received from the DLQ through the SDK (ReceiveMessage with
-    /// `MessageAttributeNames: ["All"]`).
-    pub fn from_sdk(
-        body: &str,
-        attributes: &HashMap<String, MessageAttributeValue>,
-    ) -> Result<Self, DlqParseError> {
-        Self::parse(body, |name| {
-            attributes.get(name).and_then(|v| v.string_value())
-        })
-    }
-
-    /// Reads a message as a Lambda SQS event carries it.
-    pub fn from_event(
-        message: &aws_lambda_events::event::sqs::SqsMessage,
-    ) -> Result<Self, DlqParseError> {
-        let body = message.body.as_deref().unwrap_or_default();
-        Self::parse(body, |name| {
-            message
-                .message_attributes
-                .get(name)
-                .and_then(|v| v.string_value.as_deref())
-        })
-    }
-
-    fn parse<'a>(
-        body: &str,
-        attr: impl Fn(&str) -> Option<&'a str>,
-    ) -> Result<Self, DlqParseError> {
-        let stage = attr(ATTR_STAGE)
-            .ok_or(DlqParseError::Missing(ATTR_STAGE))?
-            .parse()?;
-        let reason = attr(ATTR_REASON)
-            .ok_or(DlqParseError::Missing(ATTR_REASON))?
-            .to_owned();
-        let attempts_text = attr(ATTR_ATTEMPTS).ok_or(DlqParseError::Missing(ATTR_ATTEMPTS))?;
-        let attempts = attempts_text
-            .parse()
-            .map_err(|_| DlqParseError::Invalid(ATTR_ATTEMPTS, attempts_text.to_owned()))?;
-        let encoding = match attr(ATTR_ENCODING) {
-            None => BodyEncoding::Raw,
-            Some("base64") => BodyEncoding::Base64,
-            Some("empty") => BodyEncoding::Empty,
-            Some(other) => return Err(DlqParseError::Invalid(ATTR_ENCODING, other.to_owned())),
-        };
-        let truncated_from = match attr(ATTR_TRUNCATED) {
-            None => None,
-            Some(text) => Some(
-                text.parse()
-                    .map_err(|_| DlqParseError::Invalid(ATTR_TRUNCATED, text.to_owned()))?,
-            ),
-        };
-        Ok(DlqMessage {
-            body: body.to_owned(),
-            failure: Failure {
-                stage,
-                reason,
-                attempts,
-            },
-            encoding,
-            truncated_from,
-        })
     }
 }
 
@@ -303,18 +200,29 @@ mod tests {
     use chrono::Utc;
     use serde_json::json;
 
+    /// What a poison message's body holds, decoded as a DLQ reader would.
+    fn decoded(m: &DlqMessage) -> Vec<u8> {
+        match m.encoding {
+            BodyEncoding::Raw => m.body.clone().into_bytes(),
+            BodyEncoding::Base64 => BASE64.decode(&m.body).expect("base64 body"),
+            BodyEncoding::Empty => Vec::new(),
+        }
+    }
+
     #[test]
-    fn forward_failure_round_trips_through_sdk_attributes() {
+    fn a_forward_failure_carries_the_envelope_and_its_attempts() {
         let e = Envelope::new("e-1", "default", Utc::now(), json!({"k": 1}));
         let m = DlqMessage::forward(&e, "RequestThrottled: slow down", 3);
         let attrs = m.attributes();
         assert_eq!(attrs[ATTR_STAGE].string_value(), Some("forward"));
         assert_eq!(attrs[ATTR_ATTEMPTS].data_type(), "Number");
         assert_eq!(attrs[ATTR_ATTEMPTS].string_value(), Some("3"));
+        assert_eq!(
+            attrs[ATTR_REASON].string_value(),
+            Some("RequestThrottled: slow down")
+        );
         assert!(!attrs.contains_key(ATTR_ENCODING));
-        let back = DlqMessage::from_sdk(&m.body, &attrs).expect("parses");
-        assert_eq!(back, m);
-        assert_eq!(back.envelope(), Some(e));
+        assert_eq!(Envelope::from_slice(m.body.as_bytes()).ok(), Some(e));
     }
 
     #[test]
@@ -330,8 +238,11 @@ mod tests {
         let bytes = [0xff, 0x00, 0x01];
         let binary = DlqMessage::poison(&bytes, "not utf-8");
         assert_eq!(binary.encoding, BodyEncoding::Base64);
-        let back = DlqMessage::from_sdk(&binary.body, &binary.attributes()).expect("parses");
-        assert_eq!(back.data(), bytes);
+        assert_eq!(
+            binary.attributes()[ATTR_ENCODING].string_value(),
+            Some("base64")
+        );
+        assert_eq!(decoded(&binary), bytes);
 
         let control = DlqMessage::poison(b"a\x00b", "nul");
         assert_eq!(
@@ -342,38 +253,9 @@ mod tests {
 
         let empty = DlqMessage::poison(b"", "empty");
         assert!(!empty.body.is_empty());
-        let back = DlqMessage::from_sdk(&empty.body, &empty.attributes()).expect("parses");
-        assert_eq!(back.data(), b"");
-    }
-
-    #[test]
-    fn attributes_round_trip_through_a_lambda_event_message() {
-        let m = DlqMessage::poison(&[0xfe], "bad");
-        let mut event = aws_lambda_events::event::sqs::SqsMessage::default();
-        event.body = Some(m.body.clone());
-        for (name, value) in m.attributes() {
-            let mut attr = aws_lambda_events::event::sqs::SqsMessageAttribute::default();
-            attr.string_value = value.string_value().map(str::to_owned);
-            attr.data_type = Some(value.data_type().to_owned());
-            event.message_attributes.insert(name, attr);
-        }
-        assert_eq!(DlqMessage::from_event(&event), Ok(m));
-    }
-
-    #[test]
-    fn missing_or_bad_attributes_are_named() {
-        let m = DlqMessage::poison(b"x", "r");
-        let mut attrs = m.attributes();
-        attrs.remove(ATTR_REASON);
         assert_eq!(
-            DlqMessage::from_sdk("x", &attrs),
-            Err(DlqParseError::Missing(ATTR_REASON))
-        );
-        let mut attrs = m.attributes();
-        attrs.insert(ATTR_STAGE.into(), string_attr("store"));
-        assert_eq!(
-            DlqMessage::from_sdk("x", &attrs),
-            Err(DlqParseError::Invalid(ATTR_STAGE, "store".into()))
+            empty.attributes()[ATTR_ENCODING].string_value(),
+            Some("empty")
         );
     }
 
@@ -389,13 +271,12 @@ mod tests {
             attrs[ATTR_TRUNCATED].string_value(),
             Some(text.len().to_string().as_str())
         );
-        assert_eq!(DlqMessage::from_sdk(&m.body, &attrs), Ok(m.clone()));
 
         let binary = vec![0xffu8; 1024 * 1024];
         let m = DlqMessage::poison(&binary, "too big");
         assert_eq!(m.encoding, BodyEncoding::Base64);
         assert!(m.body.len() <= 240 * 1024, "{}", m.body.len());
-        assert_eq!(m.data(), binary[..MAX_POISON_BINARY]);
+        assert_eq!(decoded(&m), binary[..MAX_POISON_BINARY]);
         assert_eq!(m.truncated_from, Some(binary.len()));
 
         assert_eq!(DlqMessage::poison(b"small", "r").truncated_from, None);

@@ -27,7 +27,7 @@ fn harness_bin() -> &'static std::path::Path {
 fn build_harness_bin() -> std::path::PathBuf {
     let mut cargo = Command::new(env!("CARGO"));
     cargo
-        .args(["build", "--package", "harness", "--bin", "harness"])
+        .args(["build", "--package", "harness-cli", "--bin", "harness"])
         .args([
             "--message-format",
             "json-render-diagnostics",

@@ -59,7 +59,7 @@ fn a_kinesis_batch_delivered_twice_is_stored_once_and_the_duplicate_counted() {
     crate::require!(); // Skips (loudly) when the backend is unavailable.
     crate::support::on_any_clock(async {
         let h = start().await;
-        h.faults().kinesis_delivery().duplicate().nth(1);
+        h.faults().kinesis_delivery().duplicate().nth(1).install();
         let outcome = h.ingest_json(event("dup-1", 1)).await.unwrap();
         assert_eq!(outcome.status, 200);
         h.drain().await.unwrap();
@@ -120,7 +120,8 @@ fn a_store_failure_that_persists_moves_the_message_to_the_dlq_after_three_receiv
             .dynamodb("PutItem")
             .throttle()
             .always()
-            .for_event("stuck");
+            .for_event("stuck")
+            .install();
         assert_eq!(h.ingest_json(event("stuck", 1)).await.unwrap().status, 200);
         assert_eq!(h.ingest_json(event("fine", 2)).await.unwrap().status, 200);
         h.drain().await.unwrap();
@@ -152,7 +153,8 @@ fn sqs_throttling_beyond_three_attempts_sends_the_event_to_the_dlq() {
             .resource(queue)
             .throttle()
             .always()
-            .for_event("e-1");
+            .for_event("e-1")
+            .install();
         assert_eq!(h.ingest_json(event("e-1", 1)).await.unwrap().status, 200);
         assert_eq!(h.ingest_json(event("e-2", 2)).await.unwrap().status, 200);
         h.drain().await.unwrap();
@@ -224,11 +226,11 @@ fn a_redrive_without_move_tasks_moves_every_dlq_message_back_by_hand() {
             .always()
             .install();
         for n in 1..=3 {
-            h.ingest_json(event(&format!("h-{n}"), n)).await.unwrap();
+            h.ingest_ok(event(&format!("h-{n}"), n)).await.unwrap();
         }
         h.drain().await.unwrap();
         assert_eq!(h.dlq_ids().await.unwrap(), ["h-1", "h-2", "h-3"]);
-        h.faults().remove(rule);
+        h.faults().remove(rule.id());
 
         let sqs = aws_sdk_sqs::Client::new(&h.backend().sdk_config());
         let moved = harness::stack::replay::redrive_dlq(

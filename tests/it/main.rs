@@ -3,6 +3,10 @@
 
 mod support;
 
+// The skip API of `harness::testing`, as `crate::require!` (the `harness` module below shadows
+// the crate's name here).
+use ::harness::{require, test_name};
+
 mod cli;
 mod e2e;
 mod emulator;

@@ -30,7 +30,12 @@ fn run(name: &str, parsed: &scenario::Scenario) -> ScenarioReport {
     }
     runtime
         .block_on(scenario::run(name, parsed, &options))
-        .unwrap_or_else(|e| panic!("scenario {name} could not run: {e}"))
+        .unwrap_or_else(|e| {
+            panic!(
+                "scenario {name} could not run: {}",
+                harness::backend::error_chain(&e)
+            )
+        })
 }
 
 #[test]
@@ -41,7 +46,7 @@ fn every_scenario_passes_and_matches_its_snapshot() {
         let name = path.file_stem().unwrap().to_string_lossy().into_owned();
         let report = run(&name, &parsed);
         if let Some(reason) = &report.skipped {
-            eprintln!("SKIPPED scenario {name}: {reason}");
+            harness::testing::skipped_scenario(&name, reason);
             return;
         }
         assert!(report.passed(), "{}", report.render());

@@ -8,15 +8,15 @@
 //! (paused-clock capable) and exists only on the embedded backend.
 //!
 //! What a backend cannot do is declared in `harness::backend::Capabilities`; a test that needs
-//! such a feature starts with `require!(Feature, ...)`, which prints one line
-//! `SKIPPED <test>: <reason>` to stderr and returns when the backend lacks it. Tests sharing a
+//! such a feature starts with `crate::require!(Feature, ...)` (`harness::require!`, from
+//! `harness::testing`), which prints one line `SKIPPED <test>: <reason>` to stderr (and a
+//! JSON line to `HARNESS_SKIP_LOG`) and returns when the backend lacks it. Tests sharing a
 //! backend use [`unique`] resource names.
 //!
 //! `on_both_edges!(test_fn, ...)` turns `async fn test_fn(env: &Env)` into one test per edge.
 
 #![allow(dead_code)]
 
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
@@ -25,7 +25,7 @@ use aws_credential_types::provider::SharedCredentialsProvider;
 use emulator::client::InProcessClient;
 use emulator::server::ServerHandle;
 use emulator::{Emulator, EmulatorConfig};
-use harness::backend::{Backend, BackendKind, BackendSettings};
+use harness::backend::{Backend, BackendKind};
 
 /// What a test may need that not every backend has (declared per backend in
 /// `harness::backend::Capabilities`).
@@ -41,13 +41,7 @@ pub enum Edge {
 }
 
 /// The backend settings this test run uses, read once from the environment.
-pub fn settings() -> &'static BackendSettings {
-    static SETTINGS: OnceLock<BackendSettings> = OnceLock::new();
-    SETTINGS.get_or_init(|| {
-        BackendSettings::from_env()
-            .unwrap_or_else(|e| panic!("the test suite cannot choose a backend: {e}"))
-    })
-}
+pub use harness::testing::settings;
 
 pub fn backend_kind() -> BackendKind {
     settings().kind
@@ -58,17 +52,10 @@ pub fn is_embedded() -> bool {
     backend_kind() == BackendKind::Embedded
 }
 
-/// `Some(reason)` when the backend lacks one of `needs` or cannot be used at all (LocalStack
-/// without Docker). May block while LocalStack starts (once per process).
-pub fn skip_reason(needs: &[Need]) -> Option<String> {
-    let settings = settings();
-    if let Some(reason) = settings.capabilities().missing(needs) {
-        return Some(reason);
-    }
-    harness::backend::check_available(settings)
-        .err()
-        .map(|e| harness::backend::error_chain(&e))
-}
+/// `Some(reason)` when the backend lacks one of `needs` or cannot be used at all; and the
+/// line (and JSON record) a skipped test leaves: the library's, so a user's suite and this one
+/// skip alike.
+pub use harness::testing::{skip_reason, skipped};
 
 /// What each conformance test needs beyond a backend to talk to, keyed by the name of its
 /// `async fn` (one place for the whole suite, so the conformance modules need no edits and the
@@ -445,36 +432,6 @@ pub fn needs_of(name: &str) -> &'static [Need] {
 pub fn skip_reason_for(name: &str, extra: &[Need]) -> Option<String> {
     let needs: Vec<Need> = needs_of(name).iter().chain(extra).copied().collect();
     skip_reason(&needs)
-}
-
-/// Prints the one line a skipped test leaves (CI counts these).
-pub fn skipped(test: &str, reason: &str) {
-    eprintln!("SKIPPED {test}: {reason}");
-}
-
-/// The path of the test function the macro is expanded in (without the crate name).
-#[macro_export]
-macro_rules! test_name {
-    () => {{
-        fn here() {}
-        let path = ::std::any::type_name_of_val(&here);
-        let path = path.strip_suffix("::here").unwrap_or(path);
-        let path = path.strip_prefix("it::").unwrap_or(path);
-        path.replace("::{{closure}}", "")
-    }};
-}
-
-/// `require!(PausedClock, ...)`: returns from the test, printing `SKIPPED <test>: <reason>`,
-/// when the backend lacks one of the named features (`support::Need` variants) or cannot be
-/// used. `require!()` checks only the latter.
-#[macro_export]
-macro_rules! require {
-    ($($need:ident),* $(,)?) => {
-        if let Some(reason) = $crate::support::skip_reason(&[$($crate::support::Need::$need),*]) {
-            $crate::support::skipped(&$crate::test_name!(), &reason);
-            return;
-        }
-    };
 }
 
 pub struct Env {

@@ -61,10 +61,7 @@ pub fn untag_resource(
         ));
     }
     // UntagResource's not-found message has no ARN (dynalite `actions/untagResource.js`).
-    let missing = aws_error!(
-        ResourceNotFoundException,
-        "Requested resource not found"
-    );
+    let missing = aws_error!(ResourceNotFoundException, "Requested resource not found");
     with_table(db, &arn, name, ctx, missing, |table| {
         for key in &keys {
             table.tags.remove(key);

@@ -83,12 +83,8 @@ pub fn request_to_json(body: &[u8]) -> Result<Bytes, AwsError> {
     if body.is_empty() {
         return Ok(Bytes::new());
     }
-    let value: Cbor = ciborium::from_reader(body).map_err(|e| {
-        aws_error!(
-            SerializationException,
-            "Malformed CBOR request body: {e}"
-        )
-    })?;
+    let value: Cbor = ciborium::from_reader(body)
+        .map_err(|e| aws_error!(SerializationException, "Malformed CBOR request body: {e}"))?;
     let json = to_json(value)?;
     Ok(Bytes::from(serde_json::to_vec(&json).unwrap_or_default()))
 }

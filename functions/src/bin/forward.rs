@@ -1,6 +1,7 @@
 //! `ForwardFunction`: the forward handler on AWS Lambda, behind a Kinesis event source mapping
 //! with `ReportBatchItemFailures`. Environment: `QUEUE_URL`, `DLQ_URL`, optionally
-//! `MAX_ATTEMPTS`, `BASE_DELAY_MS`, `MAX_DELAY_MS` (`pipeline::config::env`), `RUST_LOG`.
+//! `MAX_ATTEMPTS`, `BASE_DELAY`, `MAX_DELAY` (durations such as `50ms`; `pipeline::config::env`),
+//! `RUST_LOG`.
 
 use std::sync::Arc;
 

@@ -1,6 +1,6 @@
 //! `StoreFunction`: the store handler on AWS Lambda, behind an SQS event source mapping with
 //! `ReportBatchItemFailures`. Environment: `TABLE_NAME`, optionally `MAX_ATTEMPTS`,
-//! `BASE_DELAY_MS`, `MAX_DELAY_MS` (`pipeline::config::env`), `RUST_LOG`.
+//! `BASE_DELAY`, `MAX_DELAY` (durations such as `50ms`; `pipeline::config::env`), `RUST_LOG`.
 
 use std::sync::Arc;
 

@@ -7,6 +7,8 @@
 //! moto's and LocalStack's were found by running the conformance suite against them
 //! (README.md, "Fidelity"); AWS's are what its documentation says it does not promise.
 
+#![warn(missing_docs)]
+
 use super::EndpointKind;
 
 /// A feature a test or scenario may need that not every backend has. The gaps of each kind of
@@ -141,7 +143,9 @@ impl Feature {
 /// A feature a kind of server lacks, and why (the skip line quotes the reason).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Gap {
+    /// What is missing.
     pub feature: Feature,
+    /// Why, as the skip line says it.
     pub reason: &'static str,
 }
 
@@ -323,6 +327,7 @@ const AWS_GAPS: &[Gap] = &[
     ),
 ];
 
+/// What one kind of server can do: the features tests [`require!`](crate::require).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Capabilities {
     /// The kind of server these are the capabilities of.
@@ -340,6 +345,7 @@ pub struct Capabilities {
 }
 
 impl Capabilities {
+    /// The capabilities of `kind`, from the gaps declared above.
     pub fn of(kind: EndpointKind) -> Capabilities {
         let gaps: &'static [&'static [Gap]] = match kind {
             EndpointKind::Embedded => &[],

@@ -42,7 +42,7 @@ pub use settings::{BackendKind, BackendSettings, EndpointKind};
 pub enum BackendError {
     #[error("HARNESS_BACKEND={0:?} is not a backend (expected embedded, localstack or endpoint)")]
     UnknownKind(String),
-    #[error("could not serve the emulator on {addr}: {source}")]
+    #[error("could not serve the emulator on {addr}")]
     Bind {
         addr: SocketAddr,
         source: std::io::Error,
@@ -56,8 +56,12 @@ pub enum BackendError {
     /// Docker is missing, the image is missing, or the container never became healthy.
     #[error("LocalStack is unavailable")]
     LocalStackUnavailable(#[source] Arc<LocalStackError>),
-    #[error("provisioning {resource} failed: {message}")]
-    Provision { resource: String, message: String },
+    #[error("provisioning {resource} failed")]
+    Provision {
+        resource: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
 }
 
 /// Static credentials for local backends (any value works; real AWS uses the default chain).

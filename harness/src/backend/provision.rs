@@ -2,6 +2,8 @@
 //! attributes and redrive policies, tables with their keys and billing. Safe to run against
 //! resources that already exist. What is created comes from the [`PipelineSpec`] alone.
 
+#![warn(missing_docs)]
+
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -23,11 +25,15 @@ use crate::template::spec::{
 /// `EventsTable`) as the template names and shapes them.
 #[derive(Debug, Clone)]
 pub struct Resources {
+    /// The stream's name.
     pub stream: String,
     /// `None`: an on-demand stream.
     pub shards: Option<u32>,
+    /// The queue the forward function sends to.
     pub queue: String,
+    /// The dead-letter queue.
     pub dlq: String,
+    /// The table the store function writes.
     pub table: String,
     /// Receives before SQS moves a message from the queue to the DLQ.
     pub max_receive_count: Option<u32>,
@@ -54,20 +60,31 @@ impl Resources {
 /// What provisioning found or made.
 #[derive(Debug, Clone)]
 pub struct Provisioned {
+    /// The pipeline's resources by name.
     pub resources: Resources,
+    /// The stream's ARN.
     pub stream_arn: String,
+    /// The queue's URL.
     pub queue_url: String,
+    /// The queue's ARN.
     pub queue_arn: String,
+    /// The DLQ's URL.
     pub dlq_url: String,
+    /// The DLQ's ARN.
     pub dlq_arn: String,
     /// Every queue of the template by logical id: its URL.
     pub queue_urls: BTreeMap<String, String>,
 }
 
-fn failed(resource: &str, err: impl std::fmt::Display) -> BackendError {
+/// Provisioning `resource` failed: an SDK error (kept as the source, with its own sources)
+/// or what was wrong with an answer.
+fn failed(
+    resource: &str,
+    err: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+) -> BackendError {
     BackendError::Provision {
         resource: resource.to_owned(),
-        message: err.to_string(),
+        source: err.into(),
     }
 }
 
@@ -95,12 +112,7 @@ async fn found(
         .stream_name(&resources.stream)
         .send()
         .await
-        .map_err(|e| {
-            failed(
-                &resources.stream,
-                aws_sdk_kinesis::error::DisplayErrorContext(e),
-            )
-        })?
+        .map_err(|e| failed(&resources.stream, e))?
         .stream_description_summary
         .map(|d| d.stream_arn)
         .unwrap_or_default();
@@ -151,10 +163,7 @@ async fn provision_stream(sdk: &SdkConfig, stream: &StreamSpec) -> Result<(), Ba
     if let Err(err) = request.send().await {
         let err = err.into_service_error();
         if !err.is_resource_in_use_exception() {
-            return Err(failed(
-                name,
-                aws_sdk_kinesis::error::DisplayErrorContext(err),
-            ));
+            return Err(failed(name, err));
         }
     }
     let retention = until_ready(name, || {
@@ -165,7 +174,7 @@ async fn provision_stream(sdk: &SdkConfig, stream: &StreamSpec) -> Result<(), Ba
                 .stream_name(name)
                 .send()
                 .await
-                .map_err(|e| failed(name, aws_sdk_kinesis::error::DisplayErrorContext(e)))?;
+                .map_err(|e| failed(name, e))?;
             Ok(summary
                 .stream_description_summary
                 .filter(|d| d.stream_status == StreamStatus::Active)
@@ -182,7 +191,7 @@ async fn provision_stream(sdk: &SdkConfig, stream: &StreamSpec) -> Result<(), Ba
             .retention_period_hours(hours as i32)
             .send()
             .await
-            .map_err(|e| failed(name, aws_sdk_kinesis::error::DisplayErrorContext(e)))?;
+            .map_err(|e| failed(name, e))?;
     }
     Ok(())
 }
@@ -255,7 +264,7 @@ async fn create_queue(
         Err(err) => {
             let err = err.into_service_error();
             if !err.is_queue_name_exists() {
-                return Err(failed(name, aws_sdk_sqs::error::DisplayErrorContext(err)));
+                return Err(failed(name, err));
             }
             // It exists with other attributes: bring them in line.
             let url = sqs
@@ -263,7 +272,7 @@ async fn create_queue(
                 .queue_name(name)
                 .send()
                 .await
-                .map_err(|e| failed(name, aws_sdk_sqs::error::DisplayErrorContext(e)))?
+                .map_err(|e| failed(name, e))?
                 .queue_url
                 .ok_or_else(|| failed(name, "GetQueueUrl returned no URL"))?;
             sqs.set_queue_attributes()
@@ -271,7 +280,7 @@ async fn create_queue(
                 .set_attributes(Some(attributes))
                 .send()
                 .await
-                .map_err(|e| failed(name, aws_sdk_sqs::error::DisplayErrorContext(e)))?;
+                .map_err(|e| failed(name, e))?;
             Ok(url)
         }
     }
@@ -288,7 +297,7 @@ async fn queue_arn(
         .attribute_names(QueueAttributeName::QueueArn)
         .send()
         .await
-        .map_err(|e| failed(name, aws_sdk_sqs::error::DisplayErrorContext(e)))?;
+        .map_err(|e| failed(name, e))?;
     attrs
         .attributes
         .and_then(|mut a| a.remove(&QueueAttributeName::QueueArn))
@@ -334,10 +343,7 @@ async fn provision_table(sdk: &SdkConfig, table: &TableSpec) -> Result<(), Backe
     if let Err(err) = request.send().await {
         let err = err.into_service_error();
         if !err.is_resource_in_use_exception() {
-            return Err(failed(
-                name,
-                aws_sdk_dynamodb::error::DisplayErrorContext(err),
-            ));
+            return Err(failed(name, err));
         }
     }
     until_ready(name, || {
@@ -348,7 +354,7 @@ async fn provision_table(sdk: &SdkConfig, table: &TableSpec) -> Result<(), Backe
                 .table_name(name)
                 .send()
                 .await
-                .map_err(|e| failed(name, aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
+                .map_err(|e| failed(name, e))?;
             let status = described.table.and_then(|t| t.table_status);
             Ok((status == Some(TableStatus::Active)).then_some(()))
         }
@@ -367,7 +373,7 @@ pub async fn lookup(sdk: &SdkConfig, spec: &PipelineSpec) -> Result<Provisioned,
             .queue_name(&queue.name)
             .send()
             .await
-            .map_err(|e| failed(&queue.name, aws_sdk_sqs::error::DisplayErrorContext(e)))?
+            .map_err(|e| failed(&queue.name, e))?
             .queue_url
             .ok_or_else(|| failed(&queue.name, "GetQueueUrl returned no URL"))?;
         urls.insert(id.clone(), url);

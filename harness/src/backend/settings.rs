@@ -3,6 +3,8 @@
 //! talks to (`HARNESS_ENDPOINT_KIND`, or detected from the endpoint; it decides the
 //! capabilities), and which LocalStack image to start (`LOCALSTACK_IMAGE`).
 
+#![warn(missing_docs)]
+
 use std::net::SocketAddr;
 use std::str::FromStr;
 
@@ -12,15 +14,20 @@ use super::BackendError;
 use super::capabilities::Capabilities;
 use super::localstack::ImageRef;
 
+/// Where AWS calls go (`HARNESS_BACKEND`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum BackendKind {
+    /// The emulator in this process (the default; tokio's paused clock drives it).
     #[default]
     Embedded,
+    /// A LocalStack container, started through testcontainers.
     LocalStack,
+    /// Any endpoint the SDK's variables name (moto, LocalStack already running, AWS).
     Endpoint,
 }
 
 impl BackendKind {
+    /// As `HARNESS_BACKEND` spells it.
     pub fn name(self) -> &'static str {
         match self {
             BackendKind::Embedded => "embedded",
@@ -59,6 +66,7 @@ pub enum EndpointKind {
 }
 
 impl EndpointKind {
+    /// As `HARNESS_ENDPOINT_KIND` spells it.
     pub fn name(self) -> &'static str {
         match self {
             EndpointKind::Embedded => "embedded",
@@ -121,14 +129,17 @@ impl FromStr for EndpointKind {
 /// Everything needed to start a backend.
 #[derive(Debug, Clone, Default)]
 pub struct BackendSettings {
+    /// Which backend.
     pub kind: BackendKind,
     /// Embedded: serve the emulator over HTTP on this address too.
     pub emulator_addr: Option<SocketAddr>,
+    /// Embedded: the emulator's settings (region, account, throughput limits).
     pub emulator: EmulatorConfig,
     /// Endpoint: `AWS_ENDPOINT_URL` (per-service variables are read by aws-config itself).
     pub endpoint_url: Option<String>,
     /// Whether any per-service endpoint variable is set.
     pub per_service_endpoints: bool,
+    /// `AWS_REGION` (or `AWS_DEFAULT_REGION`; `us-east-1` by default).
     pub region: String,
     /// Passed to LocalStack (images published after 2026-03 refuse to start without one).
     pub localstack_auth_token: Option<String>,

@@ -15,18 +15,43 @@
 //! Time is tokio's clock throughout (polling, windows, retry delays, record age through an
 //! [`emulator::Clock`]), so a mapping runs under a paused clock.
 //!
-//! ```ignore
-//! let forwarder = Arc::new(forwarder);
-//! let handler: Arc<dyn KinesisHandler> = Arc::new(move |event| {
-//!     let forwarder = forwarder.clone();
-//!     async move { forwarder.handle(event).await }
+//! ```
+//! use std::sync::Arc;
+//! use std::time::Duration;
+//! use aws_lambda_events::event::kinesis::KinesisEvent;
+//! use aws_lambda_events::event::streams::KinesisEventResponse;
+//! use harness::backend::Backend;
+//! use harness::esm::{
+//!     BoxError, InMemoryCheckpoints, KinesisHandler, KinesisMapping, KinesisMappingConfig,
+//!     NoDeliveryFaults,
+//! };
+//!
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)]
+//! # async fn main() -> anyhow::Result<()> {
+//! let backend = Backend::embedded(Default::default(), None).await?;
+//! let kinesis = aws_sdk_kinesis::Client::new(&backend.sdk_config());
+//! let sqs = aws_sdk_sqs::Client::new(&backend.sdk_config());
+//! kinesis.create_stream().stream_name("events").shard_count(1).send().await?;
+//! kinesis.put_record().stream_name("events").partition_key("k")
+//!     .data(aws_sdk_kinesis::primitives::Blob::new("hello")).send().await?;
+//!
+//! let seen = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+//! let counter = seen.clone();
+//! let handler: Arc<dyn KinesisHandler> = Arc::new(move |event: KinesisEvent| {
+//!     let counter = counter.clone();
+//!     async move {
+//!         counter.fetch_add(event.records.len(), std::sync::atomic::Ordering::Relaxed);
+//!         Ok::<_, BoxError>(KinesisEventResponse::default())
+//!     }
 //! });
-//! let mapping = KinesisMapping::spawn(kinesis, sqs, "events", KinesisMappingConfig {
-//!     report_batch_item_failures: true,
-//!     ..Default::default()
-//! }, handler, Arc::new(InMemoryCheckpoints::new()), Arc::new(NoDeliveryFaults)).await?;
+//! let config = KinesisMappingConfig { report_batch_item_failures: true, ..Default::default() };
+//! let mapping = KinesisMapping::spawn(kinesis, sqs, "events", config, handler,
+//!     Arc::new(InMemoryCheckpoints::new()), Arc::new(NoDeliveryFaults)).await?;
 //! mapping.wait_idle(Duration::from_secs(60)).await?;
 //! mapping.stop().await;
+//! assert_eq!(seen.load(std::sync::atomic::Ordering::Relaxed), 1);
+//! # Ok(())
+//! # }
 //! ```
 //!
 //! Choices where AWS documents nothing (each is one line to change):
@@ -75,7 +100,7 @@ pub use sqs::{SqsMapping, SqsMappingConfig, SqsMappingHandle, SqsStats};
 pub enum MappingError {
     #[error("invalid mapping configuration: {0}")]
     InvalidConfig(String),
-    #[error("{operation} failed: {source}")]
+    #[error("{operation} failed")]
     Aws {
         operation: &'static str,
         #[source]

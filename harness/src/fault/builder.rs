@@ -1,22 +1,22 @@
 //! The fluent way to write rules, in wiremock's style: given (service and operation, or a
 //! mapping) / respond with (an action) / when (`nth`, `first`, `always`, `probability`) /
-//! `times` / `named`.
+//! `times` / `named` / `expect`, then `install()`.
 //!
-//! ```ignore
-//! plan.sqs("SendMessage").throttle().always().for_event("e-1");
-//! plan.kinesis("PutRecord").lose_response().nth(1).named("lost-ack");
-//! plan.kinesis_delivery().crash_before_checkpoint().for_event("e-7");
+//! ```
+//! use harness::fault::FaultPlan;
+//! let plan = FaultPlan::new();
+//! let throttled = plan.sqs("SendMessage").to_queue().throttle().always().for_event("e-1").install();
+//! plan.kinesis("PutRecord").lose_response().nth(1).named("lost-ack").install();
+//! plan.kinesis_delivery().crash_before_checkpoint().nth(1).for_event("e-7").install();
+//! assert_eq!(throttled.fired(), 0);
+//! assert_eq!(plan.rules().len(), 3);
 //! ```
 //!
-//! **When a rule is installed.** A rule is complete once it has a `when`; the [`Rule`] that
-//! `nth`/`first`/`always`/`probability` return installs it **when it is dropped**, i.e. at the
-//! end of the statement, so modifiers may follow the `when`. [`Rule::install`] installs it at
-//! once and returns its [`RuleId`]; keep a `Rule` in a variable only with that in mind (it is
-//! not installed until the variable goes out of scope or `install` is called).
-//!
-//! An unfinished rule cannot be forgotten silently: the builders before the `when` are
-//! `#[must_use]` (a compiler warning), and dropping a rule that has an action but no `when`
-//! panics with the rule's description.
+//! **A rule is in force once installed.** [`Rule::install`] puts it in the plan and returns
+//! a [`RuleGuard`] (`fired()`, `expect(n)`); a rule that is built and never installed is a
+//! compiler warning (every builder is `#[must_use]`), never a silent install or a panic.
+
+#![warn(missing_docs)]
 
 use std::time::Duration;
 
@@ -25,6 +25,7 @@ use super::rule::{
     DeliveryAction, DeliveryMatcher, Mapping, RequestAction, RequestMatcher, RuleDef, RuleKind,
     Service, When,
 };
+use crate::template::spec::{EVENTS_DLQ, EVENTS_QUEUE, EVENTS_STREAM, EVENTS_TABLE};
 
 impl FaultPlan {
     /// Faults for Kinesis requests of `operation` (e.g. `PutRecord`).
@@ -102,10 +103,32 @@ impl RequestGiven {
         self
     }
 
-    /// Only requests to this stream, queue or table (by name).
+    /// Only requests to this stream, queue or table: its name, or its logical id in the
+    /// template (`EventsQueue`), which the harness resolves to the provisioned name.
     pub fn resource(mut self, name: impl Into<String>) -> Self {
         self.matcher.resource = Some(name.into());
         self
+    }
+
+    /// Only requests to the pipeline's queue (the one the forward function sends to), as
+    /// provisioned: a rule on `SendMessage` then leaves the forwarder's DLQ sends alone.
+    pub fn to_queue(self) -> Self {
+        self.resource(EVENTS_QUEUE)
+    }
+
+    /// Only requests to the pipeline's dead-letter queue, as provisioned.
+    pub fn to_dlq(self) -> Self {
+        self.resource(EVENTS_DLQ)
+    }
+
+    /// Only requests to the pipeline's stream, as provisioned.
+    pub fn to_stream(self) -> Self {
+        self.resource(EVENTS_STREAM)
+    }
+
+    /// Only requests to the pipeline's table, as provisioned.
+    pub fn to_table(self) -> Self {
+        self.resource(EVENTS_TABLE)
     }
 
     /// Answer with the service's own throttling error.
@@ -235,31 +258,26 @@ impl SqsDeliveryGiven {
     }
 }
 
-/// A rule with an action but no `when` yet. Dropping it panics: finish it with
-/// `.nth(n)`, `.first(n)`, `.always()` or `.probability(p)`.
+/// A rule with an action but no `when` yet: finish it with `.nth(n)`, `.first(n)`,
+/// `.always()` or `.probability(p)`, then [`Rule::install`] it.
 #[derive(Debug)]
-#[must_use = "a fault rule needs a when: .nth(n), .first(n), .always() or .probability(p)"]
+#[must_use = "a fault rule needs a when (.nth(n), .first(n), .always() or .probability(p)) and .install()"]
 pub struct PendingRule {
     plan: FaultPlan,
-    draft: Option<Draft>,
-}
-
-#[derive(Debug)]
-struct Draft {
     kind: RuleKind,
     times: Option<u64>,
     name: Option<String>,
+    expect: Option<u64>,
 }
 
 impl PendingRule {
     fn new(plan: FaultPlan, kind: RuleKind) -> Self {
         Self {
             plan,
-            draft: Some(Draft {
-                kind,
-                times: None,
-                name: None,
-            }),
+            kind,
+            times: None,
+            name: None,
+            expect: None,
         }
     }
 
@@ -287,104 +305,74 @@ impl PendingRule {
 
     /// Only calls carrying this event id.
     pub fn for_event(mut self, event_id: impl Into<String>) -> Self {
-        if let Some(draft) = &mut self.draft {
-            set_event(&mut draft.kind, event_id.into());
-        }
+        set_event(&mut self.kind, event_id.into());
         self
     }
 
     /// Fire at most `n` times.
     pub fn times(mut self, n: u64) -> Self {
-        if let Some(draft) = &mut self.draft {
-            draft.times = Some(n);
-        }
+        self.times = Some(n);
         self
     }
 
     /// The name the journal and reports use.
     pub fn named(mut self, name: impl Into<String>) -> Self {
-        if let Some(draft) = &mut self.draft {
-            draft.name = Some(name.into());
-        }
+        self.name = Some(name.into());
         self
     }
 
     /// The error message of a `throttle` or `error` action (other actions have none).
     pub fn message(mut self, message: impl Into<String>) -> Self {
-        if let Some(draft) = &mut self.draft {
-            set_message(&mut draft.kind, message.into());
-        }
+        set_message(&mut self.kind, message.into());
         self
     }
 
-    fn when(mut self, when: When) -> Rule {
-        let draft = self.draft.take();
+    fn when(self, when: When) -> Rule {
         Rule {
-            plan: self.plan.clone(),
-            def: draft.map(|d| RuleDef {
-                kind: d.kind,
+            plan: self.plan,
+            def: RuleDef {
+                kind: self.kind,
                 when,
-                times: d.times,
-                name: d.name,
-            }),
+                times: self.times,
+                name: self.name,
+            },
+            expect: self.expect,
         }
     }
 }
 
-impl Drop for PendingRule {
-    fn drop(&mut self) {
-        if let Some(draft) = &self.draft
-            && !std::thread::panicking()
-        {
-            panic!(
-                "fault rule {:?} was dropped without a when: finish it with .nth(n), .first(n), \
-                 .always() or .probability(p)",
-                draft.kind
-            );
-        }
-    }
-}
-
-/// A complete rule. Installed when dropped (the end of the statement) or by
-/// [`Rule::install`].
+/// A complete rule, not yet in force: [`Rule::install`] puts it in the plan. Building a rule
+/// and never installing it is a compiler warning (`#[must_use]`), nothing more.
 #[derive(Debug)]
+#[must_use = "a fault rule does nothing until .install() puts it in the plan"]
 pub struct Rule {
     plan: FaultPlan,
-    def: Option<RuleDef>,
+    def: RuleDef,
+    expect: Option<u64>,
 }
 
 impl Rule {
     /// Only calls carrying this event id.
     pub fn for_event(mut self, event_id: impl Into<String>) -> Self {
-        if let Some(def) = &mut self.def {
-            set_event(&mut def.kind, event_id.into());
-        }
+        set_event(&mut self.def.kind, event_id.into());
         self
     }
 
     /// Fire at most `n` times.
     pub fn times(mut self, n: u64) -> Self {
-        if let Some(def) = &mut self.def {
-            def.times = Some(n);
-        }
+        self.def.times = Some(n);
         self
     }
 
     /// The name the journal and reports use (default: e.g. `sqs:SendMessage:throttle#1`).
     pub fn named(mut self, name: impl Into<String>) -> Self {
-        if let Some(def) = &mut self.def {
-            def.name = Some(name.into());
-        }
+        self.def.name = Some(name.into());
         self
     }
 
     /// The seed of a `probability` rule (ignored by other whens).
     pub fn seed(mut self, seed: u64) -> Self {
-        if let Some(RuleDef {
-            when: When::Probability { seed: s, .. },
-            ..
-        }) = &mut self.def
-        {
+        if let When::Probability { seed: s, .. } = &mut self.def.when {
             *s = Some(seed);
         }
         self
@@ -392,27 +380,92 @@ impl Rule {
 
     /// The error message of a `throttle` or `error` action (other actions have none).
     pub fn message(mut self, message: impl Into<String>) -> Self {
-        if let Some(def) = &mut self.def {
-            set_message(&mut def.kind, message.into());
-        }
+        set_message(&mut self.def.kind, message.into());
         self
     }
 
-    /// Installs the rule now and returns its id (for [`FaultPlan::remove`]).
-    pub fn install(mut self) -> RuleId {
-        let def = self.def.take();
-        match def {
-            Some(def) => self.plan.install_rule(def),
-            // `def` is only taken here and in `drop`, both of which consume the rule.
-            None => unreachable!("a Rule is installed once"),
+    /// Expects the rule to fire exactly `n` times, checked when its [`RuleGuard`] or the
+    /// plan's harness is dropped (wiremock's `expect`); see [`RuleGuard::expect`].
+    pub fn expect(mut self, n: u64) -> Self {
+        self.expect = Some(n);
+        self
+    }
+
+    /// Puts the rule in the plan: it applies from the next call. The guard reads how often
+    /// it fired; dropping the guard leaves the rule installed (it only checks an
+    /// [`expect`](Rule::expect)ation).
+    pub fn install(self) -> RuleGuard {
+        let id = self.plan.install_rule(self.def);
+        if let Some(n) = self.expect {
+            self.plan.set_expectation(id, n);
+        }
+        RuleGuard {
+            plan: self.plan,
+            id,
         }
     }
 }
 
-impl Drop for Rule {
+/// An installed rule: how often it fired, and an optional expectation on that count,
+/// verified when the guard is dropped (or, for a guard that outlives its harness or is
+/// forgotten, when the harness is).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// use harness::fault::FaultPlan;
+/// let plan = FaultPlan::new();
+/// let rule = plan.sqs("SendMessage").throttle().first(2).install();
+/// assert_eq!(rule.fired(), 0);
+/// assert!(rule.remove());
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct RuleGuard {
+    plan: FaultPlan,
+    id: RuleId,
+}
+
+impl RuleGuard {
+    /// The rule's id (for [`FaultPlan::remove`]).
+    pub fn id(&self) -> RuleId {
+        self.id
+    }
+
+    /// The rule's name, as the journal and reports show it.
+    pub fn name(&self) -> String {
+        self.plan.rule_name(self.id).unwrap_or_default()
+    }
+
+    /// How many times the rule fired so far.
+    pub fn fired(&self) -> u64 {
+        self.plan.rule_fired(self.id)
+    }
+
+    /// How many calls the rule matched so far (fired or not).
+    pub fn seen(&self) -> u64 {
+        self.plan.rule_seen(self.id)
+    }
+
+    /// Expects the rule to fire exactly `n` times by the time this guard is dropped (keep
+    /// it in a variable to the end of the test); a mismatch panics naming the rule.
+    pub fn expect(self, n: u64) -> Self {
+        self.plan.set_expectation(self.id, n);
+        self
+    }
+
+    /// Takes the rule out of the plan now; `false` if it was already removed. Its
+    /// expectation, if any, is checked first.
+    pub fn remove(self) -> bool {
+        self.plan.verify_expectation(self.id);
+        self.plan.remove(self.id)
+    }
+}
+
+impl Drop for RuleGuard {
     fn drop(&mut self) {
-        if let Some(def) = self.def.take() {
-            self.plan.install_rule(def);
+        if !std::thread::panicking() {
+            self.plan.verify_expectation(self.id);
         }
     }
 }

@@ -6,12 +6,33 @@
 //! attempt in the journal (an SDK retry is a new request, so a new attempt). Delays use
 //! tokio's clock, so faults cost no wall time under a paused clock.
 //!
-//! ```ignore
-//! let conf = aws_sdk_sqs::Config::builder()
-//!     .http_client(FaultyHttpClient::new(InProcessClient::new(emulator), plan.clone(), plan.journal()))
-//!     /* endpoint, region, credentials, behavior version */
-//!     .build();
 //! ```
+//! use aws_sdk_sqs::config::{BehaviorVersion, Credentials, Region};
+//! use emulator::{Emulator, EmulatorConfig, client::InProcessClient};
+//! use harness::fault::{FaultPlan, FaultyHttpClient};
+//!
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)]
+//! # async fn main() {
+//! let plan = FaultPlan::new();
+//! let rule = plan.sqs("CreateQueue").throttle().first(1).install();
+//! let emulator = Emulator::new(EmulatorConfig::default());
+//! let http = FaultyHttpClient::new(InProcessClient::new(emulator), plan.clone(), plan.journal());
+//! let conf = aws_sdk_sqs::Config::builder()
+//!     .http_client(http)
+//!     .endpoint_url("http://emulator.local")
+//!     .region(Region::new("us-east-1"))
+//!     .credentials_provider(Credentials::new("test", "test", None, None, "doc"))
+//!     .behavior_version(BehaviorVersion::latest())
+//!     .build();
+//! let sqs = aws_sdk_sqs::Client::from_conf(conf);
+//! // Throttled once, then the SDK's retry gets through.
+//! sqs.create_queue().queue_name("q").send().await.unwrap();
+//! assert_eq!(rule.fired(), 1);
+//! assert_eq!(plan.journal().calls("sqs", "CreateQueue"), 2);
+//! # }
+//! ```
+
+#![warn(missing_docs)]
 
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::connection::{CaptureSmithyConnection, ConnectionMetadata};
@@ -57,10 +78,12 @@ impl FaultyHttpClient {
         }
     }
 
+    /// The plan whose request rules this layer applies.
     pub fn plan(&self) -> &FaultPlan {
         &self.plan
     }
 
+    /// The journal this layer records every attempt in.
     pub fn journal(&self) -> &Journal {
         &self.journal
     }

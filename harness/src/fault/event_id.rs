@@ -7,6 +7,8 @@
 //! DynamoDB key (`Item.id.S`, `Key.id.S`, and inside BatchWriteItem requests). Everything here
 //! is tolerant: a body or record of another shape simply carries no ids.
 
+#![warn(missing_docs)]
+
 use base64::Engine;
 use serde_json::Value;
 

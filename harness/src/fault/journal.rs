@@ -5,6 +5,8 @@
 //! own. Times are offsets from the journal's creation on tokio's clock, so they are
 //! reproducible under a paused clock.
 
+#![warn(missing_docs)]
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -20,31 +22,49 @@ const LOG_CAP: usize = 100_000;
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum AttemptStatus {
     /// A 2xx response.
-    Ok { status: u16 },
+    Ok {
+        /// The HTTP status.
+        status: u16,
+    },
     /// An AWS error response; `code` is the bare shape name (SQS: the query code the SDK
     /// matches, e.g. `RequestThrottled`).
-    AwsError { status: u16, code: String },
+    AwsError {
+        /// The HTTP status.
+        status: u16,
+        /// The error code.
+        code: String,
+    },
     /// No response: a connector error.
-    ConnectorError { kind: ConnectorErrorKind },
+    ConnectorError {
+        /// What kind of connector error.
+        kind: ConnectorErrorKind,
+    },
 }
 
 /// The connector error kinds the SDK tells apart (timeouts and I/O errors are retried).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ConnectorErrorKind {
+    /// A timeout (injected by a `timeout` rule, or the connector's own).
     Timeout,
+    /// An I/O error (a `lose_response` rule: the request was applied, the answer lost).
     Io,
+    /// Any other connector error.
     Other,
 }
 
 /// One HTTP request that reached the fault layer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Attempt {
+    /// `kinesis`, `sqs` or `dynamodb`.
     pub service: String,
+    /// The API operation (`SendMessage`).
     pub operation: String,
+    /// The pipeline events the request carries (envelope ids).
     pub event_ids: Vec<String>,
     /// The stream, queue or table the request addressed (tells a queue send from a DLQ send).
     pub resource: Option<String>,
+    /// How it ended.
     pub status: AttemptStatus,
     /// The rule that fired on this attempt, if any.
     pub rule: Option<String>,
@@ -56,12 +76,17 @@ pub struct Attempt {
 /// and `operation` is `delivery`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FiredFault {
+    /// The rule's name.
     pub rule: String,
+    /// The service (request faults) or the mapping (delivery faults).
     pub service: String,
+    /// The API operation, or `delivery`.
     pub operation: String,
     /// The action's name (`throttle`, `lose_response`, `duplicate`, ...).
     pub action: String,
+    /// The events of the request or batch it fired on.
     pub event_ids: Vec<String>,
+    /// When, from the journal's creation (tokio's clock).
     pub at: Duration,
 }
 
@@ -76,6 +101,8 @@ pub struct Journal {
 struct State {
     calls: HashMap<(String, String), usize>,
     attempts: HashMap<(String, String, String), usize>,
+    /// Attempts by (resource, operation, event id).
+    attempts_to: HashMap<(String, String, String), usize>,
     log: Vec<Attempt>,
     log_dropped: usize,
     fired: Vec<FiredFault>,
@@ -98,6 +125,7 @@ impl std::fmt::Debug for Journal {
 }
 
 impl Journal {
+    /// An empty journal; its clock starts now.
     pub fn new() -> Self {
         Self {
             inner: Arc::default(),
@@ -118,6 +146,18 @@ impl Journal {
             event_id.to_owned(),
         );
         self.lock().attempts.get(&key).copied().unwrap_or(0)
+    }
+
+    /// HTTP attempts of `operation` on `resource` (a stream, queue or table name, e.g.
+    /// [`Harness::queue`](crate::Harness::queue)) carrying `event_id`: unlike
+    /// [`Journal::attempts`], a send to the DLQ does not count as a send to the queue.
+    pub fn attempts_to(&self, resource: &str, operation: &str, event_id: &str) -> usize {
+        let key = (
+            resource.to_owned(),
+            operation.to_owned(),
+            event_id.to_owned(),
+        );
+        self.lock().attempts_to.get(&key).copied().unwrap_or(0)
     }
 
     /// All HTTP attempts of `service`/`operation`.
@@ -165,6 +205,10 @@ impl Journal {
                 id.clone(),
             );
             *state.attempts.entry(key).or_default() += 1;
+            if let Some(resource) = &attempt.resource {
+                let key = (resource.clone(), attempt.operation.clone(), id.clone());
+                *state.attempts_to.entry(key).or_default() += 1;
+            }
         }
         if state.log.len() < LOG_CAP {
             state.log.push(attempt);
@@ -195,7 +239,14 @@ mod tests {
             service: "sqs".into(),
             operation: op.into(),
             event_ids: ids.iter().map(|s| s.to_string()).collect(),
-            resource: None,
+            resource: Some(
+                if rule.is_some() {
+                    "events"
+                } else {
+                    "events-dlq"
+                }
+                .into(),
+            ),
             status: AttemptStatus::Ok { status: 200 },
             rule: rule.map(str::to_owned),
             at: Duration::ZERO,
@@ -214,6 +265,9 @@ mod tests {
         assert_eq!(journal.attempts("sqs", "SendMessage", "e-1"), 2);
         assert_eq!(journal.attempts("sqs", "SendMessageBatch", "e-2"), 1);
         assert_eq!(journal.attempts("sqs", "SendMessage", "e-2"), 0);
+        assert_eq!(journal.attempts_to("events", "SendMessage", "e-1"), 1);
+        assert_eq!(journal.attempts_to("events-dlq", "SendMessage", "e-1"), 1);
+        assert_eq!(journal.attempts_to("events", "SendMessageBatch", "e-2"), 0);
         assert_eq!(journal.attempt_log().len(), 3);
         journal.clear();
         assert_eq!(journal.calls("sqs", "SendMessage"), 0);

@@ -10,21 +10,23 @@
 //!   [`DeliveryHooks`](crate::esm::hooks::DeliveryHooks): deliver a batch twice, crash a
 //!   Kinesis consumer before it checkpoints.
 //!
-//! ```ignore
+//! ```
+//! use harness::fault::FaultPlan;
 //! let plan = FaultPlan::new();
-//! plan.sqs("SendMessage").throttle().always().for_event("e-1");
-//! plan.kinesis("PutRecord").lose_response().nth(1).named("lost-ack");
-//! plan.dynamodb("PutItem").throttle().first(2);
-//! plan.kinesis_delivery().duplicate().nth(1);
-//! let client = FaultyHttpClient::new(inner, plan.clone(), plan.journal());
+//! let throttled = plan.sqs("SendMessage").to_queue().throttle().always().for_event("e-1").install();
+//! plan.kinesis("PutRecord").lose_response().nth(1).named("lost-ack").install();
+//! plan.dynamodb("PutItem").throttle().first(2).install();
+//! plan.kinesis_delivery().duplicate().nth(1).install();
+//! // The layer goes under the SDK clients: FaultyHttpClient::new(inner, plan.clone(), plan.journal()).
 //! // ... run ...
-//! assert_eq!(plan.journal().attempts("sqs", "SendMessage", "e-1"), 3);
+//! assert_eq!(throttled.fired(), 0);
+//! assert_eq!(plan.journal().attempts("sqs", "SendMessage", "e-1"), 0);
 //! ```
 //!
 //! Layout:
 //! - [`rule`]: matchers, whens, actions, and the per-rule trigger;
 //! - [`builder`]: the fluent API (`plan.sqs(..).throttle().first(2)`), and when a rule is
-//!   installed (when its builder is dropped, or by `install()`);
+//!   installed (by `install()`, which returns a [`RuleGuard`]);
 //! - [`plan`]: the shared, run-time mutable plan and its delivery hooks;
 //! - [`client`]: the `HttpClient` layer; [`response`]: AWS error responses per service;
 //! - [`event_id`]: which events a request or batch carries;
@@ -39,7 +41,9 @@ pub mod response;
 pub mod rule;
 pub mod spec;
 
-pub use builder::{KinesisDeliveryGiven, PendingRule, RequestGiven, Rule, SqsDeliveryGiven};
+pub use builder::{
+    KinesisDeliveryGiven, PendingRule, RequestGiven, Rule, RuleGuard, SqsDeliveryGiven,
+};
 pub use client::{FaultyHttpClient, faulty_connector};
 pub use journal::{Attempt, AttemptStatus, ConnectorErrorKind, FiredFault, Journal};
 pub use plan::{FaultPlan, RuleId, RuleSummary};

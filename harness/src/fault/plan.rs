@@ -5,6 +5,8 @@
 //! first whose `when` is due fires, and for a request that is the only action taken. A batch
 //! delivery gets the faults of every delivery rule that fires on it.
 
+#![warn(missing_docs)]
+
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use aws_lambda_events::event::kinesis::KinesisEventRecord;
@@ -25,8 +27,11 @@ pub struct RuleId(pub(crate) u64);
 /// An installed rule as reports show it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RuleSummary {
+    /// Its id.
     pub id: RuleId,
+    /// Its name (given, or the default such as `sqs:SendMessage:throttle#1`).
     pub name: String,
+    /// What it matches, when it fires, and what it does.
     pub def: RuleDef,
     /// Calls (requests or batches) the rule matched.
     pub seen: u64,
@@ -54,6 +59,8 @@ struct Inner {
 struct Rules {
     next_id: u64,
     installed: Vec<Installed>,
+    /// Removed rules, kept for their counts and expectations (their guards may outlive them).
+    removed: Vec<Installed>,
 }
 
 struct Installed {
@@ -61,6 +68,39 @@ struct Installed {
     name: String,
     def: RuleDef,
     trigger: Trigger,
+    /// `expect(n)`: how often the rule must have fired when it is verified.
+    expected: Option<u64>,
+    /// Set once the expectation was checked (by the guard or the harness), so it is checked once.
+    verified: bool,
+}
+
+impl Rules {
+    fn find(&self, id: RuleId) -> Option<&Installed> {
+        self.installed
+            .iter()
+            .chain(&self.removed)
+            .find(|r| r.id == id)
+    }
+
+    fn find_mut(&mut self, id: RuleId) -> Option<&mut Installed> {
+        self.installed
+            .iter_mut()
+            .chain(&mut self.removed)
+            .find(|r| r.id == id)
+    }
+}
+
+/// An expectation that did not hold: the rule's name, what was expected, what happened.
+fn expectation_failure(rule: &Installed, expected: u64) -> String {
+    format!(
+        "fault rule {} ({}) was expected to fire {expected} time{} but fired {} (it matched {} call{})",
+        rule.name,
+        rule.def,
+        if expected == 1 { "" } else { "s" },
+        rule.trigger.fired(),
+        rule.trigger.seen(),
+        if rule.trigger.seen() == 1 { "" } else { "s" },
+    )
 }
 
 /// The request rule that fired on a request.
@@ -119,6 +159,7 @@ impl FaultPlan {
         self.inner.journal.clone()
     }
 
+    /// The seed of the probability rules that have none of their own.
     pub fn seed(&self) -> u64 {
         self.inner.seed
     }
@@ -158,6 +199,8 @@ impl FaultPlan {
             name,
             def,
             trigger,
+            expected: None,
+            verified: false,
         });
         id
     }
@@ -165,14 +208,83 @@ impl FaultPlan {
     /// Removes one rule; `false` if it was not installed.
     pub fn remove(&self, id: RuleId) -> bool {
         let mut rules = self.lock();
-        let before = rules.installed.len();
-        rules.installed.retain(|r| r.id != id);
-        rules.installed.len() != before
+        match rules.installed.iter().position(|r| r.id == id) {
+            Some(at) => {
+                let rule = rules.installed.remove(at);
+                rules.removed.push(rule);
+                true
+            }
+            None => false,
+        }
     }
 
-    /// Removes every rule (the journal keeps what it recorded).
+    /// Removes every rule (the journal keeps what it recorded; expectations stay to verify).
     pub fn clear(&self) {
-        self.lock().installed.clear();
+        let mut rules = self.lock();
+        let installed = std::mem::take(&mut rules.installed);
+        rules.removed.extend(installed);
+    }
+
+    /// The name of rule `id` (installed or removed).
+    pub fn rule_name(&self, id: RuleId) -> Option<String> {
+        self.lock().find(id).map(|r| r.name.clone())
+    }
+
+    /// How many times rule `id` fired (0 for an unknown id).
+    pub fn rule_fired(&self, id: RuleId) -> u64 {
+        self.lock().find(id).map_or(0, |r| r.trigger.fired())
+    }
+
+    /// How many calls rule `id` matched (0 for an unknown id).
+    pub fn rule_seen(&self, id: RuleId) -> u64 {
+        self.lock().find(id).map_or(0, |r| r.trigger.seen())
+    }
+
+    /// Expects rule `id` to have fired exactly `n` times when it is verified
+    /// ([`FaultPlan::verify_expectation`], which its guard and the harness call on drop).
+    pub fn set_expectation(&self, id: RuleId, n: u64) {
+        if let Some(rule) = self.lock().find_mut(id) {
+            rule.expected = Some(n);
+            rule.verified = false;
+        }
+    }
+
+    /// Checks rule `id`'s expectation once; panics naming the rule when it does not hold.
+    pub fn verify_expectation(&self, id: RuleId) {
+        let failure = {
+            let mut rules = self.lock();
+            let Some(rule) = rules.find_mut(id) else {
+                return;
+            };
+            match rule.expected {
+                Some(n) if !rule.verified => {
+                    rule.verified = true;
+                    (rule.trigger.fired() != n).then(|| expectation_failure(rule, n))
+                }
+                _ => None,
+            }
+        };
+        if let Some(message) = failure {
+            panic!("{message}");
+        }
+    }
+
+    /// Every expectation not verified yet that does not hold, one message each (what the
+    /// harness checks when it is dropped). Marks them verified.
+    pub fn unmet_expectations(&self) -> Vec<String> {
+        let mut rules = self.lock();
+        let Rules {
+            installed, removed, ..
+        } = &mut *rules;
+        installed
+            .iter_mut()
+            .chain(removed.iter_mut())
+            .filter_map(|rule| {
+                let n = rule.expected.filter(|_| !rule.verified)?;
+                rule.verified = true;
+                (rule.trigger.fired() != n).then(|| expectation_failure(rule, n))
+            })
+            .collect()
     }
 
     /// The installed rules with their counts, in installation order.

@@ -5,18 +5,21 @@
 //! fault = { service = "sqs", operation = "SendMessage", action = "error", code = "InternalError", status = 500, always = true, event = "e-3" }
 //! fault = { service = "kinesis", operation = "PutRecord", action = "lose_response", nth = 1 }
 //! fault = { service = "dynamodb", operation = "PutItem", action = "throttle", probability = 0.3, seed = 7 }
-//! fault = { service = "sqs", operation = "SendMessage", action = "latency", ms = 50, always = true }
+//! fault = { service = "sqs", operation = "SendMessage", action = "latency", delay = "50ms", always = true }
 //! fault = { delivery = "kinesis", action = "crash_before_checkpoint", event = "e-5", name = "crash" }
 //! ```
 //!
 //! Keys: the target (`service` + `operation`, or `delivery` = `kinesis`|`sqs`); `action`;
 //! exactly one when (`nth`, `first`, `always = true`, `probability` [+ `seed`]); optional
 //! `times`, `name`, matchers (`event`; requests: `body`, `resource`; Kinesis deliveries:
-//! `shard`; SQS deliveries: `queue`) and action settings (`code`, `status`, `message`, `ms`).
+//! `shard`; SQS deliveries: `queue`) and action settings (`code`, `status`, `message`, `delay`: a duration such as `"50ms"`, in
+//! the grammar of every duration: `pipeline::config::parse_duration`).
 //!
 //! Validation happens while deserialising, so a scenario loader gets serde's error with the
 //! file position of the offending table (toml reports line and column) and a message naming
 //! what is wrong.
+
+#![warn(missing_docs)]
 
 use std::time::Duration;
 
@@ -37,10 +40,12 @@ pub struct FaultSpec {
 }
 
 impl FaultSpec {
+    /// The rule the table describes.
     pub fn rule(&self) -> &RuleDef {
         &self.rule
     }
 
+    /// The rule, owned.
     pub fn into_rule(self) -> RuleDef {
         self.rule
     }
@@ -51,8 +56,13 @@ impl FaultSpec {
     }
 }
 
-/// What is wrong with a fault table.
+/// What is wrong with a fault table (each variant's message, which names the key and the fix,
+/// is its documentation).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[allow(
+    missing_docs,
+    reason = "each variant's #[error] message says what it is"
+)]
 pub enum SpecError {
     #[error("unknown service '{0}': expected kinesis, sqs or dynamodb")]
     UnknownService(String),
@@ -86,6 +96,11 @@ pub enum SpecError {
     BadProbability(f64),
     #[error("`seed` applies only with `probability`")]
     SeedWithoutProbability,
+    #[error("`{field}`: {message}")]
+    Duration {
+        field: &'static str,
+        message: String,
+    },
     #[error("action '{action}' needs `{field}`")]
     MissingField {
         action: &'static str,
@@ -131,7 +146,7 @@ struct RawSpec {
     code: Option<String>,
     status: Option<u16>,
     message: Option<String>,
-    ms: Option<u64>,
+    delay: Option<String>,
 }
 
 impl TryFrom<RawSpec> for FaultSpec {
@@ -220,18 +235,20 @@ fn request_action(raw: &RawSpec, service: Service) -> Result<RequestAction, Spec
     let not_for = |field: &'static str, present: bool| {
         forbid(present, field, || format!("action '{action}'"))
     };
-    let ms = |name: &'static str| {
-        raw.ms
-            .map(Duration::from_millis)
-            .ok_or(SpecError::MissingField {
-                action: name,
-                field: "ms",
-            })
+    let delay = |name: &'static str| -> Result<Duration, SpecError> {
+        let text = raw.delay.as_deref().ok_or(SpecError::MissingField {
+            action: name,
+            field: "delay",
+        })?;
+        pipeline::config::parse_duration(text).map_err(|message| SpecError::Duration {
+            field: "delay",
+            message,
+        })
     };
     match action {
         "throttle" => {
             not_for("status", raw.status.is_some())?;
-            not_for("ms", raw.ms.is_some())?;
+            not_for("delay", raw.delay.is_some())?;
             if let Some(code) = &raw.code {
                 let allowed = throttle_codes(service);
                 if !allowed.contains(&code.as_str()) {
@@ -248,7 +265,7 @@ fn request_action(raw: &RawSpec, service: Service) -> Result<RequestAction, Spec
             })
         }
         "error" => {
-            not_for("ms", raw.ms.is_some())?;
+            not_for("delay", raw.delay.is_some())?;
             let code = match raw.code.as_deref() {
                 None => {
                     return Err(SpecError::MissingField {
@@ -277,10 +294,10 @@ fn request_action(raw: &RawSpec, service: Service) -> Result<RequestAction, Spec
             not_for("status", raw.status.is_some())?;
             not_for("message", raw.message.is_some())?;
             match action {
-                "latency" => Ok(RequestAction::Latency(ms("latency")?)),
-                "timeout" => Ok(RequestAction::Timeout(ms("timeout")?)),
+                "latency" => Ok(RequestAction::Latency(delay("latency")?)),
+                "timeout" => Ok(RequestAction::Timeout(delay("timeout")?)),
                 _ => {
-                    not_for("ms", raw.ms.is_some())?;
+                    not_for("delay", raw.delay.is_some())?;
                     Ok(RequestAction::LoseResponse)
                 }
             }
@@ -307,7 +324,7 @@ fn delivery_kind(raw: &RawSpec, delivery: &str) -> Result<RuleKind, SpecError> {
         ("code", raw.code.is_some()),
         ("status", raw.status.is_some()),
         ("message", raw.message.is_some()),
-        ("ms", raw.ms.is_some()),
+        ("delay", raw.delay.is_some()),
         ("shard", raw.shard.is_some() && mapping == Mapping::Sqs),
         ("queue", raw.queue.is_some() && mapping == Mapping::Kinesis),
     ] {

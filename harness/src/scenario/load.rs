@@ -4,20 +4,35 @@ use std::path::{Path, PathBuf};
 
 use super::model::Scenario;
 
+/// Why a scenario file could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
     #[error("no scenario named {name:?}: looked for {path}")]
-    NotFound { name: String, path: PathBuf },
-    #[error("cannot read {path}: {source}")]
-    Read {
+    /// No file for the name.
+    NotFound {
+        /// The name asked for.
+        name: String,
+        /// Where it was looked for.
         path: PathBuf,
+    },
+    /// The file exists but cannot be read.
+    #[error("cannot read {path}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
         source: std::io::Error,
     },
+    /// The file is not a valid scenario (TOML or its model).
     #[error("{path}:{line}:{column}: {message}")]
     Invalid {
+        /// The file.
         path: PathBuf,
+        /// 1-based line.
         line: usize,
+        /// 1-based column.
         column: usize,
+        /// What is wrong.
         message: String,
     },
 }

@@ -3,6 +3,8 @@
 //! - [`model`]: the TOML format; [`load`]: finding and parsing files (errors name file and
 //!   line); [`run`]: the runner; [`report`]: checks, verdict and the rendered report.
 
+#![warn(missing_docs)]
+
 pub mod load;
 pub mod model;
 pub mod report;

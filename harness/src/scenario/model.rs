@@ -14,12 +14,16 @@
 
 use serde::Deserialize;
 
+/// One scenario file.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Scenario {
+    /// What the scenario shows (the report's first line).
     pub description: String,
+    /// `[settings]`: template overrides, seed, throughput limits.
     #[serde(default)]
     pub settings: Settings,
+    /// `[[steps]]`, run in order.
     pub steps: Vec<Step>,
 }
 
@@ -72,6 +76,7 @@ pub enum Step {
 }
 
 impl Step {
+    /// The step's name as files spell it (`fault`, `ingest`, ...).
     pub fn kind(&self) -> &'static str {
         match self {
             Step::Fault(_) => "fault",
@@ -92,7 +97,9 @@ impl Step {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(untagged)]
 pub enum Empty {
+    /// `{}`.
     Table(NoFields),
+    /// `true`.
     Flag(bool),
 }
 
@@ -101,6 +108,7 @@ pub enum Empty {
 #[serde(deny_unknown_fields)]
 pub struct NoFields {}
 
+/// `ingest`: generated events or a fixture of request bodies.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Ingest {
@@ -119,6 +127,7 @@ pub struct Ingest {
     pub client_retries: Option<u32>,
 }
 
+/// `put_record`: raw data straight to the stream.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PutRecord {
@@ -128,13 +137,16 @@ pub struct PutRecord {
     pub partition_key: Option<String>,
 }
 
+/// `drain`: until the pipeline is idle.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Drain {
-    /// Give up after this many seconds of (scenario) time (default 600).
-    pub deadline_s: Option<u64>,
+    /// Give up after this long in (scenario) time (default 10m): a duration such as `"90s"`.
+    #[serde(default, deserialize_with = "optional_duration")]
+    pub deadline: Option<std::time::Duration>,
 }
 
+/// `restart`: a consumer, gracefully or as a crash.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Restart {
@@ -145,6 +157,7 @@ pub struct Restart {
     pub crash: bool,
 }
 
+/// `replay`: re-read the stream from a point.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Replay {
@@ -152,6 +165,7 @@ pub struct Replay {
     pub from: String,
 }
 
+/// `expect`: counts and ids the pipeline must show now.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Expect {
@@ -163,7 +177,9 @@ pub struct Expect {
     pub lost: Option<u64>,
     /// Duplicate writes the store handler suppressed.
     pub duplicates: Option<u64>,
+    /// The table's ids, exactly (sorted).
     pub table_ids: Option<Vec<String>>,
+    /// The DLQ's envelope ids, exactly (sorted).
     pub dlq_ids: Option<Vec<String>>,
     /// HTTP attempts per operation (and event).
     #[serde(default)]
@@ -176,24 +192,44 @@ pub struct Expect {
     pub queues: std::collections::BTreeMap<String, u64>,
 }
 
+/// An expected number of HTTP attempts.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExpectAttempts {
+    /// `kinesis`, `sqs` or `dynamodb`.
     pub service: String,
+    /// The API operation.
     pub operation: String,
+    /// Only attempts carrying this event id.
     pub event: Option<String>,
+    /// How many.
     pub count: u64,
 }
 
+/// An expected number of times a rule fired.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExpectFired {
+    /// The rule's name.
     pub rule: String,
+    /// How many.
     pub count: u64,
 }
 
+/// `snapshot`: record the table and the DLQ under a name.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Snapshot {
+    /// The name in the report.
     pub name: String,
+}
+
+/// A duration in the project's one grammar (`pipeline::config::parse_duration`: `"90s"`).
+fn optional_duration<'de, D>(deserializer: D) -> Result<Option<std::time::Duration>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    let text: Option<String> = Option::deserialize(deserializer)?;
+    text.map(|t| pipeline::config::parse_duration(&t).map_err(serde::de::Error::custom))
+        .transpose()
 }

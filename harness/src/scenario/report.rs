@@ -9,20 +9,26 @@ use serde_json::Value;
 
 use crate::fault::FiredFault;
 use crate::lambda::FunctionStats;
-use crate::load::Percentiles;
 use crate::stack::{Counts, WireCounts};
+use crate::stats::Percentiles;
 
 /// One expectation: what was expected, what was found.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Check {
+    /// What was checked.
     pub what: String,
+    /// The expected value.
     pub expected: i64,
+    /// The value found.
     pub actual: i64,
+    /// Whether they agree.
     pub ok: bool,
+    /// More about a failure (e.g. which ids).
     pub detail: Option<String>,
 }
 
 impl Check {
+    /// A check of `actual` against `expected`.
     pub fn new(what: impl Into<String>, expected: i64, actual: i64) -> Self {
         Check {
             what: what.into(),
@@ -53,6 +59,7 @@ impl Check {
         check
     }
 
+    /// Adds what a failure needs to be understood.
     pub fn with_detail(mut self, detail: String) -> Self {
         self.detail = Some(detail);
         self
@@ -86,35 +93,134 @@ impl Check {
     }
 }
 
+/// What one step did.
 #[derive(Debug, Clone)]
 pub struct StepReport {
+    /// 1-based, as the file orders steps.
     pub index: usize,
+    /// The step's name.
     pub kind: &'static str,
+    /// One line on what happened.
     pub summary: String,
 }
 
 /// The table and the DLQ at one point of a scenario.
-#[derive(Debug, Clone, serde::Serialize)]
+///
+/// Serialised for review (the scenario snapshots): up to [`SNAPSHOT_ITEMS`] items of each
+/// are written whole; beyond that, the first [`SNAPSHOT_SAMPLE`] items and a summary
+/// (`table_summary`, `dlq_summary`: the count and the ids as ranges such as `burst-1..=2500`),
+/// so a scenario of thousands of events leaves a file a person reads, not 480 KB of items.
+#[derive(Debug, Clone)]
 pub struct Snapshot {
+    /// The snapshot's name (`final` for the one taken at the end).
     pub name: String,
+    /// Every table item, as JSON, sorted by id.
     pub table: Vec<Value>,
+    /// Every DLQ message (`id`, `body`, `attributes`).
     pub dlq: Vec<Value>,
 }
 
+/// Items of a table or DLQ a snapshot writes whole.
+pub const SNAPSHOT_ITEMS: usize = 50;
+/// Items written whole in a summarised snapshot.
+pub const SNAPSHOT_SAMPLE: usize = 3;
+
+impl serde::Serialize for Snapshot {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("name", &self.name)?;
+        for (key, items) in [("table", &self.table), ("dlq", &self.dlq)] {
+            if items.len() <= SNAPSHOT_ITEMS {
+                map.serialize_entry(key, items)?;
+                continue;
+            }
+            map.serialize_entry(key, &items[..SNAPSHOT_SAMPLE])?;
+            let ids: Vec<&str> = items
+                .iter()
+                .filter_map(|item| item["id"].as_str())
+                .collect();
+            map.serialize_entry(
+                &format!("{key}_summary"),
+                &serde_json::json!({
+                    "count": items.len(),
+                    "without_id": items.len() - ids.len(),
+                    "ids": id_ranges(&ids),
+                }),
+            )?;
+        }
+        map.end()
+    }
+}
+
+/// Ids as ranges, sorted: `["burst-1..=2500", "energy-01..=09", "energy-10..=20", "x"]`
+/// (a run of consecutive numbers after a common prefix, zero padding kept apart).
+pub fn id_ranges(ids: &[&str]) -> Vec<String> {
+    // (prefix, zero-padded width or 0) -> numbers; ids without a numeric suffix as they are.
+    let mut runs: BTreeMap<(&str, usize), Vec<u64>> = BTreeMap::new();
+    let mut plain: Vec<String> = Vec::new();
+    for id in ids {
+        let digits = id.len() - id.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+        let (prefix, suffix) = id.split_at(id.len() - digits);
+        match suffix.parse::<u64>() {
+            Ok(n) if digits > 0 => {
+                let width = if suffix.len() > 1 && suffix.starts_with('0') {
+                    suffix.len()
+                } else {
+                    0
+                };
+                runs.entry((prefix, width)).or_default().push(n);
+            }
+            _ => plain.push((*id).to_owned()),
+        }
+    }
+    let mut out = Vec::new();
+    for ((prefix, width), mut numbers) in runs {
+        numbers.sort_unstable();
+        numbers.dedup();
+        let mut start = 0;
+        for i in 1..=numbers.len() {
+            if i == numbers.len() || numbers[i] != numbers[i - 1] + 1 {
+                let (first, last) = (numbers[start], numbers[i - 1]);
+                out.push(if first == last {
+                    format!("{prefix}{first:0width$}")
+                } else {
+                    format!("{prefix}{first:0width$}..={last:0width$}")
+                });
+                start = i;
+            }
+        }
+    }
+    out.extend(plain);
+    out.sort();
+    out
+}
+
+/// A scenario's result: every step, check and fault, counts and latency.
 #[derive(Debug, Clone)]
 pub struct ScenarioReport {
+    /// The scenario's name (its file stem).
     pub name: String,
+    /// Its description.
     pub description: String,
+    /// What each step did.
     pub steps: Vec<StepReport>,
+    /// The checks of each `expect` step, by step index.
     pub checks: BTreeMap<usize, Vec<Check>>,
+    /// Every fault that fired, in order.
     pub faults_fired: Vec<FiredFault>,
     /// Error answers per `service operation code`, injected or real (e.g. the emulator's
     /// own throttling): what the retries had to get through.
     pub errors: BTreeMap<String, u64>,
+    /// The in-process counts per hop.
     pub counts: Counts,
+    /// PUT -> stored latency (scenario time).
     pub latency: Percentiles,
+    /// How long the scenario took on its clock (tokio's).
     pub scenario_time: Duration,
+    /// How long it took on the wall clock.
     pub wall_time: Duration,
+    /// The snapshots taken (the final one at least).
     pub snapshots: Vec<Snapshot>,
     /// Why the scenario did not run on this backend.
     pub skipped: Option<String>,
@@ -130,6 +236,7 @@ pub struct ScenarioReport {
 }
 
 impl ScenarioReport {
+    /// An empty report for scenario `name`.
     pub fn new(name: &str, description: &str) -> Self {
         ScenarioReport {
             name: name.to_owned(),
@@ -173,6 +280,7 @@ impl ScenarioReport {
             .collect()
     }
 
+    /// Whether every check passed (and the run was not skipped).
     pub fn passed(&self) -> bool {
         self.failures().is_empty()
     }
@@ -303,6 +411,50 @@ impl ScenarioReport {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ids_read_as_ranges_of_consecutive_numbers() {
+        let ids = [
+            "burst-2",
+            "burst-1",
+            "burst-3",
+            "burst-7",
+            "energy-01",
+            "energy-02",
+            "energy-10",
+            "x",
+            "e-1",
+        ];
+        assert_eq!(
+            id_ranges(&ids),
+            [
+                "burst-1..=3",
+                "burst-7",
+                "e-1",
+                "energy-01..=02",
+                "energy-10",
+                "x"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_large_snapshot_is_a_sample_and_a_summary() {
+        let item = |n: usize| serde_json::json!({"id": format!("b-{n}")});
+        let snapshot = Snapshot {
+            name: "final".into(),
+            table: (1..=60).map(item).collect(),
+            dlq: vec![item(99)],
+        };
+        let json = serde_json::to_value(&snapshot).unwrap();
+        assert_eq!(json["table"].as_array().unwrap().len(), SNAPSHOT_SAMPLE);
+        assert_eq!(
+            json["table_summary"],
+            serde_json::json!({"count": 60, "without_id": 0, "ids": ["b-1..=60"]})
+        );
+        assert_eq!(json["dlq"], serde_json::json!([{"id": "b-99"}]));
+        assert!(json.get("dlq_summary").is_none());
+    }
 
     #[test]
     fn a_wrong_count_says_by_how_much() {

@@ -20,6 +20,7 @@ use crate::template::{Acceptance, Template};
 pub struct RunOptions {
     /// The workspace root: fixture paths are relative to it.
     pub root: PathBuf,
+    /// The backend to run on.
     pub backend: BackendSettings,
     /// The template the pipeline is built from (`None`: the project's `template.yaml`).
     pub template: Option<Template>,
@@ -50,17 +51,25 @@ impl RunOptions {
     }
 }
 
+/// Why a scenario could not run (a failed check is not an error: see the report).
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
+    /// The harness could not start or answer.
     #[error(transparent)]
     Harness(#[from] HarnessError),
+    /// The template (or an added resources file) cannot be run.
     #[error(transparent)]
     Template(#[from] crate::template::TemplateError),
-    #[error("step {index} ({kind}): {message}")]
+    /// A step could not run (not an expectation that failed: those are the report's checks).
+    #[error("step {index} ({kind})")]
     Step {
+        /// 1-based.
         index: usize,
+        /// The step's name.
         kind: &'static str,
-        message: String,
+        /// What went wrong.
+        #[source]
+        source: crate::stack::BoxError,
     },
 }
 
@@ -108,7 +117,7 @@ pub async fn run(
         let value = serde_json::to_value(value).map_err(|e| RunError::Step {
             index: 0,
             kind: "settings",
-            message: format!("overrides.{path}: {e}"),
+            source: format!("overrides.{path}: {e}").into(),
         })?;
         harness_options = harness_options.set(path, value);
     }
@@ -124,10 +133,10 @@ pub async fn run(
     for (i, step) in scenario.steps.iter().enumerate() {
         let index = i + 1;
         let kind = step.kind();
-        let fail = |message: String| RunError::Step {
+        let fail = |source: crate::stack::BoxError| RunError::Step {
             index,
             kind,
-            message,
+            source,
         };
         let summary = match step {
             Step::Fault(spec) => {
@@ -140,19 +149,19 @@ pub async fn run(
             }
             Step::Ingest(ingest) => run_ingest(&h, ingest, &options.root, report.checks_for(index))
                 .await
-                .map_err(fail)?,
-            Step::PutRecord(record) => put_record(&h, record).await.map_err(fail)?,
-            Step::Drain(Drain { deadline_s }) => {
+                .map_err(|e| fail(e.into()))?,
+            Step::PutRecord(record) => put_record(&h, record).await.map_err(|e| fail(e.into()))?,
+            Step::Drain(Drain { deadline }) => {
                 let before = tokio::time::Instant::now();
-                h.drain_within(Duration::from_secs(deadline_s.unwrap_or(600)))
+                h.drain_within(deadline.unwrap_or(Duration::from_secs(600)))
                     .await
-                    .map_err(|e| fail(e.to_string()))?;
+                    .map_err(|e| fail(e.into()))?;
                 format!("settled after {:.1} s", before.elapsed().as_secs_f64())
             }
             Step::Restart(Restart { consumer, crash }) => {
                 h.restart(consumer, *crash)
                     .await
-                    .map_err(|e| fail(e.to_string()))?;
+                    .map_err(|e| fail(e.into()))?;
                 format!(
                     "{consumer} consumer {}",
                     if *crash {
@@ -165,25 +174,20 @@ pub async fn run(
             Step::Replay(Replay { from }) => {
                 let from = match from.as_str() {
                     "scenario-start" => ReplayFrom::Timestamp(started),
-                    other => other.parse().map_err(fail)?,
+                    other => other.parse::<ReplayFrom>().map_err(|e| fail(e.into()))?,
                 };
-                let replayed = h
-                    .replay(from.clone())
-                    .await
-                    .map_err(|e| fail(e.to_string()))?;
+                let replayed = h.replay(from.clone()).await.map_err(|e| fail(e.into()))?;
                 format!(
                     "from {from:?}: {} records in {} batches",
                     replayed.records, replayed.batches
                 )
             }
             Step::Redrive(_) => {
-                let moved = h.redrive().await.map_err(|e| fail(e.to_string()))?;
+                let moved = h.redrive().await.map_err(|e| fail(e.into()))?;
                 format!("{moved} message(s) moved from the DLQ to the queue")
             }
             Step::Expect(expect) => {
-                let checks = evaluate(&h, expect)
-                    .await
-                    .map_err(|e| fail(e.to_string()))?;
+                let checks = evaluate(&h, expect).await.map_err(|e| fail(e.into()))?;
                 let summary = checks
                     .iter()
                     .map(Check::short)
@@ -193,11 +197,9 @@ pub async fn run(
                 summary
             }
             Step::Snapshot(s) => {
-                report.snapshots.push(
-                    snapshot(&h, &s.name)
-                        .await
-                        .map_err(|e| fail(e.to_string()))?,
-                );
+                report
+                    .snapshots
+                    .push(snapshot(&h, &s.name).await.map_err(|e| fail(e.into()))?);
                 format!("table and DLQ recorded as {:?}", s.name)
             }
         };
@@ -287,7 +289,7 @@ async fn run_ingest(
         let mut outcome = h
             .ingest_json(body.clone())
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| crate::backend::error_chain(&e))?;
         let mut tries = 0;
         while outcome.status == 503 && tries < retries {
             tries += 1;
@@ -297,7 +299,7 @@ async fn run_ingest(
             outcome = h
                 .ingest_json(body.clone())
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| crate::backend::error_chain(&e))?;
         }
         if outcome.status == 200 {
             accepted += 1;
@@ -323,7 +325,7 @@ async fn run_ingest(
     Ok(summary)
 }
 
-async fn put_record(h: &Harness, record: &PutRecord) -> Result<String, String> {
+async fn put_record(h: &Harness, record: &PutRecord) -> Result<String, HarnessError> {
     let kinesis = aws_sdk_kinesis::Client::new(&h.backend().sdk_config());
     let key = record.partition_key.clone().unwrap_or_else(|| "raw".into());
     let out = kinesis
@@ -335,7 +337,7 @@ async fn put_record(h: &Harness, record: &PutRecord) -> Result<String, String> {
         ))
         .send()
         .await
-        .map_err(|e| aws_sdk_kinesis::error::DisplayErrorContext(e).to_string())?;
+        .map_err(|e| HarnessError::aws("PutRecord", e))?;
     Ok(format!(
         "raw record ({} bytes) on {}",
         record.data.len(),

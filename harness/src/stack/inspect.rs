@@ -28,8 +28,7 @@ pub async fn table_items(
             .await
             .map_err(|e| HarnessError::aws("Scan", e))?;
         for item in page.items.unwrap_or_default() {
-            let value: Value = serde_dynamo::from_item(item)
-                .map_err(|e| HarnessError::Inspect(format!("item is not JSON: {e}")))?;
+            let value: Value = serde_dynamo::from_item(item).map_err(HarnessError::ItemNotJson)?;
             items.push(value);
         }
         match page.last_evaluated_key {
@@ -46,10 +45,13 @@ pub async fn table_items(
 pub struct DlqEntry {
     /// The envelope's id (`None` for a poison record, whose raw data is the body).
     pub id: Option<String>,
+    /// SQS's message id.
     pub message_id: String,
+    /// The message body (the envelope JSON, or the poison record's data).
     pub body: String,
     /// `failure.stage`, `failure.reason`, `failure.attempts`, ... as strings.
     pub attributes: std::collections::BTreeMap<String, String>,
+    /// `ApproximateReceiveCount`: how often it was received (on the DLQ or before).
     pub receive_count: u32,
 }
 

@@ -2,13 +2,25 @@
 //! ingest API, both handlers behind their event source mappings, the fault plan and the
 //! journal. `harness up`, the scenario runner and the tests all drive a [`Harness`].
 //!
-//! ```ignore
+//! ```
+//! use harness::Harness;
+//! use serde_json::json;
+//!
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)]
+//! # async fn main() -> anyhow::Result<()> {
 //! let h = Harness::start().await?;
-//! h.faults().sqs("SendMessage").resource("events").throttle().always().for_event("e-1");
-//! h.ingest_json(json!({"stream": "default", "id": "e-1", "payload": {"energy_type": "nuclear"}})).await?;
+//! let rule = h.faults().sqs("SendMessage").to_queue().throttle().always().for_event("e-1").install();
+//! h.ingest_ok(json!({"stream": "default", "id": "e-1", "payload": {"energy_type": "nuclear"}})).await?;
 //! h.drain().await?;
 //! assert_eq!(h.dlq_ids().await?, ["e-1"]);
+//! assert_eq!(rule.fired(), 3);
+//! assert_eq!(h.journal().attempts_to(h.queue(), "SendMessage", "e-1"), 3);
+//! assert!(h.table_items().await?.is_empty());
+//! # Ok(())
+//! # }
 //! ```
+
+#![warn(missing_docs)]
 
 mod inspect;
 mod operations;
@@ -51,24 +63,94 @@ pub use wire::WireCounts;
 /// Errors of a running harness.
 #[derive(Debug, thiserror::Error)]
 pub enum HarnessError {
+    /// The backend could not start or provision the pipeline's resources.
     #[error(transparent)]
     Backend(#[from] BackendError),
+    /// An event source mapping could not start.
     #[error(transparent)]
     Mapping(#[from] MappingError),
     /// The template cannot be run (exit code 2 in the CLI).
     #[error(transparent)]
     Template(#[from] TemplateError),
-    #[error("{function}: {source}")]
-    FunctionEnv { function: String, source: EnvError },
-    #[error("{operation} failed: {message}")]
-    Aws {
-        operation: &'static str,
-        message: String,
+    /// A function's settings, read from its environment as on Lambda, are wrong.
+    #[error("{function}'s environment")]
+    FunctionEnv {
+        /// The function's logical id.
+        function: String,
+        /// What is wrong with its environment.
+        #[source]
+        source: EnvError,
     },
-    #[error("{0}")]
-    Inspect(String),
+    /// An AWS call of the harness itself (inspecting, replaying, redriving) failed.
+    #[error("{operation} failed")]
+    Aws {
+        /// The API operation (`Scan`, `ReceiveMessage`, ...).
+        operation: &'static str,
+        /// The SDK's error.
+        #[source]
+        source: BoxError,
+    },
+    /// A table item the harness read is not JSON (a number out of range, a set).
+    #[error("a table item is not JSON")]
+    ItemNotJson(#[source] serde_dynamo::Error),
+    /// `queue_messages` named a queue the template does not have.
+    #[error("the template has no queue {0}")]
+    NoSuchQueue(String),
+    /// The in-process call of the ingest API failed before it answered.
+    #[error("the ingest API could not be called")]
+    IngestCall(#[source] BoxError),
+    /// A replay from a sequence number no shard holds.
+    #[error("no shard of {stream} holds sequence number {sequence_number}")]
+    NoShardHolds {
+        /// The stream's name.
+        stream: String,
+        /// The sequence number asked for.
+        sequence_number: String,
+    },
+    /// A redrive's message move task ended without completing.
+    #[error("the move task ended {status}: {reason}")]
+    MoveTaskEnded {
+        /// `FAILED` or `CANCELLED`.
+        status: String,
+        /// SQS's `FailureReason`.
+        reason: String,
+    },
+    /// A redrive's message move task was still running when the wait ended.
+    #[error("the move task did not complete within {waited:?}")]
+    MoveTaskTimeout {
+        /// How long the harness waited.
+        waited: Duration,
+    },
+    /// `ingest_ok`: the ingest API answered something other than 200.
+    #[error("the ingest API answered {status}: {body}")]
+    Ingest {
+        /// The HTTP status (403 for a wrong key, 400 for a bad event, 503 when Kinesis
+        /// throttled, ...).
+        status: u16,
+        /// The answer's JSON body (`null` when it was not JSON).
+        body: Value,
+    },
+    /// The test runs under tokio's paused clock on a backend whose time it cannot pause.
+    #[error(
+        "this test runs under tokio's paused clock (`start_paused = true` or `time::pause`), \
+         but {backend}'s time cannot be paused ({reason}): start the test with \
+         `harness::require!(PausedClock)` to skip it there, or run it in real time"
+    )]
+    PausedClock {
+        /// The kind of backend (or artifact mode).
+        backend: String,
+        /// Why its time cannot be paused.
+        reason: String,
+    },
+    /// `drain` gave up: something is still in flight or keeps failing.
     #[error("the pipeline did not drain within {waited:?}: {state}")]
-    DrainTimeout { waited: Duration, state: String },
+    DrainTimeout {
+        /// How long it waited (tokio time).
+        waited: Duration,
+        /// What each mapping and queue was doing when it gave up.
+        state: String,
+    },
+    /// The template asks for something this harness cannot run (named in the message).
     #[error("{0}")]
     Unsupported(String),
     /// Artifact mode: a function's executable or its processes.
@@ -76,11 +158,18 @@ pub enum HarnessError {
     Lambda(#[from] crate::lambda::LambdaError),
 }
 
+/// An error with its sources, as the SDK's errors are kept.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
 impl HarnessError {
-    pub(crate) fn aws(operation: &'static str, err: impl std::error::Error + 'static) -> Self {
+    /// `operation` failed with `err` (an SDK error, kept as the source).
+    pub(crate) fn aws(
+        operation: &'static str,
+        err: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
         HarnessError::Aws {
             operation,
-            message: aws_sdk_sqs::error::DisplayErrorContext(err).to_string(),
+            source: Box::new(err),
         }
     }
 }
@@ -89,9 +178,11 @@ impl HarnessError {
 /// project binary: how a template with more functions (another consumer of the stream) runs.
 #[derive(Clone)]
 pub enum FunctionHandler {
+    /// For a Kinesis event source.
     Kinesis(Arc<dyn KinesisHandler>),
     /// For a Kinesis event source with `TumblingWindowInSeconds`.
     KinesisWindow(Arc<dyn KinesisWindowHandler>),
+    /// For an SQS event source.
     Sqs(Arc<dyn SqsHandler>),
 }
 
@@ -110,6 +201,7 @@ impl std::fmt::Debug for FunctionHandler {
 pub struct Override {
     /// `LogicalId.Property...` (see [`Template::set_property`]).
     pub path: String,
+    /// The value used in this run.
     pub value: Node,
     /// What the template said (`None`: it did not set the property).
     pub was: Option<Node>,
@@ -128,6 +220,7 @@ impl std::fmt::Display for Override {
 /// where it runs and what the harness does around it.
 #[derive(Debug, Clone)]
 pub struct HarnessOptions {
+    /// Where the pipeline runs (embedded emulator, LocalStack, an endpoint).
     pub backend: BackendSettings,
     /// The template; `None` reads the project's `template.yaml` ([`Template::project`]).
     pub template: Option<Template>,
@@ -414,15 +507,60 @@ pub struct Harness {
     /// Artifact mode: the functions running as child processes (after `mappings`, which
     /// invoke them: dropped last, it kills the processes).
     processes: crate::lambda::Processes,
+    /// Verifies the fault rules' `expect(n)` when the harness is dropped.
+    _expectations: Expectations,
+}
+
+/// Checks, on drop, every `expect(n)` of the plan's rules that no guard checked yet.
+struct Expectations(FaultPlan);
+
+impl Drop for Expectations {
+    fn drop(&mut self) {
+        let unmet = self.0.unmet_expectations();
+        if !unmet.is_empty() && !std::thread::panicking() {
+            panic!("{}", unmet.join("\n"));
+        }
+    }
 }
 
 impl Harness {
-    /// A harness for a test: the project's template, the backend from the environment,
-    /// unique resource names.
+    /// A harness for a test: the project's template (`template.yaml` in the current directory
+    /// or its nearest ancestor, or `HARNESS_TEMPLATE`), the backend from the environment
+    /// (`HARNESS_BACKEND`, embedded by default), unique resource names.
+    ///
+    /// Under tokio's paused clock on a backend whose time cannot be paused it fails with
+    /// [`HarnessError::PausedClock`] (see [`crate::testing`]).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() -> Result<(), harness::HarnessError> {
+    /// let h = harness::Harness::start().await?;
+    /// let answer = h.ingest_ok(serde_json::json!({"stream": "default", "id": "e-1", "payload": {}})).await?;
+    /// assert_eq!(answer["id"], "e-1");
+    /// h.drain().await?;
+    /// assert_eq!(h.table_ids().await?, ["e-1"]);
+    /// # h.shutdown().await;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn start() -> Result<Harness, HarnessError> {
         Self::start_with(HarnessOptions::for_tests()?).await
     }
 
+    /// A harness with explicit options: another template, overrides, registered handlers,
+    /// artifact mode, a backend chosen in code ([`HarnessOptions`]).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() -> Result<(), harness::HarnessError> {
+    /// use harness::HarnessOptions;
+    /// let options = HarnessOptions::for_tests()?.set("EventsQueue.VisibilityTimeout", 60);
+    /// let h = harness::Harness::start_with(options).await?;
+    /// assert_eq!(h.overrides()[0].path, "EventsQueue.VisibilityTimeout");
+    /// # h.shutdown().await;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn start_with(options: HarnessOptions) -> Result<Harness, HarnessError> {
         // The template first: a template the harness refuses costs no backend.
         let mut template = match &options.template {
@@ -455,6 +593,23 @@ impl Harness {
             && backend_settings.emulator_addr.is_none()
         {
             backend_settings.emulator_addr = Some(std::net::SocketAddr::from(([127, 0, 0, 1], 0)));
+        }
+        if crate::testing::clock_is_paused() {
+            let capabilities = backend_settings.capabilities();
+            let gap = capabilities.gap(crate::backend::Feature::PausedClock);
+            let reason = match (gap, options.artifacts.is_active()) {
+                (Some(gap), _) => {
+                    Some((capabilities.kind.name().to_owned(), gap.reason.to_owned()))
+                }
+                (None, true) => Some((
+                    "artifact mode".to_owned(),
+                    "its functions are child processes on the wall clock".to_owned(),
+                )),
+                (None, false) => None,
+            };
+            if let Some((backend, reason)) = reason {
+                return Err(HarnessError::PausedClock { backend, reason });
+            }
         }
         let backend = Backend::start(&backend_settings).await?;
         let journal = Journal::new();
@@ -689,6 +844,7 @@ impl Harness {
             }
         }
 
+        let plan_for_expectations = plan.clone();
         let harness = Harness {
             backend,
             provisioned,
@@ -708,6 +864,7 @@ impl Harness {
             store_config,
             mappings,
             processes,
+            _expectations: Expectations(plan_for_expectations),
         };
         for slot in &harness.mappings {
             harness.respawn(slot, false).await?;
@@ -813,24 +970,56 @@ impl Harness {
         self.store_config.as_ref()
     }
 
-    /// The fault plan: add rules while the pipeline runs.
+    /// The fault plan: add rules while the pipeline runs (see [`crate::fault`]).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() -> Result<(), harness::HarnessError> {
+    /// let h = harness::Harness::start().await?;
+    /// // The first two PutItem attempts are throttled; the store handler's retries absorb them.
+    /// let rule = h.faults().dynamodb("PutItem").to_table().throttle().first(2).expect(2).install();
+    /// h.ingest_ok(serde_json::json!({"stream": "default", "id": "e-1", "payload": {}})).await?;
+    /// h.drain().await?;
+    /// assert_eq!(h.table_ids().await?, ["e-1"]);
+    /// drop(rule); // checks expect(2)
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn faults(&self) -> &FaultPlan {
         &self.plan
     }
 
     /// Every request attempt and every fault that fired.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() -> Result<(), harness::HarnessError> {
+    /// let h = harness::Harness::start().await?;
+    /// h.ingest_ok(serde_json::json!({"stream": "default", "id": "e-1", "payload": {}})).await?;
+    /// h.drain().await?;
+    /// let journal = h.journal();
+    /// assert_eq!(journal.attempts("kinesis", "PutRecord", "e-1"), 1);
+    /// assert_eq!(journal.attempts_to(h.queue(), "SendMessage", "e-1"), 1);
+    /// assert_eq!(journal.attempts_to(h.table(), "PutItem", "e-1"), 1);
+    /// assert!(journal.faults_fired().is_empty());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn journal(&self) -> &Journal {
         &self.journal
     }
 
+    /// The backend the pipeline runs on (its SDK configuration, the embedded emulator).
     pub fn backend(&self) -> &Backend {
         &self.backend
     }
 
+    /// The provisioned resources: names, URLs and ARNs.
     pub fn provisioned(&self) -> &Provisioned {
         &self.provisioned
     }
 
+    /// The options this harness started with.
     pub fn options(&self) -> &HarnessOptions {
         &self.options
     }
@@ -851,6 +1040,7 @@ impl Harness {
         &self.processes
     }
 
+    /// The in-process observer of every hop (counts, accepted ids, latency).
     pub fn recorder(&self) -> &Recorder {
         &self.recorder
     }
@@ -860,7 +1050,43 @@ impl Harness {
         &self.clock
     }
 
-    /// PUTs one request body through the ingest API (in process) with the first API key.
+    /// The pipeline's stream, as provisioned (its physical name).
+    pub fn stream(&self) -> &str {
+        &self.provisioned.resources.stream
+    }
+
+    /// The pipeline's queue (the forward function's destination), as provisioned: the name
+    /// fault rules and [`Journal::attempts_to`] use.
+    pub fn queue(&self) -> &str {
+        &self.provisioned.resources.queue
+    }
+
+    /// The pipeline's dead-letter queue, as provisioned.
+    pub fn dlq(&self) -> &str {
+        &self.provisioned.resources.dlq
+    }
+
+    /// The pipeline's table, as provisioned.
+    pub fn table(&self) -> &str {
+        &self.provisioned.resources.table
+    }
+
+    /// PUTs one request body through the ingest API and returns its 200 answer (the shard
+    /// and sequence number); any other status is [`HarnessError::Ingest`] with the body.
+    pub async fn ingest_ok(&self, body: Value) -> Result<Value, HarnessError> {
+        let outcome = self.ingest_json(body).await?;
+        if outcome.status == 200 {
+            Ok(outcome.body)
+        } else {
+            Err(HarnessError::Ingest {
+                status: outcome.status,
+                body: outcome.body,
+            })
+        }
+    }
+
+    /// PUTs one request body through the ingest API (in process) with the first API key and
+    /// returns whatever it answered (see [`Harness::ingest_ok`] for a 200 or an error).
     pub async fn ingest_json(&self, body: Value) -> Result<IngestOutcome, HarnessError> {
         use tower::ServiceExt;
         let key = self
@@ -873,17 +1099,12 @@ impl Harness {
             .header("content-type", "application/json")
             .header("x-api-key", key)
             .body(axum::body::Body::from(body.to_string()))
-            .map_err(|e| HarnessError::Inspect(e.to_string()))?;
-        let response = self
-            .ingest
-            .clone()
-            .oneshot(request)
-            .await
-            .map_err(|e| HarnessError::Inspect(e.to_string()))?;
+            .map_err(|e| HarnessError::IngestCall(e.into()))?;
+        let Ok(response) = self.ingest.clone().oneshot(request).await;
         let status = response.status().as_u16();
         let bytes = http_body_util::BodyExt::collect(response.into_body())
             .await
-            .map_err(|e| HarnessError::Inspect(e.to_string()))?
+            .map_err(|e| HarnessError::IngestCall(e.into()))?
             .to_bytes();
         let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
         Ok(IngestOutcome { status, body })
@@ -906,9 +1127,11 @@ impl Harness {
 
     /// How many messages a queue of the template holds (visible, in flight or delayed).
     pub async fn queue_messages(&self, logical_id: &str) -> Result<u64, HarnessError> {
-        let url = self.provisioned.queue_urls.get(logical_id).ok_or_else(|| {
-            HarnessError::Inspect(format!("the template has no queue {logical_id}"))
-        })?;
+        let url = self
+            .provisioned
+            .queue_urls
+            .get(logical_id)
+            .ok_or_else(|| HarnessError::NoSuchQueue(logical_id.to_owned()))?;
         inspect::queue_depth(&self.clean.sqs, url).await
     }
 
@@ -960,9 +1183,12 @@ impl Harness {
     }
 }
 
-/// What the ingest API answered.
+/// What the ingest API answered: check `status` (or call [`Harness::ingest_ok`]).
 #[derive(Debug, Clone, PartialEq)]
+#[must_use = "the ingest API may have refused the event: check the status or use ingest_ok"]
 pub struct IngestOutcome {
+    /// The HTTP status.
     pub status: u16,
+    /// The JSON body (`null` when it was not JSON).
     pub body: Value,
 }

@@ -20,6 +20,8 @@ impl Harness {
         self.drain_within(self.options.drain_timeout).await
     }
 
+    /// [`Harness::drain`] with its own deadline (tokio time); [`HarnessError::DrainTimeout`]
+    /// says what was still busy.
     pub async fn drain_within(&self, timeout: Duration) -> Result<(), HarnessError> {
         let start = Instant::now();
         let deadline = start + timeout;

@@ -11,7 +11,7 @@ use hdrhistogram::Histogram;
 use pipeline::observe::{Observer, PipelineEvent, TracingObserver};
 use tokio::time::Instant;
 
-use crate::load::{Percentiles, new_histogram};
+use crate::stats::{Percentiles, new_histogram};
 
 /// Counts per hop.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
@@ -73,6 +73,7 @@ impl Recorder {
         }
     }
 
+    /// The counters per hop so far.
     pub fn counts(&self) -> Counts {
         let c = &self.counters;
         let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
@@ -101,6 +102,7 @@ impl Recorder {
         Percentiles::of(&lock(&self.latency))
     }
 
+    /// Forgets the latencies recorded so far (a benchmark's warm-up).
     pub fn reset_latency(&self) {
         lock(&self.latency).reset();
     }

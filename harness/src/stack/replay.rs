@@ -19,7 +19,9 @@ use crate::esm::{
 /// Where a replay starts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReplayFrom {
+    /// The oldest record each shard keeps.
     TrimHorizon,
+    /// The first record that arrived at or after this time.
     Timestamp(DateTime<Utc>),
     /// A record's sequence number: replay its shard from that record on.
     SequenceNumber(String),
@@ -49,7 +51,9 @@ impl std::str::FromStr for ReplayFrom {
 /// What a replay did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ReplayReport {
+    /// Invocations of the forward handler.
     pub batches: u64,
+    /// Records delivered to it.
     pub records: u64,
 }
 
@@ -78,9 +82,10 @@ async fn shard_of(
             return Ok(shard.shard_id);
         }
     }
-    Err(HarnessError::Inspect(format!(
-        "no shard of {stream} holds sequence number {seq}"
-    )))
+    Err(HarnessError::NoShardHolds {
+        stream: stream.to_owned(),
+        sequence_number: seq.to_owned(),
+    })
 }
 
 /// Re-reads `stream` from `from` through `handler` with a consumer of its own (fresh
@@ -188,19 +193,16 @@ async fn redrive_with_move_task(
             match task.status.as_deref() {
                 Some("COMPLETED") => return Ok(moved),
                 Some("FAILED") | Some("CANCELLED") => {
-                    return Err(HarnessError::Inspect(format!(
-                        "the move task ended {}: {}",
-                        task.status.unwrap_or_default(),
-                        task.failure_reason.unwrap_or_default()
-                    )));
+                    return Err(HarnessError::MoveTaskEnded {
+                        status: task.status.unwrap_or_default(),
+                        reason: task.failure_reason.unwrap_or_default(),
+                    });
                 }
                 _ => {}
             }
         }
         if Instant::now() >= deadline {
-            return Err(HarnessError::Inspect(format!(
-                "the move task did not complete within {timeout:?}"
-            )));
+            return Err(HarnessError::MoveTaskTimeout { waited: timeout });
         }
         tokio::time::sleep(POLL).await;
     }

@@ -44,15 +44,10 @@ pub const FORWARD_VARS: &[&str] = &[
     "QUEUE_URL",
     "DLQ_URL",
     "MAX_ATTEMPTS",
-    "BASE_DELAY_MS",
-    "MAX_DELAY_MS",
+    "BASE_DELAY",
+    "MAX_DELAY",
 ];
-pub const STORE_VARS: &[&str] = &[
-    "TABLE_NAME",
-    "MAX_ATTEMPTS",
-    "BASE_DELAY_MS",
-    "MAX_DELAY_MS",
-];
+pub const STORE_VARS: &[&str] = &["TABLE_NAME", "MAX_ATTEMPTS", "BASE_DELAY", "MAX_DELAY"];
 
 /// Reads variables from somewhere: `|name| std::env::var(name).ok()` on Lambda, a map in the
 /// harness.
@@ -179,7 +174,7 @@ fn parse_partition_key(text: &str) -> Option<PartitionKeySource> {
     }
 }
 
-/// `MAX_ATTEMPTS`, `BASE_DELAY_MS`, `MAX_DELAY_MS`, each optional.
+/// `MAX_ATTEMPTS`, `BASE_DELAY`, `MAX_DELAY` (durations: `50ms`, `2s`), each optional.
 fn retry_policy(env: &impl Env) -> Result<RetryPolicy, EnvError> {
     let default = RetryPolicy::default();
     let max_attempts = match number(env, "MAX_ATTEMPTS")? {
@@ -195,8 +190,8 @@ fn retry_policy(env: &impl Env) -> Result<RetryPolicy, EnvError> {
     };
     Ok(RetryPolicy {
         max_attempts,
-        base_delay: number(env, "BASE_DELAY_MS")?.map_or(default.base_delay, Duration::from_millis),
-        max_delay: number(env, "MAX_DELAY_MS")?.map_or(default.max_delay, Duration::from_millis),
+        base_delay: duration(env, "BASE_DELAY")?.unwrap_or(default.base_delay),
+        max_delay: duration(env, "MAX_DELAY")?.unwrap_or(default.max_delay),
     })
 }
 
@@ -213,6 +208,18 @@ fn number(env: &impl Env, name: &'static str) -> Result<Option<u64>, EnvError> {
                 name,
                 value: text,
                 expected: "a whole number",
+            })
+        })
+        .transpose()
+}
+
+fn duration(env: &impl Env, name: &'static str) -> Result<Option<Duration>, EnvError> {
+    env.var(name)
+        .map(|text| {
+            super::parse_duration(&text).map_err(|_| EnvError::Invalid {
+                name,
+                value: text,
+                expected: "a duration such as 50ms or 2s",
             })
         })
         .transpose()
@@ -235,7 +242,7 @@ mod tests {
             ("QUEUE_URL", "http://q"),
             ("DLQ_URL", "http://d"),
             ("MAX_ATTEMPTS", "5"),
-            ("BASE_DELAY_MS", "10"),
+            ("BASE_DELAY", "10ms"),
         ]))
         .unwrap();
         assert_eq!(
@@ -254,11 +261,11 @@ mod tests {
         let err =
             StoreConfig::from_env(&env(&[("TABLE_NAME", "t"), ("MAX_ATTEMPTS", "0")])).unwrap_err();
         assert!(err.to_string().contains("MAX_ATTEMPTS"), "{err}");
-        let err = StoreConfig::from_env(&env(&[("TABLE_NAME", "t"), ("MAX_DELAY_MS", "2s")]))
-            .unwrap_err();
+        let err =
+            StoreConfig::from_env(&env(&[("TABLE_NAME", "t"), ("MAX_DELAY", "2000")])).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "environment variable MAX_DELAY_MS must be a whole number, not `2s`"
+            "environment variable MAX_DELAY must be a duration such as 50ms or 2s, not `2000`"
         );
     }
 

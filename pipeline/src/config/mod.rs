@@ -195,25 +195,12 @@ impl RetryPolicy {
     }
 }
 
-/// Parses `"250ms"`, `"2s"`, `"1m"`, `"500us"` (an integer and a unit).
+/// The one duration grammar of the project (CLI flags, scenario files, function settings):
+/// humantime's, e.g. `"250ms"`, `"2s"`, `"1m 30s"`, `"500us"`. A bare number has no unit and
+/// is refused.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .ok_or_else(|| format!("duration `{text}` needs a unit (us, ms, s, m)"))?;
-    let (number, unit) = text.split_at(split);
-    let n: u64 = number
-        .parse()
-        .map_err(|_| format!("duration `{text}` must start with an integer"))?;
-    match unit.trim() {
-        "us" => Ok(Duration::from_micros(n)),
-        "ms" => Ok(Duration::from_millis(n)),
-        "s" => Ok(Duration::from_secs(n)),
-        "m" => Ok(Duration::from_secs(n.saturating_mul(60))),
-        other => Err(format!(
-            "unknown duration unit `{other}` in `{text}` (us, ms, s, m)"
-        )),
-    }
+    humantime::parse_duration(text.trim())
+        .map_err(|e| format!("`{text}` is not a duration such as 250ms, 2s or 1m 30s: {e}"))
 }
 
 #[cfg(test)]
@@ -233,9 +220,11 @@ mod tests {
     }
 
     #[test]
-    fn durations_need_an_integer_and_a_unit() {
+    fn durations_need_a_number_and_a_unit() {
         assert!(parse_duration("ms").is_err());
+        assert!(parse_duration("2").is_err(), "a bare number has no unit");
         assert!(parse_duration("5 parsecs").is_err());
+        assert_eq!(parse_duration("1m 30s"), Ok(Duration::from_secs(90)));
         assert_eq!(parse_duration("500us"), Ok(Duration::from_micros(500)));
         assert_eq!(parse_duration("1m"), Ok(Duration::from_secs(60)));
     }

@@ -27,13 +27,6 @@ pub enum ForwardError {
     UnreportableRecord { index: usize },
 }
 
-impl ForwardError {
-    /// Whether a retry of the batch may succeed: the DLQ may be back by then.
-    pub fn is_retryable(&self) -> bool {
-        true
-    }
-}
-
 /// A failed DLQ send: the record has to be retried by the event source mapping.
 struct DlqSendFailed;
 

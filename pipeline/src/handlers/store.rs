@@ -31,13 +31,6 @@ pub enum StoreError {
     UnreportableMessage { index: usize },
 }
 
-impl StoreError {
-    /// Whether a retry of the batch may succeed.
-    pub fn is_retryable(&self) -> bool {
-        true
-    }
-}
-
 /// How one PutItem ended well.
 enum Written {
     Stored,

@@ -355,7 +355,12 @@ fn run_scenario(name: &str, artifacts: Option<&Path>) -> ScenarioReport {
     let runtime = builder.enable_all().build().unwrap();
     runtime
         .block_on(scenario::run(name, &parsed, &options))
-        .unwrap_or_else(|e| panic!("scenario {name} could not run: {e}"))
+        .unwrap_or_else(|e| {
+            panic!(
+                "scenario {name} could not run: {}",
+                harness::backend::error_chain(&e)
+            )
+        })
 }
 
 /// What must not differ between the two runs: every check, the table and DLQ ids.

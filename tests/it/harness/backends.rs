@@ -78,7 +78,17 @@ async fn the_endpoint_backend_points_its_clients_at_aws_endpoint_url() {
     assert_eq!(backend.endpoint_url(), Some("http://127.0.0.1:9"));
     let sdk = backend.sdk_config();
     assert_eq!(sdk.endpoint_url(), Some("http://127.0.0.1:9"));
-    assert!(sdk.credentials_provider().is_some());
+    // Not the default chain (which would look for a profile or fail): the harness's static
+    // test credentials, whose access key id is the emulator's account (see test_credentials).
+    use aws_credential_types::provider::ProvideCredentials;
+    let credentials = sdk
+        .credentials_provider()
+        .expect("a credentials provider")
+        .provide_credentials()
+        .await
+        .expect("static credentials resolve without any AWS configuration");
+    assert_eq!(credentials.access_key_id(), "000000000000");
+    assert_eq!(credentials.secret_access_key(), "test");
     assert!(backend.emulator().is_none());
     assert!(!backend.capabilities().paused_time);
 }

@@ -286,7 +286,7 @@ fn aws_error(status: u16, code: &str) -> AttemptStatus {
 #[tokio::test(start_paused = true)]
 async fn sqs_throttling_always_exhausts_the_sdks_three_attempts() {
     let c = Clients::new(Canned::aws());
-    c.plan.sqs("SendMessage").throttle().always();
+    c.plan.sqs("SendMessage").throttle().always().install();
 
     let err = c
         .send("events", "e-1")
@@ -309,7 +309,12 @@ async fn sqs_throttling_always_exhausts_the_sdks_three_attempts() {
 #[tokio::test(start_paused = true)]
 async fn sqs_throttling_the_first_two_attempts_succeeds_on_the_third() {
     let c = Clients::new(Canned::aws());
-    c.plan.sqs("SendMessage").throttle().first(2).named("two");
+    c.plan
+        .sqs("SendMessage")
+        .throttle()
+        .first(2)
+        .named("two")
+        .install();
 
     c.send("events", "e-1")
         .await
@@ -328,7 +333,8 @@ async fn a_non_retryable_error_is_attempted_once() {
     c.plan
         .sqs("SendMessage")
         .error(400, "InvalidMessageContents")
-        .always();
+        .always()
+        .install();
 
     let err = c.send("events", "e-1").await.expect_err("rejected");
 
@@ -347,7 +353,8 @@ async fn a_server_error_is_retried_like_any_5xx() {
         .sqs("SendMessage")
         .error(500, "InternalError")
         .message("We encountered an internal error. Please try again.")
-        .always();
+        .always()
+        .install();
 
     let err = c.send("events", "e-1").await.expect_err("fails");
 
@@ -362,7 +369,7 @@ async fn a_server_error_is_retried_like_any_5xx() {
 #[tokio::test(start_paused = true)]
 async fn kinesis_throttling_uses_provisioned_throughput_exceeded() {
     let c = Clients::new(Canned::aws());
-    c.plan.kinesis("PutRecord").throttle().always();
+    c.plan.kinesis("PutRecord").throttle().always().install();
 
     let err = c
         .kinesis()
@@ -388,12 +395,14 @@ async fn dynamodb_throttling_is_retried_and_its_shape_configurable() {
         .dynamodb("PutItem")
         .throttle()
         .first(2)
-        .for_event("e-1");
+        .for_event("e-1")
+        .install();
     c.plan
         .dynamodb("PutItem")
         .throttle_as("ProvisionedThroughputExceededException")
         .always()
-        .for_event("e-2");
+        .for_event("e-2")
+        .install();
 
     c.put_item("e-1").await.expect("third attempt succeeds");
     let err = c.put_item("e-2").await.expect_err("always throttled");
@@ -419,7 +428,8 @@ async fn a_lost_send_message_response_is_applied_twice_at_the_backend() {
         .sqs("SendMessage")
         .lose_response()
         .nth(1)
-        .named("lost");
+        .named("lost")
+        .install();
 
     c.send("events", "e-1").await.expect("the retry succeeds");
 
@@ -444,7 +454,11 @@ async fn a_lost_send_message_response_is_applied_twice_at_the_backend() {
 #[tokio::test(start_paused = true)]
 async fn a_lost_conditional_put_item_response_surfaces_the_condition_check_on_retry() {
     let c = Clients::new(Canned::aws());
-    c.plan.dynamodb("PutItem").lose_response().first(1);
+    c.plan
+        .dynamodb("PutItem")
+        .lose_response()
+        .first(1)
+        .install();
 
     let err = c
         .put_item("e-1")
@@ -469,7 +483,8 @@ async fn a_timeout_waits_then_fails_without_reaching_the_backend() {
     c.plan
         .dynamodb("PutItem")
         .timeout(Duration::from_secs(5))
-        .nth(1);
+        .nth(1)
+        .install();
     let start = tokio::time::Instant::now();
 
     c.put_item("e-1").await.expect("the retry succeeds");
@@ -492,7 +507,8 @@ async fn latency_delays_the_call_on_tokios_clock() {
     c.plan
         .sqs("SendMessage")
         .latency(Duration::from_millis(250))
-        .always();
+        .always()
+        .install();
     let start = tokio::time::Instant::now();
     let wall = std::time::Instant::now();
 
@@ -519,7 +535,8 @@ async fn for_event_faults_only_requests_carrying_that_event() {
         .sqs("SendMessage")
         .throttle()
         .always()
-        .for_event("e-1");
+        .for_event("e-1")
+        .install();
 
     c.send("events", "e-2").await.expect("other events pass");
     c.send("events", "e-1").await.expect_err("e-1 is throttled");
@@ -539,7 +556,8 @@ async fn resource_scoping_spares_the_dlq_send() {
         .resource("events")
         .throttle()
         .always()
-        .for_event("e-1");
+        .for_event("e-1")
+        .install();
 
     c.send("events", "e-1")
         .await
@@ -555,7 +573,12 @@ async fn resource_scoping_spares_the_dlq_send() {
 #[tokio::test(start_paused = true)]
 async fn nth_fires_on_the_nth_matching_attempt_only() {
     let c = Clients::new(Canned::aws());
-    c.plan.sqs("SendMessage").throttle().nth(2).named("second");
+    c.plan
+        .sqs("SendMessage")
+        .throttle()
+        .nth(2)
+        .named("second")
+        .install();
 
     c.send("events", "e-1").await.expect("first call passes");
     c.send("events", "e-2")
@@ -576,7 +599,8 @@ async fn times_caps_an_always_rule_across_calls() {
         .throttle()
         .always()
         .times(4)
-        .named("four");
+        .named("four")
+        .install();
 
     c.send("events", "e-1").await.expect_err("three throttles");
     c.send("events", "e-2")
@@ -596,7 +620,8 @@ async fn seeded_probability_fires_identically_in_every_run() {
             .throttle()
             .probability(0.3)
             .seed(seed)
-            .named("p");
+            .named("p")
+            .install();
         for i in 0..30 {
             let _ = c.put_item(&format!("e-{i}")).await;
         }
@@ -630,7 +655,8 @@ async fn put_records_counts_an_attempt_for_every_event_it_carries() {
         .kinesis("PutRecords")
         .throttle()
         .first(1)
-        .for_event("e-2");
+        .for_event("e-2")
+        .install();
     let entry = |id: &str| {
         aws_sdk_kinesis::types::PutRecordsRequestEntry::builder()
             .data(aws_smithy_types::Blob::new(envelope(id)))
@@ -660,8 +686,9 @@ async fn the_journal_lists_each_fired_fault_with_its_events() {
         .kinesis("PutRecord")
         .lose_response()
         .nth(1)
-        .named("lost-ack");
-    c.plan.sqs("SendMessage").throttle().first(1);
+        .named("lost-ack")
+        .install();
+    c.plan.sqs("SendMessage").throttle().first(1).install();
 
     c.kinesis()
         .put_record()
@@ -719,7 +746,7 @@ async fn the_plan_changes_while_clients_run() {
             .send()
     };
     send("e-1").await.expect("no rules yet");
-    let id = c.plan.sqs("SendMessage").throttle().always().install();
+    let id = c.plan.sqs("SendMessage").throttle().always().install().id();
     send("e-2")
         .await
         .expect_err("the installed rule applies to the same client");
@@ -728,7 +755,8 @@ async fn the_plan_changes_while_clients_run() {
     c.plan
         .sqs("SendMessage")
         .error(400, "InvalidMessageContents")
-        .always();
+        .always()
+        .install();
     c.plan.clear();
     send("e-4").await.expect("cleared");
     assert_eq!(c.journal.calls("sqs", "SendMessage"), 6);
@@ -786,7 +814,7 @@ mod emulated {
     async fn a_lost_send_message_response_leaves_two_copies_in_the_queue() {
         let c = Clients::emulated();
         let url = create_queue(&c).await;
-        c.plan.sqs("SendMessage").lose_response().nth(1);
+        c.plan.sqs("SendMessage").lose_response().nth(1).install();
 
         assert!(
             send_to(&c, &url, "e-1").await,
@@ -801,7 +829,7 @@ mod emulated {
     async fn throttled_sends_within_the_retry_budget_land_once() {
         let c = Clients::emulated();
         let url = create_queue(&c).await;
-        c.plan.sqs("SendMessage").throttle().first(2);
+        c.plan.sqs("SendMessage").throttle().first(2).install();
 
         assert!(send_to(&c, &url, "e-1").await);
 
@@ -833,7 +861,7 @@ mod emulated {
             .send()
             .await
             .expect("create table");
-        c.plan.dynamodb("PutItem").lose_response().nth(1);
+        c.plan.dynamodb("PutItem").lose_response().nth(1).install();
 
         let err = c
             .put_item("e-1")
@@ -877,7 +905,8 @@ mod emulated {
             .kinesis("PutRecord")
             .lose_response()
             .nth(1)
-            .named("lost-ack");
+            .named("lost-ack")
+            .install();
 
         let put = kinesis
             .put_record()

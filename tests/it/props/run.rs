@@ -147,14 +147,16 @@ fn install(h: &Harness, faults: &[Fault]) {
                     .resource(&resources.stream)
                     .for_event(event)
                     .lose_response()
-                    .first(*first);
+                    .first(*first)
+                    .install();
             }
             Fault::IngestThrottle { event, first } => {
                 plan.kinesis("PutRecord")
                     .resource(&resources.stream)
                     .for_event(event)
                     .throttle()
-                    .first(*first);
+                    .first(*first)
+                    .install();
             }
             Fault::KinesisDuplicate { event, nth } => {
                 let given = plan.kinesis_delivery();
@@ -162,7 +164,7 @@ fn install(h: &Harness, faults: &[Fault]) {
                     Some(id) => given.for_event(id),
                     None => given,
                 };
-                given.duplicate().nth(*nth);
+                given.duplicate().nth(*nth).install();
             }
             Fault::KinesisCrash { event, nth } => {
                 let given = plan.kinesis_delivery();
@@ -170,7 +172,7 @@ fn install(h: &Harness, faults: &[Fault]) {
                     Some(id) => given.for_event(id),
                     None => given,
                 };
-                given.crash_before_checkpoint().nth(*nth);
+                given.crash_before_checkpoint().nth(*nth).install();
             }
             Fault::SqsDuplicate { event, nth } => {
                 let given = plan.sqs_delivery();
@@ -178,7 +180,7 @@ fn install(h: &Harness, faults: &[Fault]) {
                     Some(id) => given.for_event(id),
                     None => given,
                 };
-                given.duplicate().nth(*nth);
+                given.duplicate().nth(*nth).install();
             }
         }
     }

@@ -56,10 +56,11 @@ async fn renamed_resources_carry_the_seed_event_through_the_names_the_template_g
         .resource("EventsQueue")
         .error(500, "InternalError")
         .always()
-        .for_event("seed-2");
+        .for_event("seed-2")
+        .install();
     let outcome = h.ingest_json(seed_event("seed-1")).await.unwrap();
     assert_eq!(outcome.status, 200, "{:?}", outcome.body);
-    h.ingest_json(seed_event("seed-2")).await.unwrap();
+    h.ingest_ok(seed_event("seed-2")).await.unwrap();
     h.drain().await.unwrap();
     assert_eq!(
         h.dlq_ids().await.unwrap(),
@@ -108,8 +109,9 @@ async fn max_receive_count_two_moves_a_failing_message_after_exactly_two_receive
             .dynamodb("PutItem")
             .error(500, "InternalServerError")
             .always()
-            .for_event("e-1");
-        h.ingest_json(seed_event("e-1")).await.unwrap();
+            .for_event("e-1")
+            .install();
+        h.ingest_ok(seed_event("e-1")).await.unwrap();
         h.drain().await.unwrap();
         assert_eq!(h.dlq_ids().await.unwrap(), ["e-1"]);
         let per_receive = h.store_config().unwrap().retry.max_attempts as usize;
@@ -139,7 +141,7 @@ async fn batch_size_caps_the_records_of_each_invocation() {
     );
     let h = start(o).await;
     for n in 0..10 {
-        h.ingest_json(seed_event(&format!("b-{n}"))).await.unwrap();
+        h.ingest_ok(seed_event(&format!("b-{n}"))).await.unwrap();
     }
     h.drain().await.unwrap();
     let batches = batches.lock().unwrap().clone();
@@ -192,7 +194,7 @@ async fn maximum_retry_attempts_bounds_retries_then_the_on_failure_destination_g
             .kinesis_handler("ForwardFunction", failing_on("r-1", calls.clone()));
         o.parameters.insert("ShardCount".into(), "1".into());
         let h = start(o).await;
-        h.ingest_json(seed_event("r-1")).await.unwrap();
+        h.ingest_ok(seed_event("r-1")).await.unwrap();
         h.drain().await.unwrap();
         assert_eq!(
             *calls.lock().unwrap(),
@@ -239,9 +241,10 @@ async fn without_report_batch_item_failures_a_reported_failure_is_deleted_and_lo
         .dynamodb("PutItem")
         .error(500, "InternalServerError")
         .always()
-        .for_event("lost-1");
-    h.ingest_json(seed_event("lost-1")).await.unwrap();
-    h.ingest_json(seed_event("kept-1")).await.unwrap();
+        .for_event("lost-1")
+        .install();
+    h.ingest_ok(seed_event("lost-1")).await.unwrap();
+    h.ingest_ok(seed_event("kept-1")).await.unwrap();
     h.drain().await.unwrap();
     assert_eq!(h.table_ids().await.unwrap(), ["kept-1"]);
     assert!(h.dlq_ids().await.unwrap().is_empty());
@@ -260,9 +263,10 @@ async fn with_report_batch_item_failures_only_the_failed_message_returns() {
         .dynamodb("PutItem")
         .error(500, "InternalServerError")
         .always()
-        .for_event("bad-1");
-    h.ingest_json(seed_event("bad-1")).await.unwrap();
-    h.ingest_json(seed_event("good-1")).await.unwrap();
+        .for_event("bad-1")
+        .install();
+    h.ingest_ok(seed_event("bad-1")).await.unwrap();
+    h.ingest_ok(seed_event("good-1")).await.unwrap();
     h.drain().await.unwrap();
     assert_eq!(h.table_ids().await.unwrap(), ["good-1"]);
     assert_eq!(h.dlq_ids().await.unwrap(), ["bad-1"]);
@@ -295,7 +299,7 @@ async fn a_function_timeout_ends_an_invocation_that_runs_longer() {
                 }),
             );
         let h = start(o).await;
-        h.ingest_json(seed_event("slow-1")).await.unwrap();
+        h.ingest_ok(seed_event("slow-1")).await.unwrap();
         h.drain().await.unwrap();
         assert_eq!(*calls.lock().unwrap(), invocations, "Timeout {timeout} s");
         h.shutdown().await;

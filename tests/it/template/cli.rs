@@ -11,7 +11,7 @@ fn harness(args: &[&str]) -> ExitCode {
     argv.extend_from_slice(args);
     // The scenario command builds its own runtime: run it off the test's thread.
     let argv: Vec<String> = argv.into_iter().map(str::to_owned).collect();
-    std::thread::spawn(move || harness::cli::run(argv))
+    std::thread::spawn(move || harness_cli::cli::run(argv))
         .join()
         .expect("the command does not panic")
 }

@@ -377,15 +377,12 @@ impl KinesisMapping {
 
 pub(crate) fn aws_error<E>(operation: &'static str, err: E) -> MappingError
 where
-    E: std::error::Error + 'static,
+    E: std::error::Error + Send + Sync + 'static,
 {
-    MappingError::aws(
-        operation,
-        aws_sdk_kinesis::error::DisplayErrorContext(err).to_string(),
-    )
+    MappingError::aws(operation, err)
 }
 
-/// Owns a running Kinesis mapping; dropping it aborts every task (as `crash` does).
+/// Owns a running Kinesis mapping; dropping it aborts every task (as `kill` does, without waiting).
 pub struct KinesisMappingHandle {
     mapping: Arc<Mapping>,
     tasks: JoinSet<()>,
@@ -429,12 +426,8 @@ impl KinesisMappingHandle {
         while self.tasks.join_next().await.is_some() {}
     }
 
-    /// Aborts every consumer now, without checkpointing (a crashed host).
-    pub fn crash(mut self) {
-        self.tasks.abort_all();
-    }
-
-    /// Aborts every consumer now, without checkpointing, and waits until they are gone.
+    /// Aborts every consumer now, without checkpointing (a crashed host), and waits until
+    /// they are gone.
     pub async fn kill(mut self) {
         self.tasks.abort_all();
         while self.tasks.join_next().await.is_some() {}

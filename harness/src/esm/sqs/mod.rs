@@ -190,12 +190,7 @@ impl SqsMapping {
             .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
             .send()
             .await
-            .map_err(|e| {
-                MappingError::aws(
-                    "GetQueueAttributes",
-                    aws_sdk_sqs::error::DisplayErrorContext(e).to_string(),
-                )
-            })?;
+            .map_err(|e| MappingError::aws("GetQueueAttributes", e))?;
         let queue_arn = out
             .attributes()
             .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn))
@@ -348,12 +343,8 @@ impl SqsMappingHandle {
         while self.tasks.join_next().await.is_some() {}
     }
 
-    /// Aborts every poller now: what was received and not deleted returns after its
-    /// visibility timeout.
-    pub fn crash(mut self) {
-        self.tasks.abort_all();
-    }
-
+    /// Aborts every poller now and waits until they are gone: what was received and not
+    /// deleted returns after its visibility timeout.
     pub async fn kill(mut self) {
         self.tasks.abort_all();
         while self.tasks.join_next().await.is_some() {}

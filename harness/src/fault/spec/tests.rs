@@ -118,9 +118,9 @@ fn seeded_probability_throttle_with_code() {
 }
 
 #[test]
-fn latency_and_timeout_take_ms() {
+fn latency_and_timeout_take_a_delay_in_the_one_duration_grammar() {
     let latency = parse(
-        r#"{ service = "sqs", operation = "SendMessage", action = "latency", ms = 50, always = true }"#,
+        r#"{ service = "sqs", operation = "SendMessage", action = "latency", delay = "50ms", always = true }"#,
     );
     assert_eq!(
         latency.map(|r| r.kind),
@@ -133,7 +133,7 @@ fn latency_and_timeout_take_ms() {
         .kind)
     );
     let timeout = parse(
-        r#"{ service = "dynamodb", operation = "PutItem", action = "timeout", ms = 3100, nth = 2 }"#,
+        r#"{ service = "dynamodb", operation = "PutItem", action = "timeout", delay = "3s 100ms", nth = 2 }"#,
     );
     assert!(matches!(
         timeout.map(|r| r.kind),
@@ -278,7 +278,11 @@ fn each_validation_error_names_the_problem() {
         ),
         (
             r#"{ service = "sqs", operation = "SendMessage", action = "latency", always = true }"#,
-            "action 'latency' needs `ms`",
+            "action 'latency' needs `delay`",
+        ),
+        (
+            r#"{ service = "sqs", operation = "SendMessage", action = "latency", delay = "50", always = true }"#,
+            "`delay`: `50` is not a duration",
         ),
         (
             r#"{ service = "sqs", operation = "SendMessage", action = "error", status = 500, always = true }"#,
@@ -297,8 +301,8 @@ fn each_validation_error_names_the_problem() {
             "`status` does not apply to action 'throttle'",
         ),
         (
-            r#"{ service = "sqs", operation = "SendMessage", action = "lose_response", ms = 5, always = true }"#,
-            "`ms` does not apply to action 'lose_response'",
+            r#"{ service = "sqs", operation = "SendMessage", action = "lose_response", delay = "5ms", always = true }"#,
+            "`delay` does not apply to action 'lose_response'",
         ),
         (
             r#"{ service = "dynamodb", operation = "PutItem", action = "throttle", code = "ValidationException", always = true }"#,

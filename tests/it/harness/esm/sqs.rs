@@ -475,18 +475,40 @@ async fn stop_finishes_the_batch_in_flight_and_deletes_it() {
     let mapping = spawn(&env, &url, Default::default(), handler).await;
     entered_rx.await.unwrap();
     mapping.stop().await;
-    let left = env
+    // Deleted, not merely in flight or back in the queue: visible, in flight and delayed are
+    // all 0 now, and stay so past the visibility timeout (30 s by default), after which an
+    // undeleted message "becomes visible to other consumers" again (SQS developer guide,
+    // sqs-visibility-timeout.html).
+    let counts = || async {
+        let out = env
+            .sqs()
+            .get_queue_attributes()
+            .queue_url(&url)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesDelayed)
+            .send()
+            .await
+            .unwrap();
+        let attrs = out.attributes().unwrap().clone();
+        [
+            QueueAttributeName::ApproximateNumberOfMessages,
+            QueueAttributeName::ApproximateNumberOfMessagesNotVisible,
+            QueueAttributeName::ApproximateNumberOfMessagesDelayed,
+        ]
+        .map(|name| attrs[&name].clone())
+    };
+    assert_eq!(counts().await, ["0", "0", "0"]);
+    tokio::time::sleep(Duration::from_secs(31)).await;
+    assert_eq!(counts().await, ["0", "0", "0"], "the message came back");
+    let received = env
         .sqs()
-        .get_queue_attributes()
+        .receive_message()
         .queue_url(&url)
-        .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
         .send()
         .await
         .unwrap();
-    assert_eq!(
-        left.attributes().unwrap()[&QueueAttributeName::ApproximateNumberOfMessagesNotVisible],
-        "0"
-    );
+    assert!(received.messages().is_empty(), "{received:?}");
 }
 
 /// FilterCriteria on `body`, one mapping per operator of AWS's table: only the matching

@@ -14,8 +14,8 @@ use anyhow::Context;
 
 use super::artifact_args::ArtifactArgs;
 use super::template_args::TemplateArgs;
-use crate::backend::{BackendKind, BackendSettings};
-use crate::scenario::{self, RunOptions};
+use harness::backend::{BackendKind, BackendSettings};
+use harness::scenario::{self, RunOptions};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

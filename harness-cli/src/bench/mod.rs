@@ -134,47 +134,31 @@ fn median_by_rate(mut measurements: Vec<Measurement>) -> Measurement {
     measurements.swap_remove(middle)
 }
 
-/// Parses a duration such as `3s`, `500ms`, `1.5s` or `2m`.
+/// A measurement's duration: the project's one grammar (`pipeline::config::parse_duration`:
+/// `3s`, `500ms`, `1m 30s`), and more than zero.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let value: f64 = number
-        .parse()
-        .map_err(|_| format!("{text:?} is not a duration such as 3s or 500ms"))?;
-    let seconds = match unit {
-        "ms" => value / 1000.0,
-        "s" | "" => value,
-        "m" | "min" => value * 60.0,
-        _ => {
-            return Err(format!(
-                "unknown unit {unit:?} in {text:?} (use ms, s or m)"
-            ));
-        }
-    };
-    if !(seconds > 0.0 && seconds.is_finite()) {
-        return Err(format!("{text:?} must be a positive duration"));
+    let duration = pipeline::config::parse_duration(text)?;
+    if duration.is_zero() {
+        return Err(format!("`{text}` must be a positive duration"));
     }
-    Ok(Duration::from_secs_f64(seconds))
+    Ok(duration)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::load::Percentiles;
+    use harness::stats::Percentiles;
 
     #[test]
     fn durations_read_with_their_units() {
         assert_eq!(parse_duration("3s"), Ok(Duration::from_secs(3)));
         assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
-        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("1s 500ms"), Ok(Duration::from_millis(1500)));
         assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
-        assert_eq!(parse_duration("2"), Ok(Duration::from_secs(2)));
-        assert!(parse_duration("0s").is_err());
+        // The grammar of every other flag: a bare number has no unit.
+        assert!(parse_duration("2").is_err());
+        assert!(parse_duration("0s").unwrap_err().contains("positive"));
         assert!(parse_duration("fast").is_err());
-        assert!(parse_duration("3h").unwrap_err().contains("unknown unit"));
     }
 
     fn measured(ops: u64) -> Measurement {

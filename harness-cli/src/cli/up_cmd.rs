@@ -10,8 +10,8 @@ use anyhow::Context;
 
 use super::artifact_args::ArtifactArgs;
 use super::template_args::TemplateArgs;
-use crate::backend::{BackendKind, BackendSettings};
-use crate::stack::{Harness, HarnessOptions};
+use harness::backend::{BackendKind, BackendSettings};
+use harness::stack::{Harness, HarnessOptions};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -33,15 +33,11 @@ pub struct Args {
     #[arg(long)]
     throughput_limits: bool,
     /// How long a shard consumer waits after an empty read (Lambda: 1 s).
-    #[arg(long, default_value = "1s", value_parser = parse_duration)]
+    #[arg(long, default_value = "1s", value_parser = pipeline::config::parse_duration)]
     poll_interval: Duration,
     /// How long Ctrl-C waits for in-flight work to finish.
-    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    #[arg(long, default_value = "30s", value_parser = pipeline::config::parse_duration)]
     drain_timeout: Duration,
-}
-
-fn parse_duration(text: &str) -> Result<Duration, String> {
-    pipeline::config::parse_duration(text)
 }
 
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {

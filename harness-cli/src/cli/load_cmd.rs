@@ -11,9 +11,9 @@ use std::time::Duration;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::backend::BackendSettings;
 use crate::load::{self, LoadOptions, LoadReport};
-use crate::stack::{Harness, HarnessOptions};
+use harness::backend::BackendSettings;
+use harness::stack::{Harness, HarnessOptions};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

@@ -267,7 +267,7 @@ mod tests {
 
     use super::*;
     use crate::bench::startup::Samples;
-    use crate::load::Percentiles;
+    use harness::stats::Percentiles;
 
     fn result(case: Case, concurrency: usize, target: TargetKind, ops: u64) -> CaseResult {
         CaseResult {

@@ -5,9 +5,9 @@
 use anyhow::Context;
 
 use super::template_args::TemplateArgs;
-use crate::backend::{Backend, BackendKind, BackendSettings, Provisioned};
-use crate::template::spec::CompileOptions;
-use crate::template::{Facts, PipelineSpec};
+use harness::backend::{Backend, BackendKind, BackendSettings, Provisioned};
+use harness::template::spec::CompileOptions;
+use harness::template::{Facts, PipelineSpec};
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct Target {
@@ -49,7 +49,7 @@ pub async fn connect(target: &Target) -> anyhow::Result<Connected> {
         },
     )?;
     let backend = Backend::start(&settings).await?;
-    let resources = crate::backend::lookup(&backend.sdk_config(), &spec)
+    let resources = harness::backend::lookup(&backend.sdk_config(), &spec)
         .await
         .with_context(|| {
             format!(

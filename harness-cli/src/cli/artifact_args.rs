@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use crate::lambda::Artifacts;
+use harness::lambda::Artifacts;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct ArtifactArgs {

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
-use crate::stack::HarnessOptions;
-use crate::template::{Acceptance, DEFAULT_TEMPLATE, Template};
+use harness::stack::HarnessOptions;
+use harness::template::{Acceptance, DEFAULT_TEMPLATE, Template};
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct TemplateArgs {

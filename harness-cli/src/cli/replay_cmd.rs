@@ -11,10 +11,10 @@ use pipeline::observe::Observer;
 use pipeline::{ForwardConfig, Forwarder};
 
 use super::remote::{self, Target};
-use crate::esm::{KinesisMappingConfig, NoDeliveryFaults};
-use crate::stack::Recorder;
-use crate::stack::replay::{self, ReplayFrom};
-use crate::template::spec::{Binary, EventSource};
+use harness::esm::{KinesisMappingConfig, NoDeliveryFaults};
+use harness::stack::Recorder;
+use harness::stack::replay::{self, ReplayFrom};
+use harness::template::spec::{Binary, EventSource};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -60,7 +60,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         forward_config.retry,
         observer,
     ));
-    let handler: Arc<dyn crate::esm::KinesisHandler> = Arc::new(move |event| {
+    let handler: Arc<dyn harness::esm::KinesisHandler> = Arc::new(move |event| {
         let forwarder = forwarder.clone();
         async move { forwarder.handle(event).await }
     });
@@ -71,7 +71,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     );
     let progress = bar.clone();
     let started = std::time::Instant::now();
-    let config = crate::stack::kinesis_config(
+    let config = harness::stack::kinesis_config(
         mapping,
         forward_fn,
         &resources.queue_urls,

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 
-use crate::load::{Percentiles, new_histogram};
+use harness::stats::{Percentiles, new_histogram};
 
 /// How long one measurement lasts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

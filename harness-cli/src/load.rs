@@ -8,13 +8,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
-use hdrhistogram::Histogram;
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
+
+use harness::stats::{Percentiles, new_histogram};
 
 /// What to send.
 #[derive(Debug, Clone)]
@@ -47,45 +48,6 @@ impl LoadReport {
     pub fn events_per_second(&self) -> f64 {
         self.accepted as f64 / self.elapsed.as_secs_f64().max(f64::EPSILON)
     }
-}
-
-/// Latency percentiles, in microseconds.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct Percentiles {
-    pub p50_us: u64,
-    pub p90_us: u64,
-    pub p99_us: u64,
-    pub max_us: u64,
-}
-
-impl Percentiles {
-    pub fn of(histogram: &Histogram<u64>) -> Percentiles {
-        Percentiles {
-            p50_us: histogram.value_at_quantile(0.50),
-            p90_us: histogram.value_at_quantile(0.90),
-            p99_us: histogram.value_at_quantile(0.99),
-            max_us: histogram.max(),
-        }
-    }
-}
-
-impl std::fmt::Display for Percentiles {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let ms = |us: u64| us as f64 / 1000.0;
-        write!(
-            f,
-            "p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
-            ms(self.p50_us),
-            ms(self.p90_us),
-            ms(self.p99_us),
-            ms(self.max_us)
-        )
-    }
-}
-
-/// A new latency histogram (1 µs .. 60 s, 3 significant digits).
-pub fn new_histogram() -> Histogram<u64> {
-    Histogram::new_with_bounds(1, 60_000_000, 3).expect("static histogram bounds are valid")
 }
 
 #[derive(Debug, thiserror::Error)]

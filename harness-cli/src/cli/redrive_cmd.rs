@@ -7,7 +7,7 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::remote::{self, Target};
-use crate::stack::replay;
+use harness::stack::replay;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

@@ -1,0 +1,1 @@
+//! A user's crate: its tests (`tests/`) drive the pipeline through `harness`.
