@@ -82,6 +82,10 @@ const TEST_NEEDS: &[(&str, &[Need])] = &[
         "a_fifo_queue_dead_letters_to_a_fifo_queue_in_order",
         &[Need::SqsFifoOrdering],
     ),
+    (
+        "a_group_is_delivered_in_order_one_batch_at_a_time",
+        &[Need::SqsFifoOrdering],
+    ),
     // SQS: the awsQuery protocol and the answers recorded on AWS (emulator/sqs/query.rs,
     // emulator/sqs/recorded.rs); measured against moto 5.
     (
@@ -262,7 +266,7 @@ const TEST_NEEDS: &[(&str, &[Need])] = &[
     ),
     (
         "create_stream_without_shard_count_or_mode_is_on_demand_with_four_shards",
-        &[Need::KinesisOnDemand],
+        &[Need::KinesisOnDemand, Need::KinesisOnDemandByDefault],
     ),
     // SQS
     ("batches_report_each_entry", &[Need::StrictValidation]),

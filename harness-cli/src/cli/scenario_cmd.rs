@@ -51,7 +51,7 @@ pub fn main(args: Args) -> anyhow::Result<ExitCode> {
     let overrides = if paused || args.template_timings {
         Vec::new()
     } else {
-        crate::stack::real_time_overrides()
+        harness::stack::real_time_overrides()
     };
     runtime.block_on(run(args, backend, overrides))
 }

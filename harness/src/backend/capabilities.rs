@@ -47,6 +47,9 @@ pub enum Feature {
     KinesisExplicitHashKey,
     /// Kinesis on-demand streams (StreamModeDetails, 4 initial shards, DescribeLimits counts).
     KinesisOnDemand,
+    /// Kinesis CreateStream with neither ShardCount nor StreamModeDetails makes an on-demand
+    /// stream.
+    KinesisOnDemandByDefault,
     /// Kinesis sequence numbers as AWS shapes them (fixed-width decimals, checked against
     /// their shard and SequenceNumberForOrdering).
     KinesisSequenceNumbers,
@@ -113,6 +116,7 @@ impl Feature {
             Feature::KinesisAtTimestamp => "Kinesis AT_TIMESTAMP iterators",
             Feature::KinesisExplicitHashKey => "Kinesis ExplicitHashKey routing",
             Feature::KinesisOnDemand => "Kinesis on-demand streams",
+            Feature::KinesisOnDemandByDefault => "on-demand as CreateStream's default mode",
             Feature::KinesisSequenceNumbers => "AWS-shaped Kinesis sequence numbers",
             Feature::SqsSystemAttributeMd5 => "SQS MD5OfMessageSystemAttributes",
             Feature::SqsQueueAttributes => "AWS's SQS queue attributes",
@@ -215,6 +219,10 @@ const MOTO_GAPS: &[Gap] = &[
         "moto: no StreamModeDetails, other limits",
     ),
     gap(
+        Feature::KinesisOnDemandByDefault,
+        "moto: no StreamModeDetails",
+    ),
+    gap(
         Feature::KinesisSequenceNumbers,
         "moto's are small integers, not checked",
     ),
@@ -308,6 +316,22 @@ const LOCALSTACK_GAPS: &[Gap] = &[
     gap(
         Feature::DynamoDbTtlDeletion,
         "LocalStack deletes expired items in a periodic background job (not measured at the next request)",
+    ),
+    gap(
+        Feature::KinesisOnDemandByDefault,
+        "LocalStack creates a PROVISIONED stream when CreateStream names neither ShardCount nor StreamModeDetails",
+    ),
+    gap(
+        Feature::DynamoDbTableDescriptions,
+        "DynamoDB Local omits BillingModeSummary when BillingMode=PROVISIONED is given, and UpdateTable answers ACTIVE, not UPDATING",
+    ),
+    gap(
+        Feature::SqsFifoOrdering,
+        "LocalStack delivers a group's next message while an earlier one is in flight, and accepts a standard queue as a FIFO queue's DLQ",
+    ),
+    gap(
+        Feature::SqsDeduplicationScope,
+        "LocalStack deduplicates across message groups with DeduplicationScope=messageGroup",
     ),
 ];
 

@@ -31,6 +31,9 @@ async fn a_python_cbor_client_speaks_kinesis() {
 #[tokio::test]
 async fn boto3_speaks_kinesis() {
     let test = crate::test_name!();
+    if let Some(reason) = skip_reason(&[]) {
+        return skipped(&test, &reason);
+    }
     let python = python();
     if let Err(why) = probe(&python, &["-c", "import boto3"]).await {
         return skipped(&test, &missing_python(&python, &why));
@@ -41,6 +44,9 @@ async fn boto3_speaks_kinesis() {
 #[tokio::test]
 async fn the_aws_cli_speaks_kinesis() {
     let test = crate::test_name!();
+    if let Some(reason) = skip_reason(&[]) {
+        return skipped(&test, &reason);
+    }
     let aws = std::env::var("CLIENT_AWS").unwrap_or_else(|_| "aws".into());
     if let Err(why) = probe(&aws, &["--version"]).await {
         return skipped(
