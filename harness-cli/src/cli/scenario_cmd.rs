@@ -28,6 +28,10 @@ pub struct Args {
     template: TemplateArgs,
     #[command(flatten)]
     artifacts: ArtifactArgs,
+    /// Let the endpoint backend reach real AWS (no endpoint variable set, or an
+    /// `amazonaws.com` one): refused without it (also `HARNESS_ALLOW_REAL_AWS=1`).
+    #[arg(long)]
+    allow_real_aws: bool,
     /// In real time (a non-embedded backend, or artifact mode), keep the template's SQS
     /// timings instead of the real-time profile (`EventsQueue.VisibilityTimeout = 3`,
     /// `StoreFunction.Timeout = 1`: three receives cost seconds, not 90 s).
@@ -38,7 +42,8 @@ pub struct Args {
 /// Runs on its own runtime: current-thread with a paused clock for the embedded backend in
 /// process, else multi-threaded in real time.
 pub fn main(args: Args) -> anyhow::Result<ExitCode> {
-    let backend = BackendSettings::from_env()?;
+    let mut backend = BackendSettings::from_env()?;
+    backend.allow_real_aws |= args.allow_real_aws;
     let paused = backend.kind == BackendKind::Embedded && !args.artifacts.artifacts().is_active();
     let mut builder = if paused {
         let mut b = tokio::runtime::Builder::new_current_thread();

@@ -29,6 +29,10 @@ pub struct Args {
     template: TemplateArgs,
     #[command(flatten)]
     artifacts: ArtifactArgs,
+    /// Let the endpoint backend reach real AWS (no endpoint variable set, or an
+    /// `amazonaws.com` one): refused without it (also `HARNESS_ALLOW_REAL_AWS=1`).
+    #[arg(long)]
+    allow_real_aws: bool,
     /// Switch on the emulator's throughput limits (real throttling).
     #[arg(long)]
     throughput_limits: bool,
@@ -46,6 +50,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     if backend.kind == BackendKind::Embedded {
         backend.emulator_addr = Some(args.emulator_addr);
     }
+    backend.allow_real_aws |= args.allow_real_aws;
     if args.throughput_limits {
         backend.emulator = backend.emulator.with_throughput_limits();
     }

@@ -56,6 +56,13 @@ pub enum BackendError {
     /// Docker is missing, the image is missing, or the container never became healthy.
     #[error("LocalStack is unavailable")]
     LocalStackUnavailable(#[source] Arc<LocalStackError>),
+    /// The endpoint backend would reach real AWS and nobody said so.
+    #[error(
+        "the endpoint backend would reach real AWS ({reason}), where what the harness creates is \
+         billed to your account; set HARNESS_ALLOW_REAL_AWS=1 (or pass --allow-real-aws) to mean it, \
+         or point AWS_ENDPOINT_URL at a local server"
+    )]
+    RealAwsRefused { reason: String },
     #[error("provisioning {resource} failed")]
     Provision {
         resource: String,
@@ -98,7 +105,15 @@ impl Backend {
                 Self::embedded(settings.emulator.clone(), settings.emulator_addr).await
             }
             BackendKind::LocalStack => Self::localstack(settings).await,
-            BackendKind::Endpoint => Ok(Self::endpoint(settings).await),
+            BackendKind::Endpoint => {
+                if let Some(reason) = settings
+                    .real_aws_reason()
+                    .filter(|_| !settings.allow_real_aws)
+                {
+                    return Err(BackendError::RealAwsRefused { reason });
+                }
+                Ok(Self::endpoint(settings).await)
+            }
         }
     }
 

@@ -148,6 +148,11 @@ pub struct BackendSettings {
     pub localstack_image: Option<ImageRef>,
     /// The kind of server behind the backend (`HARNESS_ENDPOINT_KIND`, or detected).
     pub endpoint_kind: EndpointKind,
+    /// `HARNESS_ALLOW_REAL_AWS=1` (or the CLI's `--allow-real-aws`): the endpoint backend may
+    /// reach real AWS. Without it, [`super::Backend::start`] refuses to.
+    pub allow_real_aws: bool,
+    /// What would reach real AWS on the endpoint backend (see [`Self::real_aws_reason`]).
+    real_aws: Option<String>,
 }
 
 impl BackendSettings {
@@ -169,6 +174,7 @@ impl BackendSettings {
             .cloned()
             .chain(per_service.clone())
             .collect();
+        let real_aws = real_aws(&lookup, endpoint_url.as_deref(), &urls);
         let endpoint_kind = match lookup("HARNESS_ENDPOINT_KIND").filter(|v| !v.trim().is_empty()) {
             Some(v) => v.parse()?,
             None => EndpointKind::detect(kind, &urls),
@@ -188,7 +194,25 @@ impl BackendSettings {
                 .map(|v| v.parse())
                 .transpose()?,
             endpoint_kind,
+            allow_real_aws: lookup("HARNESS_ALLOW_REAL_AWS")
+                .is_some_and(|v| matches!(v.trim(), "1" | "true" | "yes")),
+            real_aws,
         })
+    }
+
+    /// Why the endpoint backend would reach real AWS (a service with no endpoint variable, or
+    /// an `amazonaws.com` endpoint), whatever `HARNESS_ENDPOINT_KIND` says; `None` otherwise.
+    pub fn real_aws_reason(&self) -> Option<String> {
+        (self.kind == BackendKind::Endpoint)
+            .then(|| self.real_aws.clone())
+            .flatten()
+    }
+
+    /// Points the endpoint backend at `url` (what `AWS_ENDPOINT_URL` would), reassessing
+    /// whether that is real AWS.
+    pub fn set_endpoint_url(&mut self, url: String) {
+        self.real_aws = real_aws(&|_: &str| None, Some(&url), std::slice::from_ref(&url));
+        self.endpoint_url = Some(url);
     }
 
     /// What the backend these settings name can do.
@@ -210,6 +234,33 @@ impl BackendSettings {
     }
 }
 
+/// What of the endpoint backend's calls would go to real AWS: a service that neither
+/// `AWS_ENDPOINT_URL` nor its own `AWS_ENDPOINT_URL_<SERVICE>` covers, or an AWS endpoint.
+fn real_aws(
+    lookup: &impl Fn(&str) -> Option<String>,
+    endpoint_url: Option<&str>,
+    urls: &[String],
+) -> Option<String> {
+    if endpoint_url.is_none() {
+        let uncovered: Vec<&str> = ["KINESIS", "SQS", "DYNAMODB"]
+            .into_iter()
+            .filter(|s| lookup(&format!("AWS_ENDPOINT_URL_{s}")).is_none_or(|v| v.is_empty()))
+            .collect();
+        if !uncovered.is_empty() {
+            return Some(format!(
+                "no AWS_ENDPOINT_URL, and no AWS_ENDPOINT_URL_{} either",
+                uncovered.join(" / AWS_ENDPOINT_URL_")
+            ));
+        }
+    }
+    urls.iter()
+        .find(|url| {
+            EndpointKind::detect(BackendKind::Endpoint, std::slice::from_ref(url))
+                == EndpointKind::Aws
+        })
+        .map(|url| format!("{url} is an AWS endpoint"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -221,6 +272,51 @@ mod tests {
                 .find(|(n, _)| *n == k)
                 .map(|(_, v)| v.to_string())
         }
+    }
+
+    #[test]
+    fn the_endpoint_backend_names_what_would_reach_real_aws() {
+        let none =
+            BackendSettings::from_lookup(lookup(&[("HARNESS_BACKEND", "endpoint")])).unwrap();
+        assert!(
+            none.real_aws_reason()
+                .unwrap()
+                .contains("no AWS_ENDPOINT_URL")
+        );
+        let partial = BackendSettings::from_lookup(lookup(&[
+            ("HARNESS_BACKEND", "endpoint"),
+            ("AWS_ENDPOINT_URL_SQS", "http://127.0.0.1:5000"),
+        ]))
+        .unwrap();
+        let reason = partial.real_aws_reason().unwrap();
+        assert!(reason.contains("AWS_ENDPOINT_URL_KINESIS"), "{reason}");
+        assert!(!reason.contains("AWS_ENDPOINT_URL_SQS"), "{reason}");
+        let aws = BackendSettings::from_lookup(lookup(&[
+            ("HARNESS_BACKEND", "endpoint"),
+            ("AWS_ENDPOINT_URL", "https://sqs.eu-west-1.amazonaws.com"),
+            ("HARNESS_ENDPOINT_KIND", "moto"),
+        ]))
+        .unwrap();
+        assert!(
+            aws.real_aws_reason()
+                .unwrap()
+                .contains("is an AWS endpoint")
+        );
+        let local = BackendSettings::from_lookup(lookup(&[
+            ("HARNESS_BACKEND", "endpoint"),
+            ("AWS_ENDPOINT_URL", "http://127.0.0.1:5000"),
+        ]))
+        .unwrap();
+        assert_eq!(local.real_aws_reason(), None);
+        assert!(!local.allow_real_aws);
+        let allowed = BackendSettings::from_lookup(lookup(&[
+            ("HARNESS_BACKEND", "endpoint"),
+            ("HARNESS_ALLOW_REAL_AWS", "1"),
+        ]))
+        .unwrap();
+        assert!(allowed.allow_real_aws);
+        let embedded = BackendSettings::from_lookup(lookup(&[])).unwrap();
+        assert_eq!(embedded.real_aws_reason(), None);
     }
 
     #[test]

@@ -63,6 +63,37 @@ async fn localstack_starts_through_backend_start_and_takes_the_pipelines_resourc
     assert!(put.shard_id.starts_with("shardId-"));
 }
 
+/// Real AWS is never reached by accident: the endpoint backend with no endpoint variable (the
+/// SDK would go to AWS) or an `amazonaws.com` endpoint is refused, naming the way to mean it.
+#[tokio::test]
+async fn the_endpoint_backend_refuses_real_aws_unless_allowed() {
+    for vars in [
+        &[("HARNESS_BACKEND", "endpoint")][..],
+        &[
+            ("HARNESS_BACKEND", "endpoint"),
+            (
+                "AWS_ENDPOINT_URL",
+                "https://kinesis.us-east-1.amazonaws.com",
+            ),
+        ][..],
+    ] {
+        let settings = BackendSettings::from_lookup(|k| {
+            vars.iter()
+                .find(|(name, _)| *name == k)
+                .map(|(_, v)| (*v).to_owned())
+        })
+        .unwrap();
+        let err = Backend::start(&settings).await.err().expect("refused");
+        let message = err.to_string();
+        assert!(
+            matches!(err, BackendError::RealAwsRefused { .. }),
+            "{message}"
+        );
+        assert!(message.contains("HARNESS_ALLOW_REAL_AWS=1"), "{message}");
+        assert!(message.contains("--allow-real-aws"), "{message}");
+    }
+}
+
 /// The endpoint backend takes its URL from `AWS_ENDPOINT_URL` (or the per-service variables)
 /// and never needs real credentials for a local endpoint.
 #[tokio::test]
