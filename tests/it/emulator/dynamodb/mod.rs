@@ -27,6 +27,7 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::create_table::builders::CreateTableFluentBuilder;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
@@ -84,17 +85,15 @@ async fn update_error(
     error(request.send().await).1
 }
 
-/// Creates an on-demand table with a partition key and an optional sort key.
-async fn create_table(
+/// A CreateTable request under a fresh name with a partition key and an optional sort key,
+/// for the caller to give billing, throughput or tags.
+fn table_request(
     client: &Client,
     hash: (&str, ScalarAttributeType),
     range: Option<(&str, ScalarAttributeType)>,
-) -> String {
+) -> (String, CreateTableFluentBuilder) {
     let name = unique("t");
-    let mut request = client
-        .create_table()
-        .table_name(&name)
-        .billing_mode(BillingMode::PayPerRequest);
+    let mut request = client.create_table().table_name(&name);
     for (attr, ty, kind) in std::iter::once((hash.0, hash.1, KeyType::Hash))
         .chain(range.map(|(a, t)| (a, t, KeyType::Range)))
     {
@@ -114,7 +113,21 @@ async fn create_table(
                     .unwrap(),
             );
     }
-    request.send().await.unwrap();
+    (name, request)
+}
+
+/// Creates an on-demand table with a partition key and an optional sort key.
+async fn create_table(
+    client: &Client,
+    hash: (&str, ScalarAttributeType),
+    range: Option<(&str, ScalarAttributeType)>,
+) -> String {
+    let (name, request) = table_request(client, hash, range);
+    request
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await
+        .unwrap();
     name
 }
 
@@ -161,25 +174,9 @@ async fn provisioned_table(
     write: i64,
     mode: Option<BillingMode>,
 ) -> String {
-    let name = unique("t");
-    client
-        .create_table()
-        .table_name(&name)
+    let (name, request) = table_request(client, ("id", ScalarAttributeType::S), None);
+    request
         .set_billing_mode(mode)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("id")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("id")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
         .provisioned_throughput(
             ProvisionedThroughput::builder()
                 .read_capacity_units(read)

@@ -34,25 +34,9 @@ async fn tags_of(client: &Client, arn: &str) -> Vec<(String, String)> {
 async fn tags_are_added_listed_and_removed_by_table_arn(env: &Env) {
     let client = env.dynamodb();
     // Tags given at creation count too.
-    let name = unique("t");
-    client
-        .create_table()
-        .table_name(&name)
+    let (name, request) = table_request(&client, ("id", ScalarAttributeType::S), None);
+    request
         .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("id")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("id")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
         .tags(tag("team", "data"))
         .send()
         .await

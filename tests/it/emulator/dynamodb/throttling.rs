@@ -86,34 +86,7 @@ async fn on_demand_tables_throttle_hot_keys_and_the_table(edge: Edge) {
 
 async fn provisioned_tables_answer_provisioned_throughput_exceeded(edge: Edge) {
     let (_env, client) = throttled_env(edge).await;
-    let name = unique("t");
-    client
-        .create_table()
-        .table_name(&name)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("id")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("id")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .provisioned_throughput(
-            ProvisionedThroughput::builder()
-                .read_capacity_units(1)
-                .write_capacity_units(1)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
+    let name = super::provisioned_table(&client, 1, 1, None).await;
     let (done, err) = put_until_throttled(&client, &name, "k").await;
     assert!((1..=2).contains(&done), "{done} puts before throttling");
     assert!(
