@@ -403,25 +403,9 @@ async fn change_message_visibility_to_zero_makes_a_message_receivable_at_once(en
         .unwrap();
     let out = sqs.receive_message().queue_url(&url).send().await.unwrap();
     assert_eq!(out.messages()[0].message_id(), Some(id.as_str()));
-    // The first handle belongs to an earlier receive; AWS still changes the message's
-    // visibility with it (recorded answer: 200), and 0 makes it receivable at once.
-    sqs.change_message_visibility()
-        .queue_url(&url)
-        .receipt_handle(&handle)
-        .visibility_timeout(0)
-        .send()
-        .await
-        .unwrap();
-    let out = sqs.receive_message().queue_url(&url).send().await.unwrap();
-    assert_eq!(out.messages()[0].message_id(), Some(id.as_str()));
-    let latest = out.messages()[0].receipt_handle().unwrap().to_owned();
-    sqs.delete_message()
-        .queue_url(&url)
-        .receipt_handle(&latest)
-        .send()
-        .await
-        .unwrap();
-    // A deleted message's handle: recorded::change_message_visibility_of_a_deleted_message_is_invalid_parameter_value.
+    // An earlier receive's handle, and a deleted message's: recorded.rs
+    // (change_message_visibility_with_an_earlier_handle_acts_on_the_message,
+    // change_message_visibility_of_a_deleted_message_is_invalid_parameter_value).
     let e = sqs
         .change_message_visibility()
         .queue_url(&url)
