@@ -147,10 +147,9 @@ fn sqs_throttling_beyond_three_attempts_sends_the_event_to_the_dlq() {
     crate::require!(); // Skips (loudly) when the backend is unavailable.
     crate::support::on_any_clock(async {
         let h = start().await;
-        let queue = h.provisioned().resources.queue.clone();
         h.faults()
             .sqs("SendMessage")
-            .resource(queue)
+            .to_queue()
             .throttle()
             .always()
             .for_event("e-1")
@@ -161,19 +160,9 @@ fn sqs_throttling_beyond_three_attempts_sends_the_event_to_the_dlq() {
 
         assert_eq!(h.dlq_ids().await.unwrap(), ["e-1"]);
         assert_eq!(h.table_ids().await.unwrap(), ["e-2"]);
-        let sends_to = |queue: &str| {
-            h.journal()
-                .attempt_log()
-                .iter()
-                .filter(|a| {
-                    a.operation == "SendMessage" && a.event_ids.iter().any(|id| id == "e-1")
-                })
-                .filter(|a| a.resource.as_deref() == Some(queue))
-                .count()
-        };
-        let resources = &h.provisioned().resources;
-        assert_eq!(sends_to(&resources.queue), 3, "3 attempts to the queue");
-        assert_eq!(sends_to(&resources.dlq), 1, "then 1 to the DLQ");
+        let sends_to = |queue: &str| h.journal().attempts_to(queue, "SendMessage", "e-1");
+        assert_eq!(sends_to(h.queue()), 3, "3 attempts to the queue");
+        assert_eq!(sends_to(h.dlq()), 1, "then 1 to the DLQ");
         let dlq = h.dlq_messages().await.unwrap();
         assert_eq!(dlq[0].attributes["failure.stage"], "forward");
         assert_eq!(dlq[0].attributes["failure.attempts"], "3");
@@ -217,11 +206,10 @@ fn a_redrive_without_move_tasks_moves_every_dlq_message_back_by_hand() {
     crate::require!(); // Skips (loudly) when the backend is unavailable.
     crate::support::on_any_clock(async {
         let h = start().await;
-        let queue = h.provisioned().resources.queue.clone();
         let rule = h
             .faults()
             .sqs("SendMessage")
-            .resource(queue)
+            .to_queue()
             .throttle()
             .always()
             .install();

@@ -3,7 +3,6 @@
 
 use std::path::{Path, PathBuf};
 
-use harness::backend::{BackendKind, BackendSettings};
 use harness::scenario::{self, RunOptions, ScenarioReport};
 
 use crate::support;
@@ -14,28 +13,18 @@ fn root() -> PathBuf {
 
 /// Runs a parsed scenario on the backend `HARNESS_BACKEND` names.
 fn run(name: &str, parsed: &scenario::Scenario) -> ScenarioReport {
-    let backend = BackendSettings::from_env().expect("HARNESS_BACKEND is valid");
-    let mut builder = if backend.kind == BackendKind::Embedded {
-        let mut b = tokio::runtime::Builder::new_current_thread();
-        b.start_paused(true);
-        b
-    } else {
-        tokio::runtime::Builder::new_multi_thread()
-    };
-    let runtime = builder.enable_all().build().unwrap();
+    let backend = support::settings().clone();
     let mut options = RunOptions::new(root(), backend);
     if !support::is_embedded() {
         // On the wall clock: short SQS redelivery (see harness::stack::REAL_TIME_PROFILE).
         options.overrides = harness::stack::real_time_overrides();
     }
-    runtime
-        .block_on(scenario::run(name, parsed, &options))
-        .unwrap_or_else(|e| {
-            panic!(
-                "scenario {name} could not run: {}",
-                harness::backend::error_chain(&e)
-            )
-        })
+    support::on_any_clock(scenario::run(name, parsed, &options)).unwrap_or_else(|e| {
+        panic!(
+            "scenario {name} could not run: {}",
+            harness::backend::error_chain(&e)
+        )
+    })
 }
 
 #[test]

@@ -587,7 +587,7 @@ macro_rules! on_both_edges {
 /// runtime under tokio's paused clock for the embedded emulator (production timeouts cost no
 /// wall time), on a multi-threaded runtime in real time elsewhere (where
 /// `Harness::start` applies the real-time profile).
-pub fn on_any_clock<F: std::future::Future<Output = ()>>(body: F) {
+pub fn on_any_clock<F: std::future::Future>(body: F) -> F::Output {
     let mut builder = if is_embedded() {
         let mut b = tokio::runtime::Builder::new_current_thread();
         b.start_paused(true);
@@ -599,5 +599,5 @@ pub fn on_any_clock<F: std::future::Future<Output = ()>>(body: F) {
         .enable_all()
         .build()
         .expect("a tokio runtime")
-        .block_on(body);
+        .block_on(body)
 }
