@@ -77,7 +77,19 @@ struct Running {
 
 impl Running {
     fn spawn(args: &[&str]) -> Running {
-        let mut child = Command::new(harness_bin())
+        Self::spawn_with(args, &[])
+    }
+
+    /// `args` with the environment changed: `(name, Some(value))` sets, `(name, None)` removes.
+    fn spawn_with(args: &[&str], vars: &[(&str, Option<&str>)]) -> Running {
+        let mut command = Command::new(harness_bin());
+        for (name, value) in vars {
+            match value {
+                Some(value) => command.env(name, value),
+                None => command.env_remove(name),
+            };
+        }
+        let mut child = command
             .args(args)
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .env("HARNESS_LOG", "info")
@@ -304,4 +316,30 @@ fn harness_scenario_exits_one_naming_the_expectation_that_failed() {
     let output = run.seen.join("\n");
     assert_eq!(status.code(), Some(1), "{output}");
     assert!(output.contains("table = 2, expected 1"), "{output}");
+}
+
+/// Real AWS is never reached by accident: the endpoint backend with no endpoint variable would
+/// send the SDK to AWS, so `harness scenario` refuses before any call (exit 2), naming how to
+/// mean it. Needs no backend: nothing starts.
+#[test]
+fn harness_refuses_to_reach_real_aws_without_being_told_to() {
+    let mut vars = vec![
+        ("HARNESS_BACKEND", Some("endpoint")),
+        ("HARNESS_ALLOW_REAL_AWS", None),
+    ];
+    for name in [
+        "AWS_ENDPOINT_URL",
+        "AWS_ENDPOINT_URL_KINESIS",
+        "AWS_ENDPOINT_URL_SQS",
+        "AWS_ENDPOINT_URL_DYNAMODB",
+        "HARNESS_ENDPOINT_KIND",
+    ] {
+        vars.push((name, None));
+    }
+    let mut run = Running::spawn_with(&["scenario", "sqs-failure"], &vars);
+    let status = run.exit(Duration::from_secs(60));
+    let output = run.seen.join("\n");
+    assert_eq!(status.code(), Some(2), "{output}");
+    assert!(output.contains("would reach real AWS"), "{output}");
+    assert!(output.contains("--allow-real-aws"), "{output}");
 }

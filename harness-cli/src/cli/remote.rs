@@ -36,7 +36,7 @@ pub async fn connect(target: &Target) -> anyhow::Result<Connected> {
         // A fresh embedded emulator would be empty: talk to the running one.
         settings.kind = BackendKind::Endpoint;
     }
-    settings.set_endpoint_url(target.endpoint_url.clone());
+    settings.endpoint_url = Some(target.endpoint_url.clone());
     let template = target.template.load(None)?;
     let spec = PipelineSpec::compile(
         &template,

@@ -126,6 +126,9 @@ impl FromStr for EndpointKind {
     }
 }
 
+/// The services whose `AWS_ENDPOINT_URL_<SERVICE>` the harness's clients read.
+const SERVICES: [&str; 3] = ["KINESIS", "SQS", "DYNAMODB"];
+
 /// Everything needed to start a backend.
 #[derive(Debug, Clone, Default)]
 pub struct BackendSettings {
@@ -137,8 +140,9 @@ pub struct BackendSettings {
     pub emulator: EmulatorConfig,
     /// Endpoint: `AWS_ENDPOINT_URL` (per-service variables are read by aws-config itself).
     pub endpoint_url: Option<String>,
-    /// Whether any per-service endpoint variable is set.
-    pub per_service_endpoints: bool,
+    /// Endpoint: the per-service variables set, as (`KINESIS`|`SQS`|`DYNAMODB`, URL)
+    /// (`AWS_ENDPOINT_URL_<SERVICE>`; aws-config reads them itself).
+    pub service_endpoints: Vec<(&'static str, String)>,
     /// `AWS_REGION` (or `AWS_DEFAULT_REGION`; `us-east-1` by default).
     pub region: String,
     /// Passed to LocalStack (images published after 2026-03 refuse to start without one).
@@ -151,8 +155,6 @@ pub struct BackendSettings {
     /// `HARNESS_ALLOW_REAL_AWS=1` (or the CLI's `--allow-real-aws`): the endpoint backend may
     /// reach real AWS. Without it, [`super::Backend::start`] refuses to.
     pub allow_real_aws: bool,
-    /// What would reach real AWS on the endpoint backend (see [`Self::real_aws_reason`]).
-    real_aws: Option<String>,
 }
 
 impl BackendSettings {
@@ -165,16 +167,18 @@ impl BackendSettings {
             .transpose()?
             .unwrap_or_default();
         let endpoint_url = lookup("AWS_ENDPOINT_URL").filter(|v| !v.is_empty());
-        let per_service: Vec<String> = ["KINESIS", "SQS", "DYNAMODB"]
-            .iter()
-            .filter_map(|s| lookup(&format!("AWS_ENDPOINT_URL_{s}")).filter(|v| !v.is_empty()))
+        let service_endpoints: Vec<(&'static str, String)> = SERVICES
+            .into_iter()
+            .filter_map(|s| {
+                let url = lookup(&format!("AWS_ENDPOINT_URL_{s}")).filter(|v| !v.is_empty())?;
+                Some((s, url))
+            })
             .collect();
         let urls: Vec<String> = endpoint_url
             .iter()
             .cloned()
-            .chain(per_service.clone())
+            .chain(service_endpoints.iter().map(|(_, url)| url.clone()))
             .collect();
-        let real_aws = real_aws(&lookup, endpoint_url.as_deref(), &urls);
         let endpoint_kind = match lookup("HARNESS_ENDPOINT_KIND").filter(|v| !v.trim().is_empty()) {
             Some(v) => v.parse()?,
             None => EndpointKind::detect(kind, &urls),
@@ -184,7 +188,7 @@ impl BackendSettings {
             emulator_addr: None,
             emulator: EmulatorConfig::default(),
             endpoint_url,
-            per_service_endpoints: !per_service.is_empty(),
+            service_endpoints,
             region: lookup("AWS_REGION")
                 .or_else(|| lookup("AWS_DEFAULT_REGION"))
                 .unwrap_or_else(|| "us-east-1".into()),
@@ -196,23 +200,36 @@ impl BackendSettings {
             endpoint_kind,
             allow_real_aws: lookup("HARNESS_ALLOW_REAL_AWS")
                 .is_some_and(|v| matches!(v.trim(), "1" | "true" | "yes")),
-            real_aws,
         })
     }
 
-    /// Why the endpoint backend would reach real AWS (a service with no endpoint variable, or
-    /// an `amazonaws.com` endpoint), whatever `HARNESS_ENDPOINT_KIND` says; `None` otherwise.
+    /// Why the endpoint backend would reach real AWS (a service that neither
+    /// `AWS_ENDPOINT_URL` nor its own `AWS_ENDPOINT_URL_<SERVICE>` covers, or an
+    /// `amazonaws.com` endpoint), whatever `HARNESS_ENDPOINT_KIND` says; `None` otherwise.
     pub fn real_aws_reason(&self) -> Option<String> {
-        (self.kind == BackendKind::Endpoint)
-            .then(|| self.real_aws.clone())
-            .flatten()
-    }
-
-    /// Points the endpoint backend at `url` (what `AWS_ENDPOINT_URL` would), reassessing
-    /// whether that is real AWS.
-    pub fn set_endpoint_url(&mut self, url: String) {
-        self.real_aws = real_aws(&|_: &str| None, Some(&url), std::slice::from_ref(&url));
-        self.endpoint_url = Some(url);
+        if self.kind != BackendKind::Endpoint {
+            return None;
+        }
+        if self.endpoint_url.is_none() {
+            let uncovered: Vec<&str> = SERVICES
+                .into_iter()
+                .filter(|s| self.service_endpoints.iter().all(|(set, _)| set != s))
+                .collect();
+            if !uncovered.is_empty() {
+                return Some(format!(
+                    "no AWS_ENDPOINT_URL, and no AWS_ENDPOINT_URL_{} either",
+                    uncovered.join(" / AWS_ENDPOINT_URL_")
+                ));
+            }
+        }
+        self.endpoint_url
+            .iter()
+            .chain(self.service_endpoints.iter().map(|(_, url)| url))
+            .find(|url| {
+                EndpointKind::detect(BackendKind::Endpoint, std::slice::from_ref(*url))
+                    == EndpointKind::Aws
+            })
+            .map(|url| format!("{url} is an AWS endpoint"))
     }
 
     /// What the backend these settings name can do.
@@ -230,35 +247,8 @@ impl BackendSettings {
     pub fn is_local_endpoint(&self) -> bool {
         self.kind == BackendKind::LocalStack
             || self.endpoint_url.is_some()
-            || self.per_service_endpoints
+            || !self.service_endpoints.is_empty()
     }
-}
-
-/// What of the endpoint backend's calls would go to real AWS: a service that neither
-/// `AWS_ENDPOINT_URL` nor its own `AWS_ENDPOINT_URL_<SERVICE>` covers, or an AWS endpoint.
-fn real_aws(
-    lookup: &impl Fn(&str) -> Option<String>,
-    endpoint_url: Option<&str>,
-    urls: &[String],
-) -> Option<String> {
-    if endpoint_url.is_none() {
-        let uncovered: Vec<&str> = ["KINESIS", "SQS", "DYNAMODB"]
-            .into_iter()
-            .filter(|s| lookup(&format!("AWS_ENDPOINT_URL_{s}")).is_none_or(|v| v.is_empty()))
-            .collect();
-        if !uncovered.is_empty() {
-            return Some(format!(
-                "no AWS_ENDPOINT_URL, and no AWS_ENDPOINT_URL_{} either",
-                uncovered.join(" / AWS_ENDPOINT_URL_")
-            ));
-        }
-    }
-    urls.iter()
-        .find(|url| {
-            EndpointKind::detect(BackendKind::Endpoint, std::slice::from_ref(url))
-                == EndpointKind::Aws
-        })
-        .map(|url| format!("{url} is an AWS endpoint"))
 }
 
 #[cfg(test)]
@@ -334,7 +324,10 @@ mod tests {
         ]))
         .unwrap();
         assert_eq!(s.kind, BackendKind::Endpoint);
-        assert!(s.per_service_endpoints);
+        assert_eq!(
+            s.service_endpoints,
+            [("SQS", "http://127.0.0.1:5000".to_owned())]
+        );
         assert!(s.is_local_endpoint());
     }
 
