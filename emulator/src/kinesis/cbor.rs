@@ -34,9 +34,6 @@ use crate::aws_error;
 use crate::error::AwsError;
 use crate::wire::{self, Service};
 
-/// The content type of Kinesis's CBOR protocol, in requests and answers.
-pub const CONTENT_TYPE: &str = "application/x-amz-cbor-1.1";
-
 /// The CBOR tag of an epoch-based date/time.
 const TIMESTAMP_TAG: u64 = 1;
 
@@ -49,8 +46,9 @@ pub fn is_cbor(request: &Request<Bytes>) -> bool {
             .and_then(|v: &HeaderValue| v.to_str().ok())
             .unwrap_or("")
     };
-    header(http::header::CONTENT_TYPE.as_str()).starts_with(CONTENT_TYPE)
-        && header("x-amz-target").starts_with("Kinesis_20131202.")
+    header(http::header::CONTENT_TYPE.as_str()).starts_with(wire::CBOR_1_1)
+        && Service::from_target(header("x-amz-target"))
+            .is_some_and(|(service, _)| service == Service::Kinesis)
 }
 
 /// Answers a CBOR request: its body translated to JSON, answered by `answer_json`, the answer
@@ -69,7 +67,7 @@ where
         Ok(json) => {
             parts.headers.insert(
                 http::header::CONTENT_TYPE,
-                HeaderValue::from_static("application/x-amz-json-1.1"),
+                HeaderValue::from_static(Service::Kinesis.content_type()),
             );
             answer_json(Request::from_parts(parts, json)).await
         }
@@ -102,7 +100,7 @@ pub fn response_to_cbor(response: Response<Bytes>) -> Response<Bytes> {
     let _ = ciborium::into_writer(&to_cbor(json, None), &mut out);
     parts.headers.insert(
         http::header::CONTENT_TYPE,
-        HeaderValue::from_static(CONTENT_TYPE),
+        HeaderValue::from_static(wire::CBOR_1_1),
     );
     parts.headers.remove(http::header::CONTENT_LENGTH);
     Response::from_parts(parts, Bytes::from(out))

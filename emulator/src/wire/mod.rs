@@ -106,6 +106,9 @@ impl std::fmt::Display for Service {
 pub const JSON_1_1: &str = "application/x-amz-json-1.1";
 /// awsJson 1.0 (SQS, DynamoDB).
 pub const JSON_1_0: &str = "application/x-amz-json-1.0";
+/// Kinesis's CBOR protocol (the Java SDK's and the KCL's default), in requests and answers;
+/// translated to and from JSON by `kinesis::cbor`.
+pub const CBOR_1_1: &str = "application/x-amz-cbor-1.1";
 
 /// Splits an `X-Amz-Target` header into the service and the operation name.
 pub fn parse_target(target: &str) -> Result<(Service, &str), AwsError> {

@@ -37,7 +37,6 @@ pub use config::{KinesisMappingConfig, StartingPosition};
 pub use on_failure::{DiscardCondition, OnFailureRecord};
 pub use window::{KinesisWindowEvent, KinesisWindowHandler, KinesisWindowResponse, Window};
 
-/// The function behind a mapping: plain, or with a tumbling window's state.
 /// What a Kinesis mapping invokes: a plain handler, or one that keeps a tumbling window's
 /// state (`TumblingWindowInSeconds`).
 #[derive(Clone)]
