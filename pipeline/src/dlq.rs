@@ -1,10 +1,14 @@
 //! The app-level DLQ message (queue `events-dlq`): the envelope JSON as body, or a poison
 //! record's raw data, with message attributes saying why it is there:
 //!
-//! - `failure.stage` (String): `decode` (the record was not an envelope) or `forward`
-//!   (SendMessage to the queue kept failing);
-//! - `failure.reason` (String): the last error;
-//! - `failure.attempts` (Number): SendMessage attempts made (0 for `decode`);
+//! - `failure.stage` (String): `decode` (the record was not an envelope), `forward`
+//!   (SendMessage to the queue kept failing) or `store` (the id is stored with another
+//!   envelope: a conflict, see [`crate::item::digest`]);
+//! - `failure.reason` (String): the last error, or `conflict`;
+//! - `failure.attempts` (Number): SendMessage attempts made (0 for `decode`; PutItem attempts
+//!   for `store`);
+//! - `failure.stored_digest` (String, conflicts only): the digest of the envelope the table
+//!   keeps (the message body is the one it refused);
 //! - `failure.encoding` (String, poison only, when needed): `base64` when the raw data is not
 //!   text SQS accepts (SQS bodies must be XML 1.0 characters), `empty` when it was empty
 //!   (SQS bodies cannot be). Without it the body is the raw data itself.
@@ -28,6 +32,10 @@ pub const ATTR_REASON: &str = "failure.reason";
 pub const ATTR_ATTEMPTS: &str = "failure.attempts";
 pub const ATTR_ENCODING: &str = "failure.encoding";
 pub const ATTR_TRUNCATED: &str = "failure.truncated";
+pub const ATTR_STORED_DIGEST: &str = "failure.stored_digest";
+
+/// `failure.reason` of a conflict: the id is stored with another stream or payload.
+pub const CONFLICT: &str = "conflict";
 
 /// The most of a poison record kept as text (bytes), and as base64 (bytes before encoding):
 /// both under 240 KiB of body, leaving room for the attributes in a 256 KiB message.
@@ -44,6 +52,8 @@ pub enum FailureStage {
     Decode,
     /// SendMessage to the queue failed `attempts` times or for good.
     Forward,
+    /// The store handler found the id stored with another envelope.
+    Store,
 }
 
 impl FailureStage {
@@ -51,6 +61,7 @@ impl FailureStage {
         match self {
             FailureStage::Decode => "decode",
             FailureStage::Forward => "forward",
+            FailureStage::Store => "store",
         }
     }
 }
@@ -86,6 +97,8 @@ pub struct DlqMessage {
     pub encoding: BodyEncoding,
     /// The original size in bytes when the body holds only the first part of the data.
     pub truncated_from: Option<usize>,
+    /// A conflict's stored digest (`failure.stored_digest`).
+    pub stored_digest: Option<String>,
 }
 
 impl DlqMessage {
@@ -100,6 +113,23 @@ impl DlqMessage {
             },
             encoding: BodyEncoding::Raw,
             truncated_from: None,
+            stored_digest: None,
+        }
+    }
+
+    /// An envelope the store handler refused because its id is stored with another
+    /// envelope (`stored_digest`); `attempts` PutItem attempts were made.
+    pub fn conflict(envelope: &Envelope, stored_digest: impl Into<String>, attempts: u32) -> Self {
+        DlqMessage {
+            body: envelope.to_sqs_body(),
+            failure: Failure {
+                stage: FailureStage::Store,
+                reason: CONFLICT.to_owned(),
+                attempts,
+            },
+            encoding: BodyEncoding::Raw,
+            truncated_from: None,
+            stored_digest: Some(stored_digest.into()),
         }
     }
 
@@ -126,6 +156,7 @@ impl DlqMessage {
             },
             encoding,
             truncated_from: (kept < data.len()).then_some(data.len()),
+            stored_digest: None,
         }
     }
 
@@ -152,6 +183,9 @@ impl DlqMessage {
         }
         if let Some(size) = self.truncated_from {
             attrs.insert(ATTR_TRUNCATED.to_owned(), number_attr(size));
+        }
+        if let Some(digest) = &self.stored_digest {
+            attrs.insert(ATTR_STORED_DIGEST.to_owned(), string_attr(digest));
         }
         attrs
     }
@@ -222,6 +256,18 @@ mod tests {
             Some("RequestThrottled: slow down")
         );
         assert!(!attrs.contains_key(ATTR_ENCODING));
+        assert_eq!(Envelope::from_slice(m.body.as_bytes()).ok(), Some(e));
+    }
+
+    #[test]
+    fn a_conflict_carries_the_refused_envelope_and_the_stored_digest() {
+        let e = Envelope::new("e-1", "default", Utc::now(), json!({"v": 2}));
+        let m = DlqMessage::conflict(&e, "sha256:00", 1);
+        let attrs = m.attributes();
+        assert_eq!(attrs[ATTR_STAGE].string_value(), Some("store"));
+        assert_eq!(attrs[ATTR_REASON].string_value(), Some("conflict"));
+        assert_eq!(attrs[ATTR_ATTEMPTS].string_value(), Some("1"));
+        assert_eq!(attrs[ATTR_STORED_DIGEST].string_value(), Some("sha256:00"));
         assert_eq!(Envelope::from_slice(m.body.as_bytes()).ok(), Some(e));
     }
 

@@ -6,12 +6,21 @@
 //! array a list (`L`), a string `S`, a number `N`, a boolean `BOOL`, `null` `NULL`. So a payload
 //! that is not an object is stored too, as the attribute of its own type: nothing is wrapped
 //! or re-encoded, and reading `payload` back with `serde_dynamo` gives the client's JSON.
+//!
+//! `digest` (`S`, `sha256:<hex>`) fingerprints what the event *says*: its stream and payload
+//! (not `receivedAt`, which a client's retry of the same PUT changes). The store handler's
+//! conditional put gets the stored item back when the id exists (ALL_OLD), and equal digests
+//! mean a duplicate delivery, different ones a conflict.
 
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
+use sha2::{Digest as _, Sha256};
 
 use crate::envelope::Envelope;
+
+/// The item attribute holding [`digest`].
+pub const DIGEST: &str = "digest";
 
 /// The item for `envelope`.
 pub fn to_item(envelope: &Envelope) -> HashMap<String, AttributeValue> {
@@ -26,7 +35,29 @@ pub fn to_item(envelope: &Envelope) -> HashMap<String, AttributeValue> {
             AttributeValue::S(envelope.received_at_text()),
         ),
         ("payload".to_owned(), payload_value(&envelope.payload)),
+        (DIGEST.to_owned(), AttributeValue::S(digest(envelope))),
     ])
+}
+
+/// `sha256:<hex>` over the RFC 8785 canonical JSON of `{"payload", "stream"}`: key order and
+/// number spelling (`1.0` and `1`) do not change it, any change of value does.
+pub fn digest(envelope: &Envelope) -> String {
+    let fields = serde_json::json!({"stream": envelope.stream, "payload": envelope.payload});
+    // Canonicalising a `Value` cannot fail (its keys are strings, its numbers finite); the
+    // plain JSON text would still tell different values apart.
+    let canonical = serde_json_canonicalizer::to_vec(&fields)
+        .unwrap_or_else(|_| fields.to_string().into_bytes());
+    format!("sha256:{}", hex::encode(Sha256::digest(&canonical)))
+}
+
+/// The digest a stored item was written with: its `digest` attribute, or for an item
+/// written before digests existed, the digest of what it holds (`None` when it is not an
+/// item [`to_item`] wrote).
+pub fn stored_digest(item: &HashMap<String, AttributeValue>) -> Option<String> {
+    match item.get(DIGEST) {
+        Some(AttributeValue::S(d)) => Some(d.clone()),
+        _ => from_item(item).map(|envelope| digest(&envelope)),
+    }
 }
 
 /// The payload as a native attribute value. serde_dynamo cannot fail on a `serde_json::Value`
@@ -120,6 +151,33 @@ mod tests {
 
     fn s(v: &str) -> AttributeValue {
         AttributeValue::S(v.to_owned())
+    }
+
+    #[test]
+    fn the_digest_ignores_key_order_number_spelling_and_arrival_but_not_values() {
+        let a = envelope(json!({"a": 1, "b": [1.0, "x"]}));
+        let mut reordered = envelope(serde_json::from_str(r#"{"b": [1, "x"], "a": 1.0}"#).unwrap());
+        reordered.received_at += chrono::Duration::seconds(5);
+        assert_eq!(digest(&a), digest(&reordered));
+        assert!(digest(&a).starts_with("sha256:") && digest(&a).len() == 7 + 64);
+        assert_ne!(
+            digest(&a),
+            digest(&envelope(json!({"a": 2, "b": [1.0, "x"]})))
+        );
+        let mut other_stream = a.clone();
+        other_stream.stream = "audit".into();
+        assert_ne!(digest(&a), digest(&other_stream));
+    }
+
+    #[test]
+    fn the_stored_digest_is_read_back_or_recomputed_for_older_items() {
+        let e = envelope(json!({"v": 1}));
+        let mut item = to_item(&e);
+        assert_eq!(item[DIGEST], s(&digest(&e)));
+        assert_eq!(stored_digest(&item), Some(digest(&e)));
+        item.remove(DIGEST);
+        assert_eq!(stored_digest(&item), Some(digest(&e)));
+        assert_eq!(stored_digest(&HashMap::new()), None);
     }
 
     #[test]

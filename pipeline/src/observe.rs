@@ -39,6 +39,13 @@ pub enum PipelineEvent {
     Stored { id: String },
     /// The item existed already: a duplicate delivery, dropped by the condition.
     DuplicateSuppressed { id: String },
+    /// The id is stored with another envelope (`stored_digest`): this one (`digest`) is on
+    /// the DLQ with `failure.reason=conflict`; the table keeps the first.
+    Conflict {
+        id: String,
+        digest: String,
+        stored_digest: String,
+    },
     /// A PutItem attempt failed.
     StoreAttemptFailed {
         id: String,
@@ -61,6 +68,7 @@ impl PipelineEvent {
             PipelineEvent::DlqSendFailed { .. } => "dlq_send_failed",
             PipelineEvent::Stored { .. } => "stored",
             PipelineEvent::DuplicateSuppressed { .. } => "duplicate_suppressed",
+            PipelineEvent::Conflict { .. } => "conflict",
             PipelineEvent::StoreAttemptFailed { .. } => "store_attempt_failed",
             PipelineEvent::StoreFailed { .. } => "store_failed",
         }
@@ -123,6 +131,13 @@ impl Observer for TracingObserver {
             PipelineEvent::Stored { id } => tracing::info!(target: TARGET, %id, "stored"),
             PipelineEvent::DuplicateSuppressed { id } => {
                 tracing::info!(target: TARGET, %id, "duplicate suppressed")
+            }
+            PipelineEvent::Conflict {
+                id,
+                digest,
+                stored_digest,
+            } => {
+                tracing::warn!(target: TARGET, %id, %digest, %stored_digest, "conflict: stored with another envelope, this one sent to dlq")
             }
             PipelineEvent::StoreAttemptFailed {
                 id,

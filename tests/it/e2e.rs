@@ -73,6 +73,49 @@ fn a_kinesis_batch_delivered_twice_is_stored_once_and_the_duplicate_counted() {
 }
 
 #[test]
+fn an_id_sent_again_with_another_payload_is_a_conflict_on_the_dlq_and_the_first_is_kept() {
+    // Issue 13: both PUTs answer 200, so the second must end somewhere: the DLQ, with its reason.
+    // The stored item comes back with the failed condition (ReturnValuesOnConditionCheckFailure,
+    // https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_PutItem.html).
+    crate::require!(); // Skips (loudly) when the backend is unavailable.
+    crate::support::on_any_clock(async {
+        let h = start().await;
+        let first = json!({"stream": "default", "id": "dup-1", "payload": {"v": 1}});
+        let second = json!({"stream": "default", "id": "dup-1", "payload": {"v": 2}});
+        h.ingest_ok(first.clone()).await.unwrap();
+        h.drain().await.unwrap();
+        h.ingest_ok(second).await.unwrap();
+        h.ingest_ok(first).await.unwrap(); // the same envelope again: a true duplicate
+        h.drain().await.unwrap();
+
+        let items = h.table_items().await.unwrap();
+        assert_eq!(items.len(), 1);
+        assert_eq!(
+            items[0]["payload"],
+            json!({"v": 1}),
+            "the first envelope is kept"
+        );
+        let dlq = h.dlq_messages().await.unwrap();
+        assert_eq!(dlq.len(), 1, "{dlq:?}");
+        assert_eq!(dlq[0].id.as_deref(), Some("dup-1"));
+        assert_eq!(dlq[0].attributes["failure.stage"], "store");
+        assert_eq!(dlq[0].attributes["failure.reason"], "conflict");
+        assert!(dlq[0].attributes["failure.stored_digest"].starts_with("sha256:"));
+        let refused: serde_json::Value = serde_json::from_str(&dlq[0].body).unwrap();
+        assert_eq!(
+            refused["payload"],
+            json!({"v": 2}),
+            "the second envelope is on the DLQ"
+        );
+        let counts = h.counts();
+        assert_eq!((counts.ingested, counts.stored), (3, 1));
+        assert_eq!((counts.conflicts, counts.duplicates), (1, 1));
+        assert_eq!(counts.sent_to_dlq, 0, "the forwarder sent nothing there");
+        assert_eq!(h.journal().attempts_to(h.dlq(), "SendMessage", "dup-1"), 1);
+    });
+}
+
+#[test]
 fn a_poison_record_goes_to_the_dlq_without_blocking_its_shard() {
     crate::require!(); // Skips (loudly) when the backend is unavailable.
     crate::support::on_any_clock(async {

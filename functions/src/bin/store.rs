@@ -1,5 +1,6 @@
 //! `StoreFunction`: the store handler on AWS Lambda, behind an SQS event source mapping with
-//! `ReportBatchItemFailures`. Environment: `TABLE_NAME`, optionally `MAX_ATTEMPTS`,
+//! `ReportBatchItemFailures`. Environment: `TABLE_NAME`, `DLQ_URL` (where conflicts go),
+//! optionally `MAX_ATTEMPTS`,
 //! `BASE_DELAY`, `MAX_DELAY` (durations such as `50ms`; `pipeline::config::env`), `RUST_LOG`.
 
 use std::sync::Arc;
@@ -16,10 +17,12 @@ async fn main() -> anyhow::Result<()> {
     let config = StoreConfig::from_env(&env).context("StoreFunction's environment")?;
     let runtime_api =
         functions::runtime::check_lambda_environment(&env).context("not on Lambda")?;
-    let dynamodb = aws_sdk_dynamodb::Client::new(&functions::runtime::sdk_config().await);
+    let sdk_config = functions::runtime::sdk_config().await;
     let store = Arc::new(Store::new(
-        dynamodb,
+        aws_sdk_dynamodb::Client::new(&sdk_config),
         config.table,
+        aws_sdk_sqs::Client::new(&sdk_config),
+        config.dlq_url,
         config.retry,
         Arc::new(TracingObserver),
     ));

@@ -134,17 +134,18 @@ async fn run_embedded(args: Args) -> anyhow::Result<ExitCode> {
 
     print_report(&report);
     println!(
-        "end to end: {} stored in {:.2} s = {:.0} events/s ({} duplicates, {} to the DLQ)",
+        "end to end: {} stored in {:.2} s = {:.0} events/s ({} duplicates, {} conflicts, {} to the DLQ)",
         counts.stored,
         end_to_end.as_secs_f64(),
         counts.stored as f64 / end_to_end.as_secs_f64().max(f64::EPSILON),
         counts.duplicates,
+        counts.conflicts,
         counts.sent_to_dlq
     );
     println!("PUT accepted -> item stored: {latency}");
     let lost = report
         .accepted
-        .saturating_sub(counts.stored + counts.sent_to_dlq);
+        .saturating_sub(counts.stored + counts.sent_to_dlq + counts.conflicts);
     if lost > 0 {
         println!("LOST: {lost} accepted events neither stored nor in the DLQ");
         return Ok(ExitCode::FAILURE);

@@ -107,6 +107,9 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         resources.resources.queue,
         counts.sent_to_dlq,
     );
-    println!("the store handler writes them idempotently: existing items are left unchanged");
+    println!(
+        "the store handler writes them idempotently: existing items are left unchanged \
+         (a replayed event whose id is stored with another envelope goes to the DLQ as a conflict)"
+    );
     Ok(ExitCode::SUCCESS)
 }

@@ -105,10 +105,12 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let counts = harness.counts();
     harness.shutdown().await;
     tracing::info!(
-        "stopped: {} ingested, {} stored, {} duplicates suppressed, {} sent to the DLQ",
+        "stopped: {} ingested, {} stored, {} duplicates suppressed, {} conflicts (to the DLQ), \
+         {} sent to the DLQ by the forwarder",
         counts.ingested,
         counts.stored,
         counts.duplicates,
+        counts.conflicts,
         counts.sent_to_dlq
     );
     Ok(ExitCode::SUCCESS)

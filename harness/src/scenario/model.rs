@@ -177,6 +177,8 @@ pub struct Expect {
     pub lost: Option<u64>,
     /// Duplicate writes the store handler suppressed.
     pub duplicates: Option<u64>,
+    /// Conflicts the store handler sent to the DLQ (an id stored with another envelope).
+    pub conflicts: Option<u64>,
     /// The table's ids, exactly (sorted).
     pub table_ids: Option<Vec<String>>,
     /// The DLQ's envelope ids, exactly (sorted).

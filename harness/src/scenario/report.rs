@@ -339,13 +339,14 @@ impl ScenarioReport {
             let _ = writeln!(
                 out,
                 "counts: ingested {}, forwarded {}, forward retries {}, sent to DLQ {}, stored {}, \
-                 duplicates suppressed {}, store retries {}, store failures {}",
+                 duplicates suppressed {}, conflicts {}, store retries {}, store failures {}",
                 c.ingested,
                 c.forwarded,
                 c.forward_retries,
                 c.sent_to_dlq,
                 c.stored,
                 c.duplicates,
+                c.conflicts,
                 c.store_retries,
                 c.store_failed
             );
@@ -382,7 +383,7 @@ impl ScenarioReport {
             out,
             "counts: ingested {}; {} ran as processes (artifact mode), whose own counters the \
              harness cannot see; on the wire (journal): forwarded {}, failed queue sends {}, \
-             sent to DLQ {}, stored {}, duplicates suppressed {}, failed writes {}",
+             sent to DLQ {}, stored {}, duplicates suppressed {}, conflicts {}, failed writes {}",
             self.counts.ingested,
             names.join(", "),
             w.forwarded,
@@ -390,6 +391,7 @@ impl ScenarioReport {
             w.sent_to_dlq,
             w.stored,
             w.duplicates,
+            w.conflicts,
             w.store_failures
         );
         for (id, stats) in &self.processes {

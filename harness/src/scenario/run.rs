@@ -385,6 +385,14 @@ async fn evaluate(h: &Harness, expect: &Expect) -> Result<Vec<Check>, HarnessErr
         };
         checks.push(Check::new("duplicates", n as i64, actual as i64));
     }
+    if let Some(n) = expect.conflicts {
+        let actual = if h.process_functions().is_empty() {
+            counts.conflicts
+        } else {
+            h.wire_counts().conflicts
+        };
+        checks.push(Check::new("conflicts", n as i64, actual as i64));
+    }
     if let Some(ids) = &expect.table_ids {
         checks.push(Check::ids("table_ids", ids, &table_ids));
     }

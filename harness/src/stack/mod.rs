@@ -730,6 +730,8 @@ impl Harness {
                     let store = Arc::new(Store::new(
                         clients.dynamodb.clone(),
                         config.table.clone(),
+                        clients.sqs.clone(),
+                        config.dlq_url.clone(),
                         config.retry,
                         observer.clone(),
                     ));

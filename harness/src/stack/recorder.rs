@@ -22,14 +22,17 @@ pub struct Counts {
     pub forwarded: u64,
     /// Failed SendMessage attempts (each retried or, at the last, sent to the DLQ).
     pub forward_retries: u64,
-    /// Records or events the forward handler sent to the DLQ.
+    /// Records or events the forward handler sent to the DLQ (conflicts are `conflicts`).
     pub sent_to_dlq: u64,
     /// DLQ sends that failed (the record was reported back to the mapping).
     pub dlq_send_failed: u64,
     /// Items written.
     pub stored: u64,
-    /// Duplicate writes the condition suppressed.
+    /// Duplicate writes the condition suppressed (same id, same envelope digest).
     pub duplicates: u64,
+    /// Conflicts: the id was stored with another envelope; this one went to the DLQ
+    /// (`failure.stage=store`, `failure.reason=conflict`). Not counted in `sent_to_dlq`.
+    pub conflicts: u64,
     /// Failed PutItem attempts.
     pub store_retries: u64,
     /// Messages reported failed by the store handler (left for the redrive policy).
@@ -45,6 +48,7 @@ struct Counters {
     dlq_send_failed: AtomicU64,
     stored: AtomicU64,
     duplicates: AtomicU64,
+    conflicts: AtomicU64,
     store_retries: AtomicU64,
     store_failed: AtomicU64,
 }
@@ -85,6 +89,7 @@ impl Recorder {
             dlq_send_failed: get(&c.dlq_send_failed),
             stored: get(&c.stored),
             duplicates: get(&c.duplicates),
+            conflicts: get(&c.conflicts),
             store_retries: get(&c.store_retries),
             store_failed: get(&c.store_failed),
         }
@@ -154,6 +159,9 @@ impl Observer for Recorder {
             }
             PipelineEvent::DuplicateSuppressed { .. } => {
                 bump(&c.duplicates);
+            }
+            PipelineEvent::Conflict { .. } => {
+                bump(&c.conflicts);
             }
             PipelineEvent::StoreAttemptFailed { .. } => {
                 bump(&c.store_retries);

@@ -17,8 +17,11 @@ pub struct WireCounts {
     /// PutItem answered 2xx: items written.
     pub stored: u64,
     /// PutItem answered ConditionalCheckFailedException by the backend (not by a fault
-    /// rule): duplicates the condition suppressed.
+    /// rule) and no conflict followed: duplicates the condition suppressed.
     pub duplicates: u64,
+    /// A backend's ConditionalCheckFailedException followed by a DLQ send of the same event:
+    /// the store function found a conflict and dead-lettered it.
+    pub conflicts: u64,
     /// Other failed PutItem attempts.
     pub store_failures: u64,
 }
@@ -29,6 +32,10 @@ impl Harness {
     pub fn wire_counts(&self) -> WireCounts {
         let resources = &self.provisioned.resources;
         let mut c = WireCounts::default();
+        // Events whose last PutItem failed the condition: a DLQ send of one of them next is
+        // the store function's conflict (the forward function never sends an event that
+        // reached PutItem), and that condition failure was no duplicate.
+        let mut refused: std::collections::HashSet<String> = std::collections::HashSet::new();
         for a in self.journal.attempt_log() {
             let ok = matches!(a.status, AttemptStatus::Ok { .. });
             let resource = a.resource.as_deref();
@@ -41,14 +48,21 @@ impl Harness {
                     }
                 }
                 ("sqs", "SendMessage") if resource == Some(resources.dlq.as_str()) && ok => {
-                    c.sent_to_dlq += 1
+                    let conflict = a.event_ids.iter().any(|id| refused.remove(id));
+                    if conflict {
+                        c.conflicts += 1;
+                        c.duplicates = c.duplicates.saturating_sub(1);
+                    } else {
+                        c.sent_to_dlq += 1
+                    }
                 }
                 ("dynamodb", "PutItem") => match &a.status {
                     AttemptStatus::Ok { .. } => c.stored += 1,
                     AttemptStatus::AwsError { code, .. }
                         if code == "ConditionalCheckFailedException" && a.rule.is_none() =>
                     {
-                        c.duplicates += 1
+                        c.duplicates += 1;
+                        refused.extend(a.event_ids.iter().cloned());
                     }
                     _ => c.store_failures += 1,
                 },

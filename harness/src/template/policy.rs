@@ -155,6 +155,14 @@ pub fn needs(spec: &PipelineSpec, id: &str, function: &FunctionSpec, facts: &Fac
                     why: "the store handler writes each item there".into(),
                 });
             }
+            if let Some((logical, _)) = env.get("DLQ_URL").and_then(|url| queue_by_url(facts, url))
+            {
+                out.push(Need {
+                    action: "sqs:SendMessage",
+                    arn: arn(&logical),
+                    why: "the store handler sends conflicting envelopes there".into(),
+                });
+            }
         }
         None => {}
     }

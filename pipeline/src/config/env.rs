@@ -6,8 +6,8 @@
 //! | function | variables (required in bold) |
 //! |---|---|
 //! | ingest | **`STREAMS`** (`name=kinesis-stream`, comma-separated), `STAGE`, `PARTITION_KEY` (`id`, `stream` or `payload:/json/pointer`), `BATCH_PUTS` (`true`/`false`), `MAX_EVENT_BYTES`, `MAX_BODY_BYTES` |
-//! | forward | **`QUEUE_URL`**, **`DLQ_URL`**, `MAX_ATTEMPTS`, `BASE_DELAY_MS`, `MAX_DELAY_MS` |
-//! | store | **`TABLE_NAME`**, `MAX_ATTEMPTS`, `BASE_DELAY_MS`, `MAX_DELAY_MS` |
+//! | forward | **`QUEUE_URL`**, **`DLQ_URL`**, `MAX_ATTEMPTS`, `BASE_DELAY`, `MAX_DELAY` |
+//! | store | **`TABLE_NAME`**, **`DLQ_URL`** (conflicts), `MAX_ATTEMPTS`, `BASE_DELAY`, `MAX_DELAY` |
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -47,7 +47,13 @@ pub const FORWARD_VARS: &[&str] = &[
     "BASE_DELAY",
     "MAX_DELAY",
 ];
-pub const STORE_VARS: &[&str] = &["TABLE_NAME", "MAX_ATTEMPTS", "BASE_DELAY", "MAX_DELAY"];
+pub const STORE_VARS: &[&str] = &[
+    "TABLE_NAME",
+    "DLQ_URL",
+    "MAX_ATTEMPTS",
+    "BASE_DELAY",
+    "MAX_DELAY",
+];
 
 /// Reads variables from somewhere: `|name| std::env::var(name).ok()` on Lambda, a map in the
 /// harness.
@@ -86,6 +92,7 @@ impl StoreConfig {
     pub fn from_env(env: &impl Env) -> Result<Self, EnvError> {
         Ok(StoreConfig {
             table: required(env, "TABLE_NAME")?,
+            dlq_url: required(env, "DLQ_URL")?,
             retry: retry_policy(env)?,
         })
     }
@@ -258,11 +265,19 @@ mod tests {
     fn missing_and_invalid_variables_are_named() {
         let err = ForwardConfig::from_env(&env(&[("QUEUE_URL", "q")])).unwrap_err();
         assert_eq!(err.to_string(), "environment variable DLQ_URL must be set");
-        let err =
-            StoreConfig::from_env(&env(&[("TABLE_NAME", "t"), ("MAX_ATTEMPTS", "0")])).unwrap_err();
+        let err = StoreConfig::from_env(&env(&[
+            ("TABLE_NAME", "t"),
+            ("DLQ_URL", "q"),
+            ("MAX_ATTEMPTS", "0"),
+        ]))
+        .unwrap_err();
         assert!(err.to_string().contains("MAX_ATTEMPTS"), "{err}");
-        let err =
-            StoreConfig::from_env(&env(&[("TABLE_NAME", "t"), ("MAX_DELAY", "2000")])).unwrap_err();
+        let err = StoreConfig::from_env(&env(&[
+            ("TABLE_NAME", "t"),
+            ("DLQ_URL", "q"),
+            ("MAX_DELAY", "2000"),
+        ]))
+        .unwrap_err();
         assert_eq!(
             err.to_string(),
             "environment variable MAX_DELAY must be a duration such as 50ms or 2s, not `2000`"

@@ -123,7 +123,9 @@ pub struct ForwardConfig {
 pub struct StoreConfig {
     /// The table it writes items to.
     pub table: String,
-    /// PutItem attempts.
+    /// Where an envelope whose id is stored with another envelope goes (a conflict).
+    pub dlq_url: String,
+    /// PutItem attempts (and the conflict's SendMessage attempts).
     pub retry: RetryPolicy,
 }
 

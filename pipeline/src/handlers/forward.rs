@@ -9,15 +9,14 @@
 
 use std::sync::Arc;
 
-use aws_lambda_events::event::kinesis::{KinesisEvent, KinesisEventRecord};
-use aws_lambda_events::event::streams::KinesisEventResponse;
-use aws_sdk_sqs::config::retry::RetryConfig;
-
+use super::dead_letter::{DeadLetterQueue, send_once};
 use crate::config::RetryPolicy;
 use crate::dlq::DlqMessage;
 use crate::envelope::Envelope;
 use crate::observe::{Observer, PipelineEvent};
-use crate::retry::{self, AttemptError, Outcome};
+use crate::retry::{self, Outcome};
+use aws_lambda_events::event::kinesis::{KinesisEvent, KinesisEventRecord};
+use aws_lambda_events::event::streams::KinesisEventResponse;
 
 /// The whole invocation failed (Lambda retries the batch).
 #[derive(Debug, thiserror::Error)]
@@ -34,7 +33,7 @@ struct DlqSendFailed;
 pub struct Forwarder {
     client: aws_sdk_sqs::Client,
     queue_url: String,
-    dlq_url: String,
+    dlq: DeadLetterQueue,
     policy: RetryPolicy,
     observer: Arc<dyn Observer>,
 }
@@ -48,9 +47,13 @@ impl Forwarder {
         observer: Arc<dyn Observer>,
     ) -> Self {
         Forwarder {
+            dlq: DeadLetterQueue {
+                client: client.clone(),
+                url: dlq_url.into(),
+                policy,
+            },
             client,
             queue_url: queue_url.into(),
-            dlq_url: dlq_url.into(),
             policy,
             observer,
         }
@@ -91,7 +94,7 @@ impl Forwarder {
         let body = envelope.to_sqs_body();
         let outcome = retry::run(
             &self.policy,
-            |_| self.send(&self.queue_url, &body, None),
+            |_| send_once(&self.client, &self.queue_url, &body, None),
             |attempt, error| {
                 self.observer.observe(&PipelineEvent::ForwardAttemptFailed {
                     id: envelope.id.clone(),
@@ -123,25 +126,17 @@ impl Forwarder {
         id: Option<String>,
         message: DlqMessage,
     ) -> Result<(), DlqSendFailed> {
-        let attributes = message.attributes();
-        let outcome = retry::run(
-            &self.policy,
-            |_| self.send(&self.dlq_url, &message.body, Some(&attributes)),
-            |_, _| {},
-        )
-        .await;
-        match outcome {
-            Outcome::Done { .. } => {
-                let stage = message.failure.stage;
+        match self.dlq.send(&message).await {
+            Ok(()) => {
                 self.observer.observe(&PipelineEvent::SentToDlq {
                     id,
-                    stage,
+                    stage: message.failure.stage,
                     reason: message.failure.reason,
                     attempts: message.failure.attempts,
                 });
                 Ok(())
             }
-            Outcome::Failed { error, .. } => {
+            Err(error) => {
                 self.observer.observe(&PipelineEvent::DlqSendFailed {
                     id,
                     reason: error.reason,
@@ -149,29 +144,5 @@ impl Forwarder {
                 Err(DlqSendFailed)
             }
         }
-    }
-
-    /// One SendMessage HTTP request: the SDK's retry loop is off, ours counts the attempts.
-    async fn send(
-        &self,
-        queue_url: &str,
-        body: &str,
-        attributes: Option<
-            &std::collections::HashMap<String, aws_sdk_sqs::types::MessageAttributeValue>,
-        >,
-    ) -> Result<(), AttemptError> {
-        self.client
-            .send_message()
-            .queue_url(queue_url)
-            .message_body(body)
-            .set_message_attributes(attributes.cloned())
-            .customize()
-            .config_override(
-                aws_sdk_sqs::config::Builder::default().retry_config(RetryConfig::disabled()),
-            )
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|err| retry::classify(&err))
     }
 }

@@ -3,6 +3,7 @@
 //! them on AWS (the `functions` crate's binaries). Per-record failure is data
 //! (`batchItemFailures`), not `Err`; `Err` means the whole batch failed.
 
+mod dead_letter;
 pub mod forward;
 pub mod store;
 

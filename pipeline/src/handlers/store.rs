@@ -2,8 +2,17 @@
 //!
 //! Per message: parse the envelope (a body that is not one is reported in
 //! `batchItemFailures`, so the redrive policy moves it to the DLQ after `maxReceiveCount`
-//! receives); PutItem(`to_item`) with `attribute_not_exists(id)`. ConditionalCheckFailed is a
-//! duplicate delivery: success, observed as `DuplicateSuppressed`. Throttling, 5xx and timeouts
+//! receives); PutItem(`to_item`) with `attribute_not_exists(id)` and
+//! `ReturnValuesOnConditionCheckFailure=ALL_OLD`, so a failed condition brings the stored item
+//! back without a second read. Its digest (`item::digest`) tells the two cases apart:
+//! - the same digest is a duplicate delivery (or a client's retry of the same PUT): success,
+//!   observed as `DuplicateSuppressed`;
+//! - another digest is a **conflict**: the id is stored with another stream or payload. The
+//!   table keeps the first; this envelope goes to the DLQ (`failure.stage=store`,
+//!   `failure.reason=conflict`), observed as `Conflict`, so an accepted event is never dropped
+//!   in silence. If that DLQ send fails too, the message is reported failed and comes back.
+//!
+//! Throttling, 5xx and timeouts
 //! are retried here with exactly `policy.max_attempts` HTTP attempts (the SDK's own retries are
 //! off for these calls); what still fails is reported by its `messageId`. Messages of a batch
 //! are written concurrently: a standard queue promises no order.
@@ -12,11 +21,14 @@ use std::sync::Arc;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use aws_sdk_dynamodb::config::retry::RetryConfig;
+use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
 use futures::StreamExt;
 
+use super::dead_letter::DeadLetterQueue;
 use crate::config::RetryPolicy;
+use crate::dlq::DlqMessage;
 use crate::envelope::Envelope;
-use crate::item::to_item;
+use crate::item::{digest, stored_digest, to_item};
 use crate::observe::{Observer, PipelineEvent};
 use crate::retry::{self, AttemptError, Outcome};
 
@@ -35,26 +47,39 @@ pub enum StoreError {
 enum Written {
     Stored,
     Duplicate,
+    /// The id is stored with this other digest.
+    Conflict {
+        stored_digest: String,
+    },
 }
 
 /// The store handler.
 pub struct Store {
     client: aws_sdk_dynamodb::Client,
     table: String,
+    dlq: DeadLetterQueue,
     policy: RetryPolicy,
     observer: Arc<dyn Observer>,
 }
 
 impl Store {
+    /// Writes to `table`; conflicts go to `dlq_url` (SendMessage with the same attempts).
     pub fn new(
         client: aws_sdk_dynamodb::Client,
         table: impl Into<String>,
+        sqs: aws_sdk_sqs::Client,
+        dlq_url: impl Into<String>,
         policy: RetryPolicy,
         observer: Arc<dyn Observer>,
     ) -> Self {
         Store {
             client,
             table: table.into(),
+            dlq: DeadLetterQueue {
+                client: sqs,
+                url: dlq_url.into(),
+                policy,
+            },
             policy,
             observer,
         }
@@ -100,9 +125,10 @@ impl Store {
             }
         };
         let item = to_item(&envelope);
+        let digest = digest(&envelope);
         let outcome = retry::run(
             &self.policy,
-            |_| self.put(item.clone()),
+            |_| self.put(item.clone(), &digest),
             |attempt, error| {
                 self.observer.observe(&PipelineEvent::StoreAttemptFailed {
                     id: envelope.id.clone(),
@@ -121,6 +147,29 @@ impl Store {
                 value: Written::Duplicate,
                 ..
             } => PipelineEvent::DuplicateSuppressed { id: envelope.id },
+            Outcome::Done {
+                value: Written::Conflict { stored_digest },
+                attempts,
+            } => {
+                let message = DlqMessage::conflict(&envelope, &stored_digest, attempts);
+                match self.dlq.send(&message).await {
+                    Ok(()) => PipelineEvent::Conflict {
+                        id: envelope.id,
+                        digest,
+                        stored_digest,
+                    },
+                    Err(error) => {
+                        self.observer.observe(&PipelineEvent::DlqSendFailed {
+                            id: Some(envelope.id.clone()),
+                            reason: error.reason.clone(),
+                        });
+                        PipelineEvent::StoreFailed {
+                            id: envelope.id,
+                            reason: format!("conflict, and the DLQ send failed: {}", error.reason),
+                        }
+                    }
+                }
+            }
             Outcome::Failed { error, .. } => PipelineEvent::StoreFailed {
                 id: envelope.id,
                 reason: error.reason,
@@ -135,6 +184,7 @@ impl Store {
     async fn put(
         &self,
         item: std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>,
+        digest: &str,
     ) -> Result<Written, AttemptError> {
         let result = self
             .client
@@ -142,22 +192,35 @@ impl Store {
             .table_name(&self.table)
             .set_item(Some(item))
             .condition_expression("attribute_not_exists(id)")
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .customize()
             .config_override(
                 aws_sdk_dynamodb::config::Builder::default().retry_config(RetryConfig::disabled()),
             )
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(Written::Stored),
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(Written::Duplicate)
-            }
-            Err(err) => Err(retry::classify(&err)),
+        let err = match result {
+            Ok(_) => return Ok(Written::Stored),
+            Err(err) => err,
+        };
+        let Some(
+            aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(
+                failed,
+            ),
+        ) = err.as_service_error()
+        else {
+            return Err(retry::classify(&err));
+        };
+        // DynamoDB returns the item with ALL_OLD (AWS, moto, LocalStack and the emulator do).
+        // Without it the two cases cannot be told apart; guessing "duplicate" could drop an
+        // event, so the message fails and the redrive policy keeps it.
+        match failed.item().and_then(stored_digest) {
+            Some(stored) if stored == digest => Ok(Written::Duplicate),
+            Some(stored_digest) => Ok(Written::Conflict { stored_digest }),
+            None => Err(AttemptError::permanent(
+                "ConditionalCheckFailedException without the stored item \
+                 (ReturnValuesOnConditionCheckFailure=ALL_OLD): duplicate or conflict unknown",
+            )),
         }
     }
 }

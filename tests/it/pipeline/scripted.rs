@@ -98,6 +98,20 @@ pub fn ddb_error(status: u16, shape: &str, message: &str) -> ResponseTemplate {
     aws_error(Service::DynamoDb, status, shape, message)
 }
 
+/// ConditionalCheckFailedException as DynamoDB answers it with
+/// `ReturnValuesOnConditionCheckFailure=ALL_OLD`: the stored item in `Item` (wire JSON).
+/// https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_PutItem.html
+pub fn ddb_condition_failed_with(item: Value) -> ResponseTemplate {
+    let err = AwsError::new(
+        "ConditionalCheckFailedException".to_owned(),
+        "The conditional request failed",
+    )
+    .with_field("Item", item);
+    let response = wire::errors::json_error(Service::DynamoDb, err, "scripted-request");
+    ResponseTemplate::new(response.status().as_u16())
+        .set_body_raw(response.body().to_vec(), Service::DynamoDb.content_type())
+}
+
 pub fn ddb_ok() -> ResponseTemplate {
     ResponseTemplate::new(200)
         .insert_header("content-type", JSON_1_0)

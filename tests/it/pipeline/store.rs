@@ -1,5 +1,6 @@
 //! The store handler against scripted DynamoDB answers (wiremock): conditional puts,
-//! duplicates, throttling retried with attempts counted on the wire, batchItemFailures.
+//! duplicates and conflicts told apart by the stored item's digest, throttling retried with
+//! attempts counted on the wire, batchItemFailures.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -7,9 +8,10 @@ use std::time::Duration;
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use chrono::Utc;
 use pipeline::RetryPolicy;
+use pipeline::dlq::{ATTR_REASON, ATTR_STAGE, ATTR_STORED_DIGEST};
 use pipeline::envelope::Envelope;
 use pipeline::handlers::Store;
-use pipeline::item::from_item;
+use pipeline::item::{digest, from_item};
 use pipeline::observe::{MemoryObserver, PipelineEvent};
 use serde_json::{Value, json};
 use wiremock::MockServer;
@@ -25,7 +27,14 @@ fn store(server: &MockServer) -> (Store, Arc<MemoryObserver>) {
         max_delay: Duration::from_millis(4),
     };
     (
-        Store::new(dynamodb_client(server), "events", policy, observer.clone()),
+        Store::new(
+            dynamodb_client(server),
+            "events",
+            sqs_client(server),
+            DLQ_URL,
+            policy,
+            observer.clone(),
+        ),
         observer,
     )
 }
@@ -125,8 +134,134 @@ async fn a_message_is_written_once_with_the_create_only_condition() {
     );
 }
 
+/// The item a PutItem request wrote, as the wire JSON DynamoDB would return it.
+fn stored(e: &Envelope) -> Value {
+    let item = pipeline::item::to_item(e);
+    let mut wire = serde_json::Map::new();
+    for (k, v) in item {
+        let v = match v {
+            aws_sdk_dynamodb::types::AttributeValue::S(s) => json!({ "S": s }),
+            // The payload itself does not matter to the handler: the digest decides.
+            _ => json!({ "M": {} }),
+        };
+        wire.insert(k, v);
+    }
+    Value::Object(wire)
+}
+
 #[tokio::test]
-async fn a_conditional_check_failure_is_a_suppressed_duplicate_and_a_success() {
+async fn a_failed_condition_with_the_same_digest_is_a_suppressed_duplicate() {
+    let server = MockServer::start().await;
+    let e = envelope("e-dup");
+    put_item()
+        .respond_with(ddb_condition_failed_with(stored(&e)))
+        .mount(&server)
+        .await;
+    let (store, observer) = store(&server);
+
+    let response = store
+        .handle(batch(vec![message("m-1", &e.to_json())]))
+        .await
+        .expect("handled");
+
+    assert!(failures(&response).is_empty());
+    let sent = puts(&server).await;
+    assert_eq!(sent.len(), 1, "a duplicate is not retried");
+    assert_eq!(sent[0]["ReturnValuesOnConditionCheckFailure"], "ALL_OLD");
+    assert!(sends_to(&server, DLQ_URL).await.is_empty());
+    assert_eq!(
+        observer.events(),
+        [PipelineEvent::DuplicateSuppressed { id: "e-dup".into() }]
+    );
+}
+
+#[tokio::test]
+async fn a_failed_condition_with_another_digest_is_a_conflict_sent_to_the_dlq() {
+    let server = MockServer::start().await;
+    let first = envelope("e-c");
+    let second = Envelope::new("e-c", "default", Utc::now(), json!({"energy_type": "wind"}));
+    put_item()
+        .respond_with(ddb_condition_failed_with(stored(&first)))
+        .mount(&server)
+        .await;
+    send_message_to(DLQ_URL)
+        .respond_with(SqsAccepts)
+        .mount(&server)
+        .await;
+    let (store, observer) = store(&server);
+
+    let response = store
+        .handle(batch(vec![message("m-1", &second.to_json())]))
+        .await
+        .expect("handled");
+
+    assert!(failures(&response).is_empty(), "on the DLQ: done with it");
+    assert_eq!(puts(&server).await.len(), 1, "a conflict is not retried");
+    let dlq = sends_to(&server, DLQ_URL).await;
+    assert_eq!(dlq.len(), 1);
+    assert_eq!(
+        Envelope::from_slice(
+            dlq[0]["MessageBody"]
+                .as_str()
+                .unwrap_or_default()
+                .as_bytes()
+        )
+        .ok(),
+        Some(second.clone()),
+        "the refused envelope is what the DLQ keeps"
+    );
+    let attrs = &dlq[0]["MessageAttributes"];
+    assert_eq!(attrs[ATTR_STAGE]["StringValue"], "store");
+    assert_eq!(attrs[ATTR_REASON]["StringValue"], "conflict");
+    assert_eq!(attrs[ATTR_STORED_DIGEST]["StringValue"], digest(&first));
+    assert_eq!(
+        observer.events(),
+        [PipelineEvent::Conflict {
+            id: "e-c".into(),
+            digest: digest(&second),
+            stored_digest: digest(&first),
+        }]
+    );
+}
+
+#[tokio::test]
+async fn a_conflict_whose_dlq_send_fails_is_reported_so_it_comes_back() {
+    let server = MockServer::start().await;
+    let first = envelope("e-c");
+    let second = Envelope::new(
+        "e-c",
+        "other",
+        Utc::now(),
+        json!({"energy_type": "nuclear"}),
+    );
+    put_item()
+        .respond_with(ddb_condition_failed_with(stored(&first)))
+        .mount(&server)
+        .await;
+    send_message_to(DLQ_URL)
+        .respond_with(sqs_throttled())
+        .mount(&server)
+        .await;
+    let (store, observer) = store(&server);
+
+    let response = store
+        .handle(batch(vec![message("m-1", &second.to_json())]))
+        .await
+        .expect("handled");
+
+    assert_eq!(failures(&response), ["m-1"]);
+    assert_eq!(
+        sends_to(&server, DLQ_URL).await.len(),
+        3,
+        "the DLQ send has the attempt budget"
+    );
+    assert_eq!(observer.count("dlq_send_failed"), 1);
+    assert_eq!(observer.count("conflict"), 0);
+    assert_eq!(observer.count("store_failed"), 1);
+}
+
+#[tokio::test]
+async fn a_failed_condition_without_the_stored_item_is_reported_not_guessed() {
     let server = MockServer::start().await;
     put_item()
         .respond_with(ddb_error(
@@ -139,16 +274,17 @@ async fn a_conditional_check_failure_is_a_suppressed_duplicate_and_a_success() {
     let (store, observer) = store(&server);
 
     let response = store
-        .handle(batch(vec![message("m-1", &envelope("e-dup").to_json())]))
+        .handle(batch(vec![message("m-1", &envelope("e-x").to_json())]))
         .await
         .expect("handled");
 
-    assert!(failures(&response).is_empty());
-    assert_eq!(puts(&server).await.len(), 1, "a duplicate is not retried");
     assert_eq!(
-        observer.events(),
-        [PipelineEvent::DuplicateSuppressed { id: "e-dup".into() }]
+        failures(&response),
+        ["m-1"],
+        "left for the redrive policy, not dropped"
     );
+    assert_eq!(puts(&server).await.len(), 1);
+    assert_eq!(observer.count("duplicate_suppressed"), 0);
 }
 
 #[tokio::test]
