@@ -1,7 +1,8 @@
 //! Scenario files: scripted faults, ingestion and expectations, run against a live pipeline.
 //!
-//! - [`model`]: the TOML format; [`load`]: finding and parsing files (errors name file and
-//!   line); [`run`]: the runner; [`report`]: checks, verdict and the rendered report.
+//! - [`model`]: the TOML format; [`load`](mod@load): finding and parsing files (errors name
+//!   file and line); [`run`](mod@run): the runner; [`report`]: checks, verdict and the
+//!   rendered report.
 
 #![warn(missing_docs)]
 

@@ -339,10 +339,12 @@ impl SqsMappingHandle {
         }
     }
 
+    /// What the mapping has done so far (receives, batches, deletes, ...).
     pub fn stats(&self) -> SqsStats {
         self.mapping.counters.snapshot()
     }
 
+    /// The ARN of the queue the mapping polls.
     pub fn queue_arn(&self) -> &str {
         &self.mapping.source.queue_arn
     }
