@@ -228,7 +228,46 @@ impl Template {
     }
 
     /// Parses template text; `origin` names it in messages. `Globals.Function` is merged into
-    /// every `AWS::Serverless::Function` here, as SAM does.
+    /// every `AWS::Serverless::Function` here, as SAM does. Parsing checks only the shape;
+    /// [`PipelineSpec::compile`] then reads the pipeline out of it, refusing what AWS would
+    /// refuse and what the harness does not simulate.
+    ///
+    /// ```
+    /// use harness::template::spec::CompileOptions;
+    /// use harness::template::{Node, PipelineSpec, Template};
+    ///
+    /// # fn main() -> Result<(), harness::template::TemplateError> {
+    /// let text = r#"
+    /// Transform: AWS::Serverless-2016-10-31
+    /// Globals:
+    ///   Function:
+    ///     Timeout: 5
+    /// Resources:
+    ///   EventsQueue:
+    ///     Type: AWS::SQS::Queue
+    ///     Properties:
+    ///       VisibilityTimeout: 30
+    ///   StoreFunction:
+    ///     Type: AWS::Serverless::Function
+    ///     Properties:
+    ///       Handler: bootstrap
+    /// "#;
+    /// let template = Template::parse(text, "inline")?;
+    /// assert_eq!(template.resources["EventsQueue"].kind, "AWS::SQS::Queue");
+    /// // Globals.Function is merged into every function.
+    /// let store = &template.resources["StoreFunction"].properties;
+    /// assert_eq!(store["Timeout"], Node::Number("5".into()));
+    ///
+    /// // The project's own template, compiled into the pipeline the harness runs, with one
+    /// // value changed as `HarnessOptions::set` would.
+    /// let mut project = Template::load("../template.yaml".as_ref())?;
+    /// project.set_property("EventsQueue.VisibilityTimeout", Node::Number("60".into()))?;
+    /// let spec = PipelineSpec::compile(&project, &CompileOptions::default())?;
+    /// let queue = &spec.queues["EventsQueue"];
+    /// assert_eq!(queue.visibility_timeout, std::time::Duration::from_secs(60));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn parse(text: &str, origin: &str) -> Result<Template, TemplateError> {
         let value: Value = serde_yaml_ng::from_str(text).map_err(|source| TemplateError::Yaml {
             path: origin.to_owned(),
