@@ -28,7 +28,10 @@ const MAX_CONCURRENT_WRITES: usize = 32;
 pub enum StoreError {
     /// A message must be reported as failed but has no message id to name it by.
     #[error("message {index} failed and has no messageId to report it by")]
-    UnreportableMessage { index: usize },
+    UnreportableMessage {
+        /// The message's position in the batch.
+        index: usize,
+    },
 }
 
 /// How one PutItem ended well.
@@ -46,6 +49,8 @@ pub struct Store {
 }
 
 impl Store {
+    /// A store writing to `table`, each PutItem tried as `policy` says; `observer` hears what
+    /// happens to each event.
     pub fn new(
         client: aws_sdk_dynamodb::Client,
         table: impl Into<String>,
