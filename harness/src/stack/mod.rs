@@ -149,6 +149,9 @@ pub enum HarnessError {
         waited: Duration,
         /// What each mapping and queue was doing when it gave up.
         state: String,
+        /// The mapping's own account, when one mapping did not become idle in time.
+        #[source]
+        mapping: Option<crate::esm::IdleTimeout>,
     },
     /// The template asks for something this harness cannot run (named in the message).
     #[error("{0}")]
