@@ -35,6 +35,8 @@
 //!
 //! The `harness` command (`up`, `scenario`, `load`, `bench`, ...) is the `harness-cli` crate.
 
+#![warn(missing_docs)]
+
 pub mod backend;
 pub mod esm;
 pub mod fault;

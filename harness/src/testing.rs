@@ -158,6 +158,23 @@ pub fn strip_test_path(path: &str) -> String {
 /// printing `SKIPPED <test>: <reason>`, when the backend lacks one of the named
 /// [`Feature`](crate::backend::Feature)s or cannot be used. `require!()` checks only the
 /// latter.
+///
+/// ```
+/// use harness::backend::Feature;
+///
+/// // In a suite: #[tokio::test] async fn redrive_uses_a_move_task() -> anyhow::Result<()>
+/// async fn redrive_uses_a_move_task() -> anyhow::Result<()> {
+///     // moto has no message move tasks: there this prints
+///     // `SKIPPED redrive_uses_a_move_task: moto lacks SQS message move tasks (...)`.
+///     harness::require!(MessageMoveTasks);
+///     assert!(harness::testing::skip_reason(&[Feature::MessageMoveTasks]).is_none());
+///     Ok(())
+/// }
+/// # fn main() -> anyhow::Result<()> {
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build()?
+/// #     .block_on(redrive_uses_a_move_task())
+/// # }
+/// ```
 #[macro_export]
 macro_rules! require {
     ($($need:ident),* $(,)?) => {

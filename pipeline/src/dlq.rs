@@ -27,11 +27,20 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 
 use crate::envelope::Envelope;
 
+/// The `failure.stage` attribute: `decode` or `forward`.
 pub const ATTR_STAGE: &str = "failure.stage";
+/// The `failure.reason` attribute: the last error, or [`CONFLICT`].
 pub const ATTR_REASON: &str = "failure.reason";
+/// The `failure.attempts` attribute: SendMessage attempts made (0 for `decode`; PutItem
+/// attempts for `store`).
 pub const ATTR_ATTEMPTS: &str = "failure.attempts";
+/// The `failure.encoding` attribute: `base64` or `empty` (poison records only, when needed).
 pub const ATTR_ENCODING: &str = "failure.encoding";
+/// The `failure.truncated` attribute: the record's size in bytes when the body holds only its first
+/// part.
 pub const ATTR_TRUNCATED: &str = "failure.truncated";
+/// The `failure.stored_digest` attribute: the digest of the envelope the table keeps
+/// (conflicts only).
 pub const ATTR_STORED_DIGEST: &str = "failure.stored_digest";
 
 /// `failure.reason` of a conflict: the id is stored with another stream or payload.
@@ -57,6 +66,7 @@ pub enum FailureStage {
 }
 
 impl FailureStage {
+    /// The stage as the `failure.stage` attribute spells it.
     pub fn as_str(self) -> &'static str {
         match self {
             FailureStage::Decode => "decode",
@@ -75,8 +85,11 @@ impl fmt::Display for FailureStage {
 /// Why a message is in the DLQ.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failure {
+    /// Where the event failed.
     pub stage: FailureStage,
+    /// The last error.
     pub reason: String,
+    /// SendMessage attempts made (0 for `decode`).
     pub attempts: u32,
 }
 
@@ -85,15 +98,20 @@ pub struct Failure {
 pub enum BodyEncoding {
     /// The body is the data itself (text, or an envelope).
     Raw,
+    /// The body is the data in base64 (it is not text SQS accepts).
     Base64,
+    /// The data was empty; the body is a placeholder (SQS refuses empty bodies).
     Empty,
 }
 
 /// A message for the DLQ, ready for SendMessage.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DlqMessage {
+    /// The message body: the envelope JSON, or the poison record's data.
     pub body: String,
+    /// Why it is on the DLQ.
     pub failure: Failure,
+    /// How the body holds the data.
     pub encoding: BodyEncoding,
     /// The original size in bytes when the body holds only the first part of the data.
     pub truncated_from: Option<usize>,

@@ -74,12 +74,15 @@ pub const MAX_NESTING: usize = 32;
 /// Why a payload can never be stored, however often it is retried.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Unstorable {
+    /// Maps and lists nest deeper than DynamoDB allows.
     #[error("payload nests deeper than DynamoDB's {MAX_NESTING} levels")]
     TooDeep,
+    /// A number DynamoDB cannot hold (given as written).
     #[error(
         "payload number {0} is outside DynamoDB's number range (1E-130 to 9.9E+125 in magnitude)"
     )]
     NumberOutOfRange(String),
+    /// An object has an empty key.
     #[error("payload has an empty object key, which DynamoDB does not allow as a map key")]
     EmptyKey,
 }

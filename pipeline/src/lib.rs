@@ -17,6 +17,8 @@
 //!   for the calls that run inside the handler's own loop.
 //! - Per-record failure is data (`batchItemFailures`); `Err` fails the whole batch.
 
+#![warn(missing_docs)]
+
 pub mod config;
 pub mod dlq;
 pub mod envelope;

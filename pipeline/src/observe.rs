@@ -12,49 +12,88 @@ use crate::dlq::FailureStage;
 pub enum PipelineEvent {
     /// The ingest API put the record and Kinesis acknowledged it.
     Ingested {
+        /// The envelope's id.
         id: String,
+        /// The stream it was put on.
         stream: String,
+        /// The shard Kinesis put it on.
         shard_id: String,
+        /// Its sequence number there.
         sequence_number: String,
     },
     /// A SendMessage attempt to the queue failed.
     ForwardAttemptFailed {
+        /// The envelope's id.
         id: String,
+        /// Which attempt (from 1).
         attempt: u32,
+        /// The SDK's error.
         reason: String,
+        /// Whether another attempt may succeed (a throttle, a timeout).
         retryable: bool,
     },
     /// The envelope is on the queue after `attempts` SendMessage attempts.
-    Forwarded { id: String, attempts: u32 },
+    Forwarded {
+        /// The envelope's id.
+        id: String,
+        /// SendMessage attempts made.
+        attempts: u32,
+    },
     /// The event (or a poison record, `id: None`) is on the DLQ.
     SentToDlq {
+        /// The envelope's id (`None`: a poison record).
         id: Option<String>,
+        /// Where it failed.
         stage: FailureStage,
+        /// The last error.
         reason: String,
+        /// SendMessage attempts made to the queue (0 for a poison record).
         attempts: u32,
     },
     /// The DLQ send failed too: the record is reported in `batchItemFailures`.
-    DlqSendFailed { id: Option<String>, reason: String },
+    DlqSendFailed {
+        /// The envelope's id (`None`: a poison record).
+        id: Option<String>,
+        /// The DLQ send's error.
+        reason: String,
+    },
     /// The item was written.
-    Stored { id: String },
+    Stored {
+        /// The envelope's id (the item's key).
+        id: String,
+    },
     /// The item existed already: a duplicate delivery, dropped by the condition.
-    DuplicateSuppressed { id: String },
+    DuplicateSuppressed {
+        /// The envelope's id (the item's key).
+        id: String,
+    },
     /// The id is stored with another envelope (`stored_digest`): this one (`digest`) is on
     /// the DLQ with `failure.reason=conflict`; the table keeps the first.
     Conflict {
+        /// The envelope's id (the item's key).
         id: String,
+        /// This envelope's digest (`pipeline::item::digest`).
         digest: String,
+        /// The stored item's digest.
         stored_digest: String,
     },
     /// A PutItem attempt failed.
     StoreAttemptFailed {
+        /// The envelope's id.
         id: String,
+        /// Which attempt (from 1).
         attempt: u32,
+        /// The SDK's error.
         reason: String,
     },
     /// The message is reported in `batchItemFailures` (`id` is the envelope id, or the
     /// message id when the body is not an envelope).
-    StoreFailed { id: String, reason: String },
+    StoreFailed {
+        /// The envelope's id, or the message id.
+        id: String,
+        /// Why it could not be stored.
+        reason: String,
+    },
 }
 
 impl PipelineEvent {
@@ -77,6 +116,7 @@ impl PipelineEvent {
 
 /// Receives every [`PipelineEvent`]. Called on the hot path: keep it cheap and non-blocking.
 pub trait Observer: Send + Sync + 'static {
+    /// Hears one step of one event.
     fn observe(&self, event: &PipelineEvent);
 }
 
@@ -160,6 +200,7 @@ pub struct MemoryObserver {
 }
 
 impl MemoryObserver {
+    /// An observer that has heard nothing yet.
     pub fn new() -> Self {
         Self::default()
     }

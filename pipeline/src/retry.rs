@@ -35,11 +35,14 @@ const RETRYABLE_CODES: &[&str] = &[
 /// One failed attempt: whether another may succeed, and what to tell people.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AttemptError {
+    /// Whether another attempt may succeed (throttling, 5xx, timeouts, I/O).
     pub retryable: bool,
+    /// What failed, for logs and the DLQ's `failure.reason` (`Code: message (HTTP status)`).
     pub reason: String,
 }
 
 impl AttemptError {
+    /// A failure no retry can fix.
     pub fn permanent(reason: impl Into<String>) -> Self {
         AttemptError {
             retryable: false,
@@ -80,8 +83,20 @@ where
 /// How an operation with retries ended.
 #[derive(Debug)]
 pub enum Outcome<T> {
-    Done { value: T, attempts: u32 },
-    Failed { error: AttemptError, attempts: u32 },
+    /// An attempt succeeded.
+    Done {
+        /// What it returned.
+        value: T,
+        /// Attempts made, the successful one included.
+        attempts: u32,
+    },
+    /// The last attempt failed, or one failed for good.
+    Failed {
+        /// The last attempt's error.
+        error: AttemptError,
+        /// Attempts made.
+        attempts: u32,
+    },
 }
 
 /// Runs `op(attempt)` up to `policy.attempts()` times, retrying only retryable errors, with

@@ -13,7 +13,9 @@
 //! JSON line to `HARNESS_SKIP_LOG`) and returns when the backend lacks it. Tests sharing a
 //! backend use [`unique`] resource names.
 //!
-//! `on_both_edges!(test_fn, ...)` turns `async fn test_fn(env: &Env)` into one test per edge.
+//! `on_both_edges!(test_fn, ...)` turns `async fn test_fn(env: &Env)` into one test per edge;
+//! such a test declares what it needs in its first line, `crate::needs!(env, Feature, ...)`
+//! (the same skip, under the generated test's name).
 
 #![allow(dead_code)]
 
@@ -57,392 +59,13 @@ pub fn is_embedded() -> bool {
 /// skip alike.
 pub use harness::testing::{skip_reason, skipped};
 
-/// What each conformance test needs beyond a backend to talk to, keyed by the name of its
-/// `async fn` (one place for the whole suite, so the conformance modules need no edits and the
-/// list reads as the fidelity table: see README.md, "Fidelity"). `on_both_edges!` consults it.
-const TEST_NEEDS: &[(&str, &[Need])] = &[
-    // SQS FIFO (emulator/sqs/fifo.rs), measured against moto 5.
-    (
-        "fifo_queues_have_fifo_names_and_report_their_attributes",
-        &[Need::StrictValidation],
-    ),
-    (
-        "deduplication_per_message_group_keeps_equal_ids_of_other_groups",
-        &[Need::SqsDeduplicationScope],
-    ),
-    (
-        "a_duplicate_within_the_window_is_accepted_and_delivered_once",
-        &[Need::SqsFifoOrdering],
-    ),
-    (
-        "fifo_batches_answer_sequence_numbers",
-        &[Need::SqsFifoOrdering],
-    ),
-    (
-        "a_fifo_queue_dead_letters_to_a_fifo_queue_in_order",
-        &[Need::SqsFifoOrdering],
-    ),
-    (
-        "a_group_is_delivered_in_order_one_batch_at_a_time",
-        &[Need::SqsFifoOrdering],
-    ),
-    // SQS: the awsQuery protocol and the answers recorded on AWS (emulator/sqs/query.rs,
-    // emulator/sqs/recorded.rs); measured against moto 5.
-    (
-        "query_create_queue_answers_xml_with_the_queue_url_and_request_id",
-        &[Need::UnsignedRequests],
-    ),
-    (
-        "query_errors_are_xml_with_type_and_query_code",
-        &[Need::UnsignedRequests],
-    ),
-    (
-        "query_get_addresses_the_queue_by_its_url_path",
-        &[Need::UnsignedRequests],
-    ),
-    (
-        "query_batches_and_message_attributes_use_flattened_members",
-        &[Need::UnsignedRequests],
-    ),
-    (
-        "query_queue_attributes_and_tags_round_trip",
-        &[Need::UnsignedRequests],
-    ),
-    (
-        "json_errors_carry_the_modelled_shape_and_the_query_code",
-        &[Need::UnsignedRequests],
-    ),
-    (
-        "empty_queue_urls_and_failed_lists_are_absent",
-        &[Need::UnsignedRequests],
-    ),
-    (
-        "x_amzn_trace_id_becomes_aws_trace_header",
-        &[Need::UnsignedRequests],
-    ),
-    (
-        "attribute_names_allow_any_letters_and_string_values_no_control_characters",
-        &[Need::StrictValidation, Need::AwsErrorMessages],
-    ),
-    (
-        "batch_size_errors_name_the_sizes",
-        &[Need::AwsErrorMessages],
-    ),
-    (
-        "change_message_visibility_of_a_deleted_message_is_invalid_parameter_value",
-        &[Need::AwsErrorMessages],
-    ),
-    (
-        "create_queue_within_60_seconds_of_deleting_it_is_queue_deleted_recently",
-        &[Need::StrictValidation],
-    ),
-    (
-        "fifo_only_attributes_on_a_standard_queue_are_unknown_attributes",
-        &[Need::AwsErrorMessages],
-    ),
-    (
-        "message_group_id_is_validated_on_standard_queues",
-        &[Need::StrictValidation],
-    ),
-    (
-        "cancel_message_move_task_checks_its_handle",
-        &[Need::MessageMoveTasks, Need::AwsErrorMessages],
-    ),
-    (
-        "receive_parameters_are_validated",
-        &[Need::StrictValidation],
-    ),
-    (
-        "an_unknown_shard_is_resource_not_found",
-        &[Need::AwsErrorMessages],
-    ),
-    (
-        "retention_changes_within_24_to_8760_hours",
-        &[Need::AwsErrorMessages],
-    ),
-    (
-        "operations_on_a_missing_stream_are_resource_not_found",
-        &[Need::AwsErrorMessages],
-    ),
-    // Kinesis
-    (
-        "a_created_stream_is_active_with_evenly_split_md5_ranges",
-        &[Need::KinesisOnDemand, Need::KinesisHashKeyRanges],
-    ),
-    (
-        "on_demand_streams_start_with_four_shards",
-        &[Need::KinesisOnDemand],
-    ),
-    (
-        "describe_limits_counts_open_shards_and_on_demand_streams",
-        &[Need::KinesisOnDemand, Need::KinesisDefaultLimits],
-    ),
-    (
-        "create_stream_refuses_bad_names_and_counts",
-        &[Need::StrictValidation],
-    ),
-    (
-        "stream_arn_is_accepted_wherever_stream_name_is",
-        &[Need::StrictValidation],
-    ),
-    (
-        "a_sequence_number_from_another_shard_is_refused",
-        &[Need::StrictValidation],
-    ),
-    (
-        "get_records_limit_must_be_1_to_10000",
-        &[Need::StrictValidation],
-    ),
-    (
-        "iterator_type_and_sequence_number_must_agree",
-        &[Need::StrictValidation],
-    ),
-    (
-        "put_records_refuses_more_than_500_records_or_5_mib",
-        &[Need::StrictValidation],
-    ),
-    (
-        "sequence_number_for_ordering_is_accepted",
-        &[Need::KinesisSequenceNumbers],
-    ),
-    (
-        "sequence_numbers_are_fixed_width_decimals_increasing_per_shard",
-        &[Need::KinesisSequenceNumbers],
-    ),
-    (
-        "a_stream_carries_at_most_50_tags",
-        &[Need::StrictValidation],
-    ),
-    (
-        "larger_max_record_sizes_are_refused_not_ignored",
-        &[Need::StrictValidation],
-    ),
-    (
-        "creating_an_existing_stream_is_resource_in_use",
-        &[Need::AwsErrorMessages],
-    ),
-    ("garbage_iterators_are_invalid", &[Need::AwsErrorMessages]),
-    (
-        "partition_keys_must_have_1_to_256_characters",
-        &[Need::AwsErrorMessages],
-    ),
-    ("describe_stream_pages_shards", &[Need::Pagination]),
-    ("list_shards_paginates_with_next_token", &[Need::Pagination]),
-    (
-        "tags_are_added_listed_in_key_order_and_removed",
-        &[Need::Pagination],
-    ),
-    (
-        "list_streams_paginates_in_name_order",
-        &[Need::IsolatedServer],
-    ),
-    (
-        "at_timestamp_starts_at_the_first_record_arriving_at_or_after_it",
-        &[Need::KinesisAtTimestamp],
-    ),
-    (
-        "explicit_hash_key_overrides_the_partition_key",
-        &[Need::KinesisExplicitHashKey, Need::KinesisHashKeyRanges],
-    ),
-    (
-        "a_record_over_1_mib_is_refused",
-        &[Need::KinesisRecordLimit, Need::AwsErrorMessages],
-    ),
-    (
-        "cbor_records_round_trip_byte_exact_with_millisecond_timestamps",
-        &[Need::KinesisCbor],
-    ),
-    (
-        "cbor_at_timestamp_takes_epoch_milliseconds",
-        &[
-            Need::KinesisCbor,
-            Need::KinesisAtTimestamp,
-            Need::AwsErrorMessages,
-        ],
-    ),
-    (
-        "cbor_errors_are_cbor_maps_with_type_and_message",
-        &[Need::KinesisCbor, Need::AwsErrorMessages],
-    ),
-    (
-        "create_stream_without_shard_count_or_mode_is_on_demand_with_four_shards",
-        &[Need::KinesisOnDemand, Need::KinesisOnDemandByDefault],
-    ),
-    // SQS
-    ("batches_report_each_entry", &[Need::StrictValidation]),
-    (
-        "change_message_visibility_to_zero_makes_a_message_receivable_at_once",
-        &[Need::StrictValidation],
-    ),
-    (
-        "oversized_and_invalid_messages_get_aws_errors",
-        &[Need::StrictValidation],
-    ),
-    (
-        "invalid_queue_attributes_are_rejected",
-        &[Need::StrictValidation],
-    ),
-    (
-        "create_queue_is_idempotent_only_with_the_same_attributes",
-        &[Need::AwsErrorMessages],
-    ),
-    (
-        "list_queues_filters_by_prefix_and_paginates",
-        &[Need::Pagination],
-    ),
-    (
-        "send_and_receive_return_the_md5_digests_aws_computes",
-        &[Need::SqsSystemAttributeMd5],
-    ),
-    (
-        "queue_attributes_report_defaults_settings_and_counts",
-        &[Need::SqsQueueAttributes],
-    ),
-    (
-        "a_dlq_redrive_allow_policy_decides_which_queues_may_use_it",
-        &[Need::SqsQueueAttributes],
-    ),
-    (
-        "a_message_moves_to_the_dlq_at_exactly_max_receive_count",
-        &[Need::SqsDeadLetterSourceArn],
-    ),
-    (
-        "purge_queue_deletes_all_messages_once_a_minute",
-        &[Need::SqsPurgeLimit],
-    ),
-    (
-        "a_move_task_can_target_another_queue",
-        &[Need::MessageMoveTasks],
-    ),
-    (
-        "a_move_task_returns_dead_letters_to_their_source_as_new_messages",
-        &[Need::MessageMoveTasks, Need::SqsMovedMessageIds],
-    ),
-    (
-        "move_task_errors",
-        &[Need::MessageMoveTasks, Need::AwsErrorMessages],
-    ),
-    // DynamoDB
-    (
-        "batch_limits_are_enforced",
-        &[Need::StrictValidation, Need::AwsErrorMessages],
-    ),
-    (
-        "create_table_validates_its_input",
-        &[Need::StrictValidation, Need::AwsErrorMessages],
-    ),
-    (
-        "expression_names_and_values_must_be_defined_and_used",
-        &[Need::StrictValidation],
-    ),
-    (
-        "keys_and_attribute_values_are_validated",
-        &[Need::AwsErrorMessages],
-    ),
-    (
-        "return_values_are_checked_per_operation",
-        &[Need::AwsErrorMessages],
-    ),
-    (
-        "update_item_arithmetic_if_not_exists_and_remove",
-        &[Need::AwsErrorMessages],
-    ),
-    ("list_tables_pages_with_limit", &[Need::IsolatedServer]),
-    ("query_pages_until_exhausted", &[Need::Pagination]),
-    (
-        "items_round_trip_every_type_and_normalise_numbers",
-        &[Need::DynamoDbNumbers],
-    ),
-    (
-        "numbers_keep_their_precision",
-        &[Need::DynamoDbNumbers, Need::AwsErrorMessages],
-    ),
-    (
-        "conditions_use_functions_comparators_and_logic",
-        &[Need::DynamoDbExpressions],
-    ),
-    (
-        "query_supports_every_sort_key_operator",
-        &[Need::DynamoDbExpressions, Need::AwsErrorMessages],
-    ),
-    ("item_size_limit_is_400_kb", &[Need::DynamoDbItemSize]),
-    (
-        "concurrent_counter_updates_are_not_lost",
-        &[Need::DynamoDbAtomicUpdates],
-    ),
-    (
-        "table_lifecycle_create_describe_list_delete",
-        &[Need::DynamoDbLiveTableSize, Need::DynamoDbDeleteStatus],
-    ),
-    (
-        "update_item_return_values_and_failures",
-        &[Need::DynamoDbWholeAttributeReturnValues],
-    ),
-    (
-        "a_provisioned_table_created_without_billing_mode_has_no_billing_mode_summary",
-        &[Need::DynamoDbTableDescriptions],
-    ),
-    (
-        "delete_table_describes_the_table_without_its_schema",
-        &[Need::DynamoDbTableDescriptions, Need::DynamoDbDeleteStatus],
-    ),
-    (
-        "update_table_changes_throughput_and_switches_billing_modes",
-        &[Need::DynamoDbTableDescriptions],
-    ),
-    (
-        "update_table_refuses_what_aws_refuses",
-        &[Need::StrictValidation, Need::AwsErrorMessages],
-    ),
-    (
-        "update_table_refuses_what_the_emulator_does_not_model",
-        &[Need::EmulatorInternals],
-    ),
-    (
-        "batch_write_put_without_its_key_does_not_match_the_schema",
-        &[Need::AwsErrorMessages],
-    ),
-    (
-        "a_failed_condition_with_all_old_has_message_and_item_but_no_lowercase_message",
-        &[Need::AwsErrorMessages],
-    ),
-    (
-        "time_to_live_is_enabled_described_and_refused_as_aws_refuses",
-        &[Need::StrictValidation, Need::AwsErrorMessages],
-    ),
-    (
-        "items_already_expired_are_deleted_once_time_to_live_is_enabled",
-        &[Need::DynamoDbTtlDeletion],
-    ),
-    (
-        "tags_are_added_listed_and_removed_by_table_arn",
-        &[Need::DynamoDbTags],
-    ),
-    (
-        "tagging_refuses_unknown_tables_bad_arns_and_empty_tags",
-        &[Need::StrictValidation, Need::AwsErrorMessages],
-    ),
-];
-
-/// What the conformance test `name` (its `async fn`) needs, from [`TEST_NEEDS`].
-pub fn needs_of(name: &str) -> &'static [Need] {
-    TEST_NEEDS
-        .iter()
-        .find(|(test, _)| *test == name)
-        .map_or(&[], |(_, needs)| *needs)
-}
-
-/// `skip_reason` for the conformance test `name` plus `extra` needs.
-pub fn skip_reason_for(name: &str, extra: &[Need]) -> Option<String> {
-    let needs: Vec<Need> = needs_of(name).iter().chain(extra).copied().collect();
-    skip_reason(&needs)
-}
-
 pub struct Env {
     emulator: Option<Emulator>,
     server: Option<ServerHandle>,
     sdk: SdkConfig,
     endpoint_url: Option<String>,
+    /// The test's name for skip lines (`on_both_edges!` sets it; see [`needs!`]).
+    test: Option<String>,
 }
 
 impl Env {
@@ -466,6 +89,7 @@ impl Env {
             server: None,
             sdk: backend.sdk_config(),
             endpoint_url: backend.endpoint_url().map(str::to_owned),
+            test: None,
         }
     }
 
@@ -495,6 +119,7 @@ impl Env {
                     server: Some(server),
                     sdk,
                     endpoint_url: Some(url),
+                    test: None,
                 }
             }
             Edge::InProcess => {
@@ -507,9 +132,36 @@ impl Env {
                     server: None,
                     sdk,
                     endpoint_url: None,
+                    test: None,
                 }
             }
         }
+    }
+
+    /// The same backend, for the test `name` (the name its skip line carries).
+    pub fn named(self, name: String) -> Env {
+        Env {
+            test: Some(name),
+            ..self
+        }
+    }
+
+    /// Whether the backend lacks one of `needs`; if so, reports this test skipped (the
+    /// `SKIPPED` line and the `HARNESS_SKIP_LOG` record). [`needs!`] calls it.
+    ///
+    /// # Panics
+    ///
+    /// On an `Env` that `on_both_edges!` did not start (it has no test name to report).
+    pub fn lacks(&self, needs: &[Need]) -> bool {
+        let Some(reason) = skip_reason(needs) else {
+            return false;
+        };
+        let test = self
+            .test
+            .as_deref()
+            .expect("needs!(env, ..) is for on_both_edges! tests; elsewhere use require!(..)");
+        skipped(test, &reason);
+        true
     }
 
     /// The emulator itself, when the backend is the embedded one.
@@ -550,10 +202,24 @@ pub fn unique(prefix: &str) -> String {
     )
 }
 
+/// `needs!(env, StrictValidation, Pagination)` as the first line of a conformance test
+/// (`async fn f(env: &Env)` under [`on_both_edges!`]) declares what the test needs beyond a
+/// backend to talk to: when the backend lacks one of them, the test is reported skipped and
+/// returns. Declared at each test, these lines read as the fidelity table (README.md,
+/// "Fidelity"; the gaps themselves are `harness::backend::Capabilities`).
+#[macro_export]
+macro_rules! needs {
+    ($env:expr, $($need:ident),+ $(,)?) => {
+        if $env.lacks(&[$($crate::support::Need::$need),+]) {
+            return;
+        }
+    };
+}
+
 /// `on_both_edges!(f, g)`: for each `async fn f(env: &Env)`, a module `f` with the tests
-/// `f::over_http` and `f::in_process`. On a non-embedded backend `over_http` runs against it
-/// unless the backend lacks what [`TEST_NEEDS`] says `f` needs, and `in_process` skips; every
-/// skip prints its line.
+/// `f::over_http` and `f::in_process`. On a non-embedded backend `in_process` skips and
+/// `over_http` runs against it, unless the backend lacks what `f` declares with [`needs!`];
+/// every skip prints its line.
 #[macro_export]
 macro_rules! on_both_edges {
     ($($name:ident),* $(,)?) => {
@@ -561,21 +227,27 @@ macro_rules! on_both_edges {
             mod $name {
                 #[tokio::test]
                 async fn over_http() {
-                    if let Some(reason) = $crate::support::skip_reason_for(stringify!($name), &[]) {
+                    // A backend that cannot be used at all (LocalStack without Docker) skips
+                    // here, before the test's own needs!.
+                    if let Some(reason) = $crate::support::skip_reason(&[]) {
                         $crate::support::skipped(&$crate::test_name!(), &reason);
                         return;
                     }
-                    let env = $crate::support::Env::start($crate::support::Edge::Http).await;
+                    let env = $crate::support::Env::start($crate::support::Edge::Http)
+                        .await
+                        .named($crate::test_name!());
                     super::$name(&env).await;
                 }
                 #[tokio::test]
                 async fn in_process() {
                     let needs = [$crate::support::Need::InProcessEdge];
-                    if let Some(reason) = $crate::support::skip_reason_for(stringify!($name), &needs) {
+                    if let Some(reason) = $crate::support::skip_reason(&needs) {
                         $crate::support::skipped(&$crate::test_name!(), &reason);
                         return;
                     }
-                    let env = $crate::support::Env::start($crate::support::Edge::InProcess).await;
+                    let env = $crate::support::Env::start($crate::support::Edge::InProcess)
+                        .await
+                        .named($crate::test_name!());
                     super::$name(&env).await;
                 }
             }

@@ -35,11 +35,24 @@ use target::Target;
 pub enum BenchError {
     #[error("could not bind a loopback port: {0}")]
     Bind(#[source] std::io::Error),
-    #[error("creating the benchmark {what} failed: {message}")]
-    Provision { what: String, message: String },
-    #[error("start-to-ready: {0}")]
-    Startup(String),
+    #[error("creating the benchmark {what} failed")]
+    Provision {
+        /// `stream`, `queue` or `table`.
+        what: &'static str,
+        /// The SDK's error, or why the resource never became active.
+        #[source]
+        source: BoxError,
+    },
+    #[error("start-to-ready: the first PutRecord failed")]
+    FirstPutRecord(#[source] BoxError),
+    #[error("start-to-ready: GET /_emulator/health")]
+    Health(#[source] std::io::Error),
+    #[error("start-to-ready: GET /_emulator/health answered {0}")]
+    HealthStatus(String),
 }
+
+/// An error with its sources (the SDK's errors are kept as they are).
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// What to measure.
 #[derive(Debug, Clone)]

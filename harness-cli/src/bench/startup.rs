@@ -67,9 +67,9 @@ async fn in_process_once(run: usize) -> Result<Duration, BenchError> {
     let sdk = in_process_config(client);
     let workload = Workload::provision(&sdk, &format!("startup-{run}")).await?;
     workload
-        .run_once(Case::PutRecord)
+        .call(Case::PutRecord)
         .await
-        .map_err(|message| BenchError::Startup(format!("first PutRecord failed: {message}")))?;
+        .map_err(BenchError::FirstPutRecord)?;
     Ok(start.elapsed())
 }
 
@@ -79,15 +79,11 @@ async fn http_once() -> Result<Duration, BenchError> {
     let server = emulator::server::spawn(([127, 0, 0, 1], 0).into(), emulator)
         .await
         .map_err(BenchError::Bind)?;
-    let answer = health(server.addr())
-        .await
-        .map_err(|e| BenchError::Startup(format!("GET /_emulator/health: {e}")))?;
+    let answer = health(server.addr()).await.map_err(BenchError::Health)?;
     let elapsed = start.elapsed();
     if !answer.starts_with("HTTP/1.1 200") {
         let status = answer.lines().next().unwrap_or("no answer").to_owned();
-        return Err(BenchError::Startup(format!(
-            "GET /_emulator/health answered {status}"
-        )));
+        return Err(BenchError::HealthStatus(status));
     }
     let _ = server.shutdown().await;
     Ok(elapsed)

@@ -14,7 +14,7 @@ use aws_sdk_kinesis::primitives::Blob;
 use aws_sdk_kinesis::types::StreamStatus;
 use aws_smithy_types::error::display::DisplayErrorContext;
 
-use super::BenchError;
+use super::{BenchError, BoxError};
 
 /// A benchmarked operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, clap::ValueEnum)]
@@ -100,10 +100,8 @@ impl Workload {
 
     /// Creates a stream, a queue and a table named `tag` (unique per run) and waits for them.
     pub async fn provision(sdk: &SdkConfig, tag: &str) -> Result<Workload, BenchError> {
-        let provision = |what: &str| {
-            let what = what.to_owned();
-            move |err: String| BenchError::Provision { what, message: err }
-        };
+        let provision =
+            |what: &'static str| move |source: BoxError| BenchError::Provision { what, source };
         let mut workload = Workload::new(sdk, Names::unprovisioned(""));
         workload.names.stream = tag.to_owned();
         workload.names.table = tag.to_owned();
@@ -114,7 +112,7 @@ impl Workload {
             .shard_count(SHARDS)
             .send()
             .await
-            .map_err(|e| provision("stream")(context(&e)))?;
+            .map_err(|e| provision("stream")(e.into()))?;
         workload
             .wait_for_stream()
             .await
@@ -125,7 +123,7 @@ impl Workload {
             .queue_name(tag)
             .send()
             .await
-            .map_err(|e| provision("queue")(context(&e)))?
+            .map_err(|e| provision("queue")(e.into()))?
             .queue_url
             .ok_or_else(|| provision("queue")("CreateQueue returned no QueueUrl".into()))?;
         workload
@@ -138,18 +136,18 @@ impl Workload {
                     .attribute_name("id")
                     .attribute_type(ScalarAttributeType::S)
                     .build()
-                    .map_err(|e| provision("table")(e.to_string()))?,
+                    .map_err(|e| provision("table")(e.into()))?,
             )
             .key_schema(
                 KeySchemaElement::builder()
                     .attribute_name("id")
                     .key_type(KeyType::Hash)
                     .build()
-                    .map_err(|e| provision("table")(e.to_string()))?,
+                    .map_err(|e| provision("table")(e.into()))?,
             )
             .send()
             .await
-            .map_err(|e| provision("table")(context(&e)))?;
+            .map_err(|e| provision("table")(e.into()))?;
         workload
             .wait_for_table()
             .await
@@ -179,7 +177,7 @@ impl Workload {
             .await;
     }
 
-    async fn wait_for_stream(&self) -> Result<(), String> {
+    async fn wait_for_stream(&self) -> Result<(), BoxError> {
         let deadline = Instant::now() + ACTIVE_DEADLINE;
         loop {
             let summary = self
@@ -187,8 +185,7 @@ impl Workload {
                 .describe_stream_summary()
                 .stream_name(&self.names.stream)
                 .send()
-                .await
-                .map_err(|e| context(&e))?;
+                .await?;
             let status = summary
                 .stream_description_summary()
                 .map(|s| s.stream_status().clone());
@@ -196,13 +193,13 @@ impl Workload {
                 return Ok(());
             }
             if Instant::now() > deadline {
-                return Err(format!("stream still {status:?} after {ACTIVE_DEADLINE:?}"));
+                return Err(format!("stream still {status:?} after {ACTIVE_DEADLINE:?}").into());
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 
-    async fn wait_for_table(&self) -> Result<(), String> {
+    async fn wait_for_table(&self) -> Result<(), BoxError> {
         let deadline = Instant::now() + ACTIVE_DEADLINE;
         loop {
             let described = self
@@ -210,21 +207,26 @@ impl Workload {
                 .describe_table()
                 .table_name(&self.names.table)
                 .send()
-                .await
-                .map_err(|e| context(&e))?;
+                .await?;
             let status = described.table().and_then(|t| t.table_status().cloned());
             if status == Some(TableStatus::Active) {
                 return Ok(());
             }
             if Instant::now() > deadline {
-                return Err(format!("table still {status:?} after {ACTIVE_DEADLINE:?}"));
+                return Err(format!("table still {status:?} after {ACTIVE_DEADLINE:?}").into());
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 
-    /// Performs one operation of `case`; the error is the SDK's, with its context.
+    /// Performs one operation of `case`; a failure is counted by the benchmark, its text
+    /// (the SDK's error with its context) kept as the first error seen.
     pub async fn run_once(&self, case: Case) -> Result<(), String> {
+        self.call(case).await.map_err(|e| context(&*e))
+    }
+
+    /// Performs one operation of `case`; the error is the SDK's.
+    pub async fn call(&self, case: Case) -> Result<(), BoxError> {
         let n = self.next_id.fetch_add(1, Ordering::Relaxed);
         let id = format!("bench-{n}");
         match case {
@@ -235,8 +237,7 @@ impl Workload {
                     .partition_key(&id)
                     .data(Blob::new(envelope(&id, n)))
                     .send()
-                    .await
-                    .map_err(|e| context(&e))?;
+                    .await?;
             }
             Case::SqsRoundTrip => self.sqs_round_trip(&id, n).await?,
             Case::PutItem => {
@@ -258,8 +259,7 @@ impl Workload {
                     )
                     .item("payload", AttributeValue::M(payload.into_iter().collect()))
                     .send()
-                    .await
-                    .map_err(|e| context(&e))?;
+                    .await?;
             }
         }
         Ok(())
@@ -270,15 +270,14 @@ impl Workload {
     /// Every task sends before it receives, so a message is always there for it; a short poll
     /// that still comes back empty (a server that samples, like real SQS) is retried with a
     /// long poll, which returns as soon as a message is visible.
-    async fn sqs_round_trip(&self, id: &str, n: u64) -> Result<(), String> {
+    async fn sqs_round_trip(&self, id: &str, n: u64) -> Result<(), BoxError> {
         let queue_url = &self.names.queue_url;
         self.sqs
             .send_message()
             .queue_url(queue_url)
             .message_body(String::from_utf8_lossy(&envelope(id, n)))
             .send()
-            .await
-            .map_err(|e| context(&e))?;
+            .await?;
         for wait_seconds in [0, 1, 1, 1, 1, 1] {
             let received = self
                 .sqs
@@ -287,8 +286,7 @@ impl Workload {
                 .max_number_of_messages(1)
                 .wait_time_seconds(wait_seconds)
                 .send()
-                .await
-                .map_err(|e| context(&e))?;
+                .await?;
             let Some(handle) = received.messages().first().and_then(|m| m.receipt_handle()) else {
                 continue;
             };
@@ -297,8 +295,7 @@ impl Workload {
                 .queue_url(queue_url)
                 .receipt_handle(handle)
                 .send()
-                .await
-                .map_err(|e| context(&e))?;
+                .await?;
             return Ok(());
         }
         Err("ReceiveMessage found no message in 5 s after SendMessage".into())
@@ -313,6 +310,7 @@ pub(crate) fn envelope(id: &str, n: u64) -> Vec<u8> {
     .into_bytes()
 }
 
+/// The error and its sources on one line (the SDK's own `Display` says only "service error").
 fn context(err: &(dyn std::error::Error + 'static)) -> String {
     DisplayErrorContext(err).to_string()
 }

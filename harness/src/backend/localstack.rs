@@ -53,32 +53,45 @@ const STARTUP_TIMEOUT: Duration = Duration::from_secs(120);
 /// Why LocalStack could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum LocalStackError {
+    /// The container did not start, or its services never reported healthy.
     #[error(
         "could not start a healthy container from {image} (kinesis, sqs and dynamodb up on /_localstack/health within {timeout} s); the container's logs, if it ran, are in {}",
         logs.display()
     )]
     Start {
+        /// The image it was started from (`NAME:TAG`).
         image: String,
+        /// How long the health check waited, in seconds.
         timeout: u64,
+        /// Where the container's logs were written.
         logs: PathBuf,
         // Boxed: testcontainers' error is large, and this one travels through channels.
+        /// Testcontainers' error.
         #[source]
         source: Box<TestcontainersError>,
     },
+    /// The container runs, but its host or mapped port could not be read.
     #[error("could not read the address of the container from {image}")]
     Address {
+        /// The image it was started from.
         image: String,
+        /// Testcontainers' error.
         #[source]
         source: Box<TestcontainersError>,
     },
+    /// The file for the container's logs could not be created.
     #[error("could not create the log file {}", path.display())]
     LogFile {
+        /// The file's path.
         path: PathBuf,
+        /// The operating system's error.
         #[source]
         source: std::io::Error,
     },
+    /// The thread owning the container could not be spawned.
     #[error("could not start the thread that owns the LocalStack container")]
     Thread(#[source] std::io::Error),
+    /// The owning thread exited before reporting whether the container started.
     #[error("the thread that owns the LocalStack container ended before it answered")]
     ThreadEnded,
 }
@@ -86,7 +99,9 @@ pub enum LocalStackError {
 /// An image reference, `NAME:TAG` (as `LOCALSTACK_IMAGE` gives it).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImageRef {
+    /// The repository (`localstack/localstack`).
     pub name: String,
+    /// The tag (`4.5`).
     pub tag: String,
 }
 

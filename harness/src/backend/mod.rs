@@ -40,17 +40,23 @@ pub use settings::{BackendKind, BackendSettings, EndpointKind};
 /// Errors starting or using a backend.
 #[derive(Debug, thiserror::Error)]
 pub enum BackendError {
+    /// `HARNESS_BACKEND` names no backend.
     #[error("HARNESS_BACKEND={0:?} is not a backend (expected embedded, localstack or endpoint)")]
     UnknownKind(String),
+    /// The embedded emulator's HTTP edge could not bind its address.
     #[error("could not serve the emulator on {addr}")]
     Bind {
+        /// The address asked for (`HARNESS_EMULATOR_ADDR`, `harness up --port`).
         addr: SocketAddr,
+        /// The operating system's error.
         source: std::io::Error,
     },
+    /// `HARNESS_ENDPOINT_KIND` names no kind of server.
     #[error(
         "HARNESS_ENDPOINT_KIND={0:?} is not a kind of server (expected embedded, localstack, moto or aws)"
     )]
     UnknownEndpointKind(String),
+    /// `LOCALSTACK_IMAGE` is not `NAME:TAG`.
     #[error("LOCALSTACK_IMAGE={0:?} is not an image name with a tag (expected NAME:TAG)")]
     LocalStackImage(String),
     /// Docker is missing, the image is missing, or the container never became healthy.
@@ -62,10 +68,16 @@ pub enum BackendError {
          billed to your account; set HARNESS_ALLOW_REAL_AWS=1 (or pass --allow-real-aws) to mean it, \
          or point AWS_ENDPOINT_URL at a local server"
     )]
-    RealAwsRefused { reason: String },
+    RealAwsRefused {
+        /// What makes the endpoint AWS (no `AWS_ENDPOINT_URL` for some service, an AWS host).
+        reason: String,
+    },
+    /// Creating one of the pipeline's resources failed.
     #[error("provisioning {resource} failed")]
     Provision {
+        /// The stream, queue or table, by name.
         resource: String,
+        /// The SDK's error, or why the resource never became active.
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
@@ -200,6 +212,7 @@ impl Backend {
         }
     }
 
+    /// Which backend this is (embedded, LocalStack or an endpoint).
     pub fn kind(&self) -> BackendKind {
         self.kind
     }

@@ -16,8 +16,11 @@ use chrono::{DateTime, Utc};
 /// Where a Kinesis batch comes from, for the fields every record repeats.
 #[derive(Debug, Clone)]
 pub struct KinesisSource {
+    /// The shard the records were read from (`eventID` is `<shard id>:<sequence number>`).
     pub shard_id: String,
+    /// The stream's ARN (`eventSourceARN`).
     pub stream_arn: String,
+    /// The stream's region (`awsRegion`).
     pub region: String,
     /// The execution role Lambda would invoke with.
     pub invoke_identity_arn: String,
@@ -59,7 +62,9 @@ pub fn kinesis_record(
 /// Where an SQS batch comes from.
 #[derive(Debug, Clone)]
 pub struct SqsSource {
+    /// The queue's ARN (`eventSourceARN`).
     pub queue_arn: String,
+    /// The queue's region (`awsRegion`).
     pub region: String,
 }
 

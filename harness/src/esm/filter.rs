@@ -49,7 +49,9 @@ pub enum FilterError {
     /// AWS's `InvalidParameterValueException` message; the reason is the source.
     #[error("Invalid filter pattern definition.")]
     InvalidPattern {
+        /// The pattern as the template gives it.
         pattern: String,
+        /// What is wrong with it.
         #[source]
         reason: PatternError,
     },
@@ -58,14 +60,23 @@ pub enum FilterError {
 /// Why a pattern is invalid (for logs; AWS says only "Invalid filter pattern definition.").
 #[derive(Debug, thiserror::Error)]
 pub enum PatternError {
+    /// The pattern is not JSON.
     #[error("the pattern is not JSON: {0}")]
     NotJson(#[source] serde_json::Error),
+    /// The pattern is JSON, but not an object.
     #[error("the pattern is not a JSON object")]
     NotAnObject,
+    /// A field's rules are not a non-empty array (or an object of fields).
     #[error("field `{0}`: rules must be a non-empty array (or an object of fields)")]
     NotARuleList(String),
+    /// A field's rule is not one Lambda knows (an unknown operator, a bad argument).
     #[error("field `{field}`: {reason}")]
-    BadRule { field: String, reason: String },
+    BadRule {
+        /// The field's path in the pattern (`data.energy_type`).
+        field: String,
+        /// What is wrong with its rule.
+        reason: String,
+    },
 }
 
 impl FilterCriteria {
@@ -93,6 +104,7 @@ impl FilterCriteria {
         self.patterns.len()
     }
 
+    /// Whether there are no filters (every record passes).
     pub fn is_empty(&self) -> bool {
         self.patterns.is_empty()
     }
@@ -103,10 +115,12 @@ impl FilterCriteria {
         self.patterns.is_empty() || self.patterns.iter().any(|p| p.matches(document))
     }
 
+    /// Whether a Kinesis record passes (matched against its [`kinesis_document`]).
     pub fn matches_kinesis(&self, record: &KinesisEventRecord) -> bool {
         self.is_empty() || self.matches(&kinesis_document(record))
     }
 
+    /// Whether an SQS message passes (matched against its [`sqs_document`]).
     pub fn matches_sqs(&self, message: &SqsMessage) -> bool {
         self.is_empty() || self.matches(&sqs_document(message))
     }

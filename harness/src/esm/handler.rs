@@ -14,10 +14,13 @@ use aws_lambda_events::event::streams::KinesisEventResponse;
 use futures::FutureExt;
 use futures::future::BoxFuture;
 
+/// A handler's error: it failed the whole batch (as a Lambda function error does).
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// A function behind a Kinesis event source mapping.
 pub trait KinesisHandler: Send + Sync + 'static {
+    /// Handles one batch; an error fails the whole batch, a response may report partial failures
+    /// (`batchItemFailures`).
     fn handle(
         &self,
         event: KinesisEvent,
@@ -26,6 +29,8 @@ pub trait KinesisHandler: Send + Sync + 'static {
 
 /// A function behind an SQS event source mapping.
 pub trait SqsHandler: Send + Sync + 'static {
+    /// Handles one batch; an error fails the whole batch, a response may report partial failures
+    /// (`batchItemFailures`).
     fn handle(&self, event: SqsEvent) -> BoxFuture<'static, Result<SqsBatchResponse, BoxError>>;
 }
 

@@ -18,11 +18,13 @@ pub enum DeliveryFault {
 
 /// Consulted once per batch, before the handler is invoked.
 pub trait DeliveryHooks: Send + Sync + 'static {
+    /// The faults to apply to the batch of `records` read from `shard_id` (none: deliver once).
     fn on_kinesis_batch(
         &self,
         shard_id: &str,
         records: &[KinesisEventRecord],
     ) -> Vec<DeliveryFault>;
+    /// The faults to apply to the batch of `messages` received from `queue` (none: deliver once).
     fn on_sqs_batch(&self, queue: &str, messages: &[SqsMessage]) -> Vec<DeliveryFault>;
 }
 

@@ -15,9 +15,14 @@ use tokio::sync::watch;
 #[derive(Debug, thiserror::Error)]
 #[error("mapping not idle after {waited:?}: {state}")]
 pub struct IdleTimeout {
+    /// How long the caller waited (tokio time).
     pub waited: Duration,
     /// What was still going on when the deadline passed.
     pub state: String,
+    /// Why an SQS mapping's queue depth is unknown, when reading it failed (boxed: the SDK's
+    /// error is large).
+    #[source]
+    pub depth_error: Option<Box<aws_sdk_sqs::Error>>,
 }
 
 #[derive(Debug)]
@@ -73,6 +78,7 @@ impl IdleTracker {
                     return Err(IdleTimeout {
                         waited: timeout,
                         state: describe(),
+                        depth_error: None,
                     });
                 }
             }

@@ -98,11 +98,15 @@ pub use sqs::{SqsMapping, SqsMappingConfig, SqsMappingHandle, SqsStats};
 /// Why a mapping could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum MappingError {
+    /// A setting is out of Lambda's range or conflicts with another (named in the message).
     #[error("invalid mapping configuration: {0}")]
     InvalidConfig(String),
+    /// An AWS call needed to start the mapping failed.
     #[error("{operation} failed")]
     Aws {
+        /// The API operation (`ListShards`, `GetQueueAttributes`, ...).
         operation: &'static str,
+        /// The SDK's error.
         #[source]
         source: BoxError,
     },

@@ -151,6 +151,24 @@ impl Journal {
     /// HTTP attempts of `operation` on `resource` (a stream, queue or table name, e.g.
     /// [`Harness::queue`](crate::Harness::queue)) carrying `event_id`: unlike
     /// [`Journal::attempts`], a send to the DLQ does not count as a send to the queue.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() -> anyhow::Result<()> {
+    /// let h = harness::Harness::start().await?;
+    /// // Every send of e-1 to the queue is throttled: the forwarder gives up after its
+    /// // attempts and sends the event to the DLQ instead.
+    /// let _rule = h.faults().sqs("SendMessage").to_queue().throttle().always().install();
+    /// h.ingest_ok(serde_json::json!({"stream": "default", "id": "e-1", "payload": {}})).await?;
+    /// h.drain().await?;
+    /// let journal = h.journal();
+    /// assert_eq!(journal.attempts_to(h.queue(), "SendMessage", "e-1"), 3);
+    /// assert_eq!(journal.attempts_to(h.dlq(), "SendMessage", "e-1"), 1);
+    /// // Counted by service alone, the DLQ send is one more SendMessage.
+    /// assert_eq!(journal.attempts("sqs", "SendMessage", "e-1"), 4);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn attempts_to(&self, resource: &str, operation: &str, event_id: &str) -> usize {
         let key = (
             resource.to_owned(),

@@ -19,11 +19,14 @@ pub use emulator::wire::Service;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Mapping {
+    /// Batches of a Kinesis stream's shards.
     Kinesis,
+    /// Batches received from an SQS queue.
     Sqs,
 }
 
 impl Mapping {
+    /// The mapping's name as scenario files and the journal spell it (`kinesis`, `sqs`).
     pub fn name(self) -> &'static str {
         match self {
             Mapping::Kinesis => "kinesis",
@@ -44,7 +47,12 @@ pub enum When {
     Always,
     /// Each matching call with probability `p`, drawn from a generator seeded with `seed`
     /// (`None`: derived from the plan's seed and the rule's id), so a run is reproducible.
-    Probability { p: f64, seed: Option<u64> },
+    Probability {
+        /// The chance of firing, from 0 to 1.
+        p: f64,
+        /// The generator's seed (`None`: derived from the plan's seed and the rule's id).
+        seed: Option<u64>,
+    },
 }
 
 impl fmt::Display for When {
@@ -66,13 +74,18 @@ pub enum RequestAction {
     /// default shape (DynamoDB: `ProvisionedThroughputExceededException` or
     /// `RequestLimitExceeded` instead of `ThrottlingException`).
     Throttle {
+        /// The error code to answer with (`None`: the service's usual throttling code).
         code: Option<String>,
+        /// The error message (`None`: the message AWS sends with that code).
         message: Option<String>,
     },
     /// Answer with any AWS error.
     Error {
+        /// The HTTP status (AWS's is 400 for most client errors, 500/503 for server ones).
         status: u16,
+        /// The error code (`ResourceNotFoundException`, `InternalFailure`, ...).
         code: String,
+        /// The error message (`None`: none is sent).
         message: Option<String>,
     },
     /// Wait, then pass the request through.
@@ -108,6 +121,7 @@ pub enum DeliveryAction {
 }
 
 impl DeliveryAction {
+    /// The action's name as scenario files spell it.
     pub fn name(self) -> &'static str {
         match self {
             DeliveryAction::Duplicate => "duplicate",
@@ -119,7 +133,9 @@ impl DeliveryAction {
 /// Which requests a request rule looks at. `None` fields match anything.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestMatcher {
+    /// The service the request goes to.
     pub service: Service,
+    /// The API operation (`SendMessage`, `PutRecord`, ...), as `X-Amz-Target` names it.
     pub operation: String,
     /// An event id the request must carry (any of its records or entries).
     pub event: Option<String>,
@@ -134,10 +150,15 @@ pub struct RequestMatcher {
 /// What the fault layer knows about one request.
 #[derive(Debug, Clone, Copy)]
 pub struct RequestView<'a> {
+    /// The service the request goes to.
     pub service: Service,
+    /// The API operation, from `X-Amz-Target`.
     pub operation: &'a str,
+    /// The envelope ids the request carries (its records, entries or item).
     pub event_ids: &'a [String],
+    /// The stream, queue or table the request addresses, when it names one.
     pub resource: Option<&'a str>,
+    /// The request's body, as sent.
     pub body: &'a [u8],
 }
 
@@ -150,6 +171,7 @@ fn resource_is(name: &str, logical: &str) -> bool {
 }
 
 impl RequestMatcher {
+    /// Whether a rule with this matcher looks at `req`.
     pub fn matches(&self, req: &RequestView<'_>) -> bool {
         self.service == req.service
             && self.operation == req.operation
@@ -175,6 +197,7 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 /// Which batches a delivery rule looks at.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeliveryMatcher {
+    /// The mapping whose deliveries the rule looks at.
     pub mapping: Mapping,
     /// An event id the batch must contain.
     pub event: Option<String>,
@@ -185,13 +208,16 @@ pub struct DeliveryMatcher {
 /// What the fault layer knows about one batch delivery.
 #[derive(Debug, Clone, Copy)]
 pub struct BatchView<'a> {
+    /// The mapping delivering the batch.
     pub mapping: Mapping,
     /// The shard id (Kinesis) or the queue as the mapping names it (SQS).
     pub source: &'a str,
+    /// The envelope ids of the batch's records or messages.
     pub event_ids: &'a [String],
 }
 
 impl DeliveryMatcher {
+    /// Whether a rule with this matcher looks at `batch`.
     pub fn matches(&self, batch: &BatchView<'_>) -> bool {
         self.mapping == batch.mapping
             && self
@@ -213,12 +239,18 @@ pub(crate) fn last_segment(s: &str) -> &str {
 /// The matcher and the action of a rule, for requests or for deliveries.
 #[derive(Debug, Clone, PartialEq)]
 pub enum RuleKind {
+    /// A rule on AWS requests, applied by the fault layer's HTTP client.
     Request {
+        /// Which requests it looks at.
         matcher: RequestMatcher,
+        /// What it does to those it fires on.
         action: RequestAction,
     },
+    /// A rule on batch deliveries, applied by the event source mappings.
     Delivery {
+        /// Which batches it looks at.
         matcher: DeliveryMatcher,
+        /// What it does to those it fires on.
         action: DeliveryAction,
     },
 }
@@ -226,7 +258,9 @@ pub enum RuleKind {
 /// A complete rule, ready to install.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RuleDef {
+    /// Its matcher and action.
     pub kind: RuleKind,
+    /// Which of the matched calls it fires on.
     pub when: When,
     /// The most times the rule fires, whatever `when` says.
     pub times: Option<u64>,

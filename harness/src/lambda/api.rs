@@ -14,7 +14,7 @@
 //! `413 RequestEntityTooLarge` (the invocation then fails, as on Lambda). Nothing a child
 //! sends can panic the harness.
 //!
-//! The API only relays: each answer becomes an [`Outcome`] for the environment's owner
+//! The API only relays: each answer becomes an `Outcome` for the environment's owner
 //! ([`super::environment`]), which alone decides what an invocation's result is.
 
 use std::collections::HashSet;

@@ -23,10 +23,13 @@ use super::api::{self, Invocation, Outcome, ReportedError};
 pub struct ProcessSpec {
     /// The function's logical id (log lines are tagged with it).
     pub logical_id: String,
+    /// The function's executable (`bootstrap`, as `sam build` makes it, or a cargo binary).
     pub executable: PathBuf,
     /// The full environment but `AWS_LAMBDA_RUNTIME_API`, which is per environment.
     pub env: BTreeMap<String, String>,
+    /// The function's ARN (`AWS_LAMBDA_FUNCTION_ARN`-style, in invocation contexts).
     pub function_arn: String,
+    /// The function's `Timeout`: an invocation running longer is killed (`Sandbox.Timedout`).
     pub timeout: Duration,
 }
 

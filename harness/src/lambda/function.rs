@@ -24,12 +24,14 @@ use crate::esm::{BoxError, KinesisHandler, SqsHandler};
 pub struct FunctionError {
     /// `Runtime.ExitError`, `Sandbox.Timedout`, or what the runtime reported.
     pub error_type: String,
+    /// The error message (`errorMessage`).
     pub message: String,
 }
 
 /// What a function's processes did so far.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FunctionStats {
+    /// Invocations so far (each batch, retries included).
     pub invocations: u64,
     /// Environments started (the first invocation's included).
     pub cold_starts: u64,
@@ -48,6 +50,7 @@ pub struct ProcessFunction {
 }
 
 impl ProcessFunction {
+    /// A function whose environments start from `spec` on demand (none is started yet).
     pub fn new(spec: ProcessSpec) -> Arc<ProcessFunction> {
         Arc::new(ProcessFunction {
             spec,
@@ -58,10 +61,12 @@ impl ProcessFunction {
         })
     }
 
+    /// What its environments start from.
     pub fn spec(&self) -> &ProcessSpec {
         &self.spec
     }
 
+    /// What it did so far.
     pub fn stats(&self) -> FunctionStats {
         FunctionStats {
             invocations: self.invocations.load(Ordering::Relaxed),

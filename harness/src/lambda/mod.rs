@@ -36,37 +36,57 @@ use crate::template::{Facts, PipelineSpec, TemplateError};
 /// Lambda's `PATH` for a function (`provided.al2023`).
 const LAMBDA_PATH: &str = "/usr/local/bin:/usr/bin/:/bin:/opt/bin";
 
+/// Why artifact mode could not start or run a function.
 #[derive(Debug, thiserror::Error)]
 pub enum LambdaError {
+    /// `--function` names a function the template does not have.
     #[error("--function {0}: the template has no function {0}")]
     UnknownFunction(String),
+    /// The function has no event source mapping to invoke it.
     #[error(
         "{0}: only functions behind a Kinesis or SQS event source run as processes (the \
          ingest API runs in process)"
     )]
     NotBehindMapping(String),
+    /// No executable for the function was found.
     #[error("{function}: no executable found; looked for {}", list(tried))]
     NotFound {
+        /// The function's logical id.
         function: String,
+        /// Every path looked at, in order.
         tried: Vec<PathBuf>,
     },
+    /// The executable found for the function is not an executable file.
     #[error("{function}: {} is not an executable file", path.display())]
-    NotExecutable { function: String, path: PathBuf },
+    NotExecutable {
+        /// The function's logical id.
+        function: String,
+        /// The file found.
+        path: PathBuf,
+    },
+    /// The backend has no HTTP endpoint the child processes could call.
     #[error(
         "artifact mode needs an HTTP endpoint of the backend for the functions' SDK clients; \
          the {0} backend has none (set AWS_ENDPOINT_URL)"
     )]
     NoEndpoint(&'static str),
+    /// The backend's endpoint is not a plain `http://host:port` URL.
     #[error("the backend endpoint {0} is not an http://host:port URL the proxy can relay to")]
     Endpoint(String),
+    /// The Runtime API or the proxy could not listen on loopback.
     #[error("cannot listen on 127.0.0.1: {0}")]
     Bind(#[source] std::io::Error),
+    /// A function's process could not be started.
     #[error("{function}: cannot start {}: {source}", executable.display())]
     Spawn {
+        /// The function's logical id.
         function: String,
+        /// The executable.
         executable: PathBuf,
+        /// The operating system's error.
         source: std::io::Error,
     },
+    /// The template does not say what the functions need.
     #[error(transparent)]
     Template(#[from] TemplateError),
 }
@@ -142,13 +162,18 @@ fn checked(function: &str, path: &Path) -> Result<PathBuf, LambdaError> {
 
 /// Where the processes of a harness run: what they need from it.
 pub struct ProcessContext<'a> {
+    /// The pipeline the functions belong to.
     pub spec: &'a PipelineSpec,
+    /// What the template's resources resolved to (names, ARNs, URLs).
     pub facts: &'a Facts,
+    /// The backend the functions' SDK clients reach (through the proxy).
     pub backend: &'a Backend,
     /// The fault plan and journal the children's requests go through (none: straight to the
     /// backend).
     pub faults: Option<(FaultPlan, Journal)>,
+    /// The region the functions run in (`AWS_REGION`).
     pub region: String,
+    /// The account id for ARNs.
     pub account: String,
 }
 
@@ -242,6 +267,7 @@ impl Processes {
         })
     }
 
+    /// Whether no function runs as a process.
     pub fn is_empty(&self) -> bool {
         self.functions.is_empty()
     }

@@ -26,6 +26,9 @@ pub enum BatchResponse {
 }
 
 impl BatchResponse {
+    /// Reads a function's answer as Lambda does: empty, `null` or no `batchItemFailures` is
+    /// success, `batchItemFailures` lists failures, anything else is malformed (the whole batch
+    /// failed).
     pub fn parse(body: &[u8]) -> BatchResponse {
         if body.iter().all(u8::is_ascii_whitespace) {
             return BatchResponse::Success;

@@ -149,6 +149,9 @@ pub enum HarnessError {
         waited: Duration,
         /// What each mapping and queue was doing when it gave up.
         state: String,
+        /// The mapping's own account, when one mapping did not become idle in time.
+        #[source]
+        mapping: Option<crate::esm::IdleTimeout>,
     },
     /// The template asks for something this harness cannot run (named in the message).
     #[error("{0}")]
@@ -218,6 +221,29 @@ impl std::fmt::Display for Override {
 
 /// How to start a [`Harness`]. What the pipeline *is* comes from the template; these are
 /// where it runs and what the harness does around it.
+///
+/// ```
+/// use harness::{Harness, HarnessOptions};
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() -> anyhow::Result<()> {
+/// // The backend from HARNESS_BACKEND, unique resource names; a template read from a file
+/// // (here the project's own), one of its values changed for this run.
+/// let options = HarnessOptions::for_tests()?
+///     .template_file("../template.yaml")?
+///     .set("StoreFunction.Events.Queue.Properties.BatchSize", 1);
+/// let h = Harness::start_with(options).await?;
+/// assert_eq!(
+///     h.overrides()[0].to_string(),
+///     "StoreFunction.Events.Queue.Properties.BatchSize = 1 (template: 10)"
+/// );
+/// h.ingest_ok(serde_json::json!({"stream": "default", "id": "e-1", "payload": {}})).await?;
+/// h.drain().await?;
+/// assert_eq!(h.table_ids().await?, ["e-1"]);
+/// h.shutdown().await;
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone)]
 pub struct HarnessOptions {
     /// Where the pipeline runs (embedded emulator, LocalStack, an endpoint).

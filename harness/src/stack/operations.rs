@@ -36,9 +36,10 @@ impl Harness {
                         .map_err(|e| HarnessError::DrainTimeout {
                             waited: start.elapsed(),
                             state: format!(
-                                "the Kinesis mapping {}.{} is busy: {e}",
+                                "the Kinesis mapping {}.{} is busy",
                                 slot.function, slot.event
                             ),
+                            mapping: Some(e),
                         })?;
                 }
             }
@@ -68,6 +69,7 @@ impl Harness {
                 return Err(HarnessError::DrainTimeout {
                     waited: start.elapsed(),
                     state: busy.join("; "),
+                    mapping: None,
                 });
             }
             tokio::time::sleep(POLL).await;

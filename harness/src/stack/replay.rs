@@ -140,7 +140,8 @@ pub async fn replay_stream(
     mapping.stop().await;
     waited.map_err(|e| HarnessError::DrainTimeout {
         waited: timeout,
-        state: format!("the replay did not catch up: {e}"),
+        state: "the replay did not catch up".to_owned(),
+        mapping: Some(e),
     })?;
     Ok(ReplayReport {
         batches: stats.batches_invoked,

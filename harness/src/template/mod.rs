@@ -38,24 +38,40 @@ pub const SAM_TRANSFORM: &str = "AWS::Serverless-2016-10-31";
 /// Why a template cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum TemplateError {
+    /// The template file could not be read.
     #[error("cannot read the template {path}: {source}")]
     Read {
+        /// The file.
         path: PathBuf,
+        /// The operating system's error.
         source: std::io::Error,
     },
+    /// The template is not YAML.
     #[error("{path} is not valid YAML: {source}")]
     Yaml {
+        /// Where the text came from (a path, or what the caller named it).
         path: String,
+        /// The YAML parser's error, with its line and column.
         source: serde_yaml_ng::Error,
     },
+    /// A value the harness cannot read (an unknown intrinsic function, a tag it does not know).
     #[error("{origin}: {source}")]
-    Node { origin: String, source: NodeError },
+    Node {
+        /// Where the template came from.
+        origin: String,
+        /// The value and what is wrong with it.
+        source: NodeError,
+    },
     /// AWS itself would refuse this value.
     #[error("{origin}: {logical_id}: {property}: {message}")]
     Invalid {
+        /// Where the template came from.
         origin: String,
+        /// The resource.
         logical_id: String,
+        /// The property path under it.
         property: String,
+        /// What AWS would say.
         message: String,
     },
     /// What the harness does not simulate, and nobody accepted.
@@ -66,15 +82,27 @@ pub enum TemplateError {
         findings.iter().map(|f| format!("  {f}")).collect::<Vec<_>>().join("\n")
     )]
     Unsupported {
+        /// Where the template came from.
         origin: String,
+        /// Each part not simulated.
         findings: Vec<Finding>,
     },
+    /// The template does not describe a pipeline the harness can run (named in the message).
     #[error("{origin}: {message}")]
-    Pipeline { origin: String, message: String },
+    Pipeline {
+        /// Where the template came from.
+        origin: String,
+        /// What is missing or wrong.
+        message: String,
+    },
+    /// A value could not be evaluated (a `Ref` to nothing, a missing attribute).
     #[error("{origin}: cannot evaluate {path}: {message}")]
     Resolve {
+        /// Where the template came from.
         origin: String,
+        /// The value's path (`Resources.X.Properties.Y`).
         path: String,
+        /// Why it cannot be evaluated.
         message: String,
     },
 }
@@ -82,10 +110,12 @@ pub enum TemplateError {
 /// Something a template says that the harness does not simulate.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
+    /// The resource.
     pub logical_id: String,
     /// The property path under the resource (`StreamEncryption`, `Events.Stream.Properties.X`),
     /// or `Type` for a resource type.
     pub property: String,
+    /// Why the harness does not simulate it.
     pub message: String,
 }
 
@@ -110,12 +140,14 @@ pub struct Acceptance {
 }
 
 impl Acceptance {
+    /// Accepts `entries` (`all`, or `LogicalId.Property` keys or prefixes of them).
     pub fn new(entries: impl IntoIterator<Item = impl Into<String>>) -> Self {
         Acceptance {
             entries: entries.into_iter().map(Into::into).collect(),
         }
     }
 
+    /// Whether `finding` is accepted.
     pub fn accepts(&self, finding: &Finding) -> bool {
         let key = finding.key();
         self.entries.iter().any(|entry| {
@@ -131,16 +163,22 @@ impl Acceptance {
 /// A template's parameter.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Parameter {
+    /// `Type` (`String`, `Number`, ...).
     pub kind: String,
+    /// `Default`, as a string (the value used unless overridden).
     pub default: Option<String>,
+    /// The other properties (`AllowedValues`, `Description`, ...).
     pub properties: BTreeMap<String, Node>,
 }
 
 /// A resource as written: its type, properties and metadata.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Resource {
+    /// `Type` (`AWS::Serverless::Function`, `AWS::SQS::Queue`, ...).
     pub kind: String,
+    /// `Properties`, `Globals.Function` merged into functions.
     pub properties: BTreeMap<String, Node>,
+    /// `Metadata` (`BuildMethod`, ...).
     pub metadata: Option<Node>,
     /// Attributes other than Type/Properties/Metadata (DependsOn, Condition, ...).
     pub attributes: BTreeMap<String, Node>,
@@ -149,7 +187,9 @@ pub struct Resource {
 /// An output: a value `harness up` prints, resolved against the local pipeline.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Output {
+    /// `Value`, to evaluate once the pipeline runs.
     pub value: Node,
+    /// `Description`.
     pub description: Option<String>,
 }
 
@@ -158,9 +198,13 @@ pub struct Output {
 pub struct Template {
     /// Where it came from, for messages.
     pub origin: String,
+    /// `Transform` (must be [`SAM_TRANSFORM`]).
     pub transform: Option<String>,
+    /// `Parameters`, by name.
     pub parameters: BTreeMap<String, Parameter>,
+    /// `Resources`, by logical id.
     pub resources: BTreeMap<String, Resource>,
+    /// `Outputs`, by name.
     pub outputs: BTreeMap<String, Output>,
     /// Top-level sections other than the ones above (Conditions, Mappings, ...).
     pub other_sections: Vec<String>,
@@ -184,7 +228,46 @@ impl Template {
     }
 
     /// Parses template text; `origin` names it in messages. `Globals.Function` is merged into
-    /// every `AWS::Serverless::Function` here, as SAM does.
+    /// every `AWS::Serverless::Function` here, as SAM does. Parsing checks only the shape;
+    /// [`PipelineSpec::compile`] then reads the pipeline out of it, refusing what AWS would
+    /// refuse and what the harness does not simulate.
+    ///
+    /// ```
+    /// use harness::template::spec::CompileOptions;
+    /// use harness::template::{Node, PipelineSpec, Template};
+    ///
+    /// # fn main() -> Result<(), harness::template::TemplateError> {
+    /// let text = r#"
+    /// Transform: AWS::Serverless-2016-10-31
+    /// Globals:
+    ///   Function:
+    ///     Timeout: 5
+    /// Resources:
+    ///   EventsQueue:
+    ///     Type: AWS::SQS::Queue
+    ///     Properties:
+    ///       VisibilityTimeout: 30
+    ///   StoreFunction:
+    ///     Type: AWS::Serverless::Function
+    ///     Properties:
+    ///       Handler: bootstrap
+    /// "#;
+    /// let template = Template::parse(text, "inline")?;
+    /// assert_eq!(template.resources["EventsQueue"].kind, "AWS::SQS::Queue");
+    /// // Globals.Function is merged into every function.
+    /// let store = &template.resources["StoreFunction"].properties;
+    /// assert_eq!(store["Timeout"], Node::Number("5".into()));
+    ///
+    /// // The project's own template, compiled into the pipeline the harness runs, with one
+    /// // value changed as `HarnessOptions::set` would.
+    /// let mut project = Template::load("../template.yaml".as_ref())?;
+    /// project.set_property("EventsQueue.VisibilityTimeout", Node::Number("60".into()))?;
+    /// let spec = PipelineSpec::compile(&project, &CompileOptions::default())?;
+    /// let queue = &spec.queues["EventsQueue"];
+    /// assert_eq!(queue.visibility_timeout, std::time::Duration::from_secs(60));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn parse(text: &str, origin: &str) -> Result<Template, TemplateError> {
         let value: Value = serde_yaml_ng::from_str(text).map_err(|source| TemplateError::Yaml {
             path: origin.to_owned(),

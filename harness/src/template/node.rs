@@ -10,12 +10,17 @@ use serde_yaml_ng::Value;
 /// One value of a template.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Node {
+    /// `null`, or a key with no value.
     Null,
+    /// `true` or `false`.
     Bool(bool),
     /// A number as written (CloudFormation passes numbers on as strings).
     Number(String),
+    /// A string.
     Str(String),
+    /// A sequence.
     List(Vec<Node>),
+    /// A mapping, keys in order.
     Map(BTreeMap<String, Node>),
     /// `Ref`: a parameter, a pseudo parameter or a resource.
     Ref(String),
@@ -31,7 +36,9 @@ pub enum Node {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{path}: {message}")]
 pub struct NodeError {
+    /// Where the value is (`EventsQueue.Properties.RedrivePolicy`).
     pub path: String,
+    /// What is wrong with it.
     pub message: String,
 }
 

@@ -12,7 +12,9 @@ use super::spec::{Binary, EventSource, FunctionSpec, PipelineSpec};
 /// One statement of an inline policy.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Statement {
+    /// `Effect: Allow` (`false`: `Deny`).
     pub allow: bool,
+    /// The actions (`sqs:SendMessage`, `dynamodb:*`, ...).
     pub actions: Vec<String>,
     /// Resource ARNs (or patterns), evaluated once the resources exist.
     pub resources: Vec<Node>,
@@ -88,8 +90,11 @@ fn statement(node: &Node) -> Result<Statement, String> {
 /// A call a function makes: the action, the resource's ARN, and why it is made.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Need {
+    /// The IAM action (`sqs:SendMessage`).
     pub action: &'static str,
+    /// The resource's ARN.
     pub arn: String,
+    /// Why the function calls it (for the error naming a missing permission).
     pub why: String,
 }
 

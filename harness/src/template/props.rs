@@ -10,6 +10,7 @@ use super::{Finding, TemplateError};
 
 /// A resource's (or a nested map's) properties being read.
 pub struct Props<'a> {
+    /// The resource's logical id.
     pub id: &'a str,
     /// The path of this map under the resource (`""` for `Properties` itself).
     pub path: String,
@@ -21,6 +22,8 @@ pub struct Props<'a> {
 }
 
 impl<'a> Props<'a> {
+    /// Reads the properties `map` of resource `id`; `origin` names the template in errors, `facts`
+    /// resolve values needed before provisioning.
     pub fn new(
         id: &'a str,
         map: &'a BTreeMap<String, Node>,

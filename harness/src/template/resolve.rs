@@ -9,17 +9,24 @@ use super::node::{Node, sub_names};
 /// What a resource evaluates to: its `Ref` value and its `Fn::GetAtt` attributes.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ResourceFacts {
+    /// What `Ref` gives (a queue's URL, a stream's or table's name, a function's name).
     pub reference: String,
+    /// What `Fn::GetAtt` gives, by attribute (`Arn`, `QueueName`, ...).
     pub attributes: BTreeMap<String, String>,
 }
 
 /// Everything a value may refer to.
 #[derive(Debug, Clone, Default)]
 pub struct Facts {
+    /// The template's parameters (defaults, overridden by `--parameter`).
     pub parameters: BTreeMap<String, String>,
+    /// `AWS::Region`.
     pub region: String,
+    /// `AWS::AccountId`.
     pub account: String,
+    /// `AWS::StackName`.
     pub stack_name: String,
+    /// Each resource, by logical id.
     pub resources: BTreeMap<String, ResourceFacts>,
 }
 

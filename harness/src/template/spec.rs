@@ -17,9 +17,13 @@ use crate::esm::{FilterCriteria, StartingPosition};
 
 /// The logical ids the pipeline's code and outside tools rely on (DESIGN, "the template").
 pub const INGEST_API: &str = "IngestApi";
+/// The Kinesis stream the ingest API writes to.
 pub const EVENTS_STREAM: &str = "EventsStream";
+/// The queue the forwarder sends to and the store consumes.
 pub const EVENTS_QUEUE: &str = "EventsQueue";
+/// The dead-letter queue both consumers send failures to.
 pub const EVENTS_DLQ: &str = "EventsDlq";
+/// The table the store writes.
 pub const EVENTS_TABLE: &str = "EventsTable";
 
 /// Metadata keys with no behaviour to simulate.
@@ -36,25 +40,31 @@ pub struct CompileOptions {
     pub accept: Acceptance,
     /// Region and account of the backend (ARNs before provisioning).
     pub region: String,
+    /// The account id of the backend (ARNs before provisioning).
     pub account: String,
 }
 
 /// A Kinesis stream.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StreamSpec {
+    /// The physical name (the name prefix, then the template's `Name` or the logical id).
     pub name: String,
     /// `None`: on-demand (`StreamModeDetails: ON_DEMAND`).
     pub shards: Option<u32>,
+    /// `RetentionPeriodHours` (`None`: AWS's default, 24).
     pub retention_hours: Option<u32>,
 }
 
 /// An SQS queue.
 #[derive(Debug, Clone, PartialEq)]
 pub struct QueueSpec {
+    /// The physical name.
     pub name: String,
+    /// `VisibilityTimeout` (AWS's default 30 s).
     pub visibility_timeout: Duration,
     /// Other attributes as CreateQueue takes them (`MessageRetentionPeriod`, ...).
     pub attributes: BTreeMap<String, String>,
+    /// `RedrivePolicy`: where messages go after too many receives.
     pub redrive: Option<Redrive>,
 }
 
@@ -63,16 +73,20 @@ pub struct QueueSpec {
 pub struct Redrive {
     /// The DLQ's logical id.
     pub dead_letter: String,
+    /// `maxReceiveCount`: receives after which a message moves to the DLQ.
     pub max_receive_count: u32,
 }
 
 /// A DynamoDB table.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TableSpec {
+    /// The physical name.
     pub name: String,
     /// Attribute name and type (`S`, `N`, `B`) of each key attribute.
     pub attributes: Vec<(String, String)>,
+    /// The partition key's attribute name.
     pub hash_key: String,
+    /// The sort key's attribute name, if any.
     pub range_key: Option<String>,
     /// `None`: on-demand; else read and write capacity units.
     pub provisioned: Option<(i64, i64)>,
@@ -81,12 +95,16 @@ pub struct TableSpec {
 /// Which of the project's binaries a function runs (`Metadata.BuildProperties.Binary`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Binary {
+    /// The ingest API's handler (`functions/ingest`).
     Ingest,
+    /// The Kinesis consumer that forwards to SQS (`functions/forward`).
     Forward,
+    /// The SQS consumer that stores into DynamoDB (`functions/store`).
     Store,
 }
 
 impl Binary {
+    /// The binary's name (`ingest`, `forward`, `store`).
     pub fn name(self) -> &'static str {
         match self {
             Binary::Ingest => "ingest",
@@ -109,16 +127,23 @@ impl Binary {
 /// A Lambda function.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FunctionSpec {
+    /// The physical name (`FunctionName`, or made from the logical id).
     pub name: String,
     /// The project binary it runs; `None` for a function whose handler a test registers.
     pub binary: Option<Binary>,
+    /// `Runtime` (`provided.al2023`).
     pub runtime: String,
+    /// The first of `Architectures` (`x86_64` or `arm64`).
     pub architecture: String,
+    /// `Timeout` (Lambda's default 3 s).
     pub timeout: Duration,
+    /// `MemorySize`, in MB (Lambda's default 128).
     pub memory_mb: u32,
     /// `Environment.Variables`, evaluated once the resources exist.
     pub environment: BTreeMap<String, Node>,
+    /// The inline policy statements of `Policies`, checked against the calls the function makes.
     pub statements: Vec<Statement>,
+    /// `Events`: its event sources.
     pub events: Vec<EventSpec>,
     /// The execution role SAM makes for it (`<LogicalId>Role`), as an ARN.
     pub role_arn: String,
@@ -127,14 +152,20 @@ pub struct FunctionSpec {
 /// One entry of a function's `Events`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EventSpec {
+    /// The event's key under `Events`.
     pub name: String,
+    /// What invokes the function.
     pub source: EventSource,
 }
 
+/// What invokes a function.
 #[derive(Debug, Clone, PartialEq)]
 pub enum EventSource {
+    /// A Kinesis stream's event source mapping.
     Kinesis(KinesisEventSpec),
+    /// An SQS queue's event source mapping.
     Sqs(SqsEventSpec),
+    /// An API Gateway route.
     Api(ApiEventSpec),
 }
 
@@ -143,18 +174,25 @@ pub enum EventSource {
 pub struct KinesisEventSpec {
     /// The stream's logical id.
     pub stream: String,
+    /// `StartingPosition`.
     pub starting_position: StartingPosition,
+    /// `BatchSize` (default 100).
     pub batch_size: usize,
+    /// `MaximumBatchingWindowInSeconds` (default 0).
     pub maximum_batching_window: Duration,
+    /// `BisectBatchOnFunctionError`: split a failing batch in two and retry each half.
     pub bisect_batch_on_function_error: bool,
     /// `None`: -1, retry until the record expires.
     pub maximum_retry_attempts: Option<u32>,
     /// `None`: -1, no limit.
     pub maximum_record_age: Option<Duration>,
+    /// `FunctionResponseTypes: [ReportBatchItemFailures]`.
     pub report_batch_item_failures: bool,
+    /// `ParallelizationFactor`: concurrent batches per shard (1..=10).
     pub parallelization_factor: u8,
     /// The logical id of the SQS queue discarded batches are described to.
     pub on_failure: Option<String>,
+    /// `Enabled` (default true).
     pub enabled: bool,
     /// `FilterCriteria`, compiled.
     pub filter_criteria: Option<FilterCriteria>,
@@ -167,10 +205,15 @@ pub struct KinesisEventSpec {
 pub struct SqsEventSpec {
     /// The queue's logical id.
     pub queue: String,
+    /// `BatchSize` (default 10).
     pub batch_size: usize,
+    /// `MaximumBatchingWindowInSeconds` (default 0).
     pub maximum_batching_window: Duration,
+    /// `FunctionResponseTypes: [ReportBatchItemFailures]`.
     pub report_batch_item_failures: bool,
+    /// `ScalingConfig.MaximumConcurrency` (2..=1000; `None`: no limit beyond Lambda's scaling).
     pub maximum_concurrency: Option<u16>,
+    /// `Enabled` (default true).
     pub enabled: bool,
     /// `FilterCriteria`, compiled.
     pub filter_criteria: Option<FilterCriteria>,
@@ -179,16 +222,22 @@ pub struct SqsEventSpec {
 /// An API Gateway route to a function.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiEventSpec {
+    /// The API's logical id (`RestApiId`, or the implicit API).
     pub api: String,
+    /// The route's path (`/stream`), served under the stage (`/{stage}/stream`).
     pub path: String,
+    /// The HTTP method, upper case.
     pub method: String,
+    /// `Auth.ApiKeyRequired` of the route (or the API's default).
     pub api_key_required: bool,
 }
 
 /// The REST API: its stage, the keys its usage plans accept, its throttling.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiSpec {
+    /// The API's logical id.
     pub logical_id: String,
+    /// The stage name (`StageName`), the first segment of every path.
     pub stage: String,
     /// `Auth.ApiKeyRequired` of the API: every method needs a key.
     pub default_api_key_required: bool,
@@ -198,22 +247,33 @@ pub struct ApiSpec {
     pub throttle: Option<Throttle>,
 }
 
+/// A usage plan's `Throttle`: API Gateway's token bucket, answering 429 beyond it.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Throttle {
+    /// `RateLimit`: steady requests per second.
     pub rate_limit: f64,
+    /// `BurstLimit`: the bucket's size.
     pub burst_limit: u32,
 }
 
 /// The pipeline a template describes.
 #[derive(Debug, Clone)]
 pub struct PipelineSpec {
+    /// Where the template came from.
     pub origin: String,
+    /// The parameters' values (defaults, then overrides).
     pub parameters: BTreeMap<String, String>,
+    /// The Kinesis streams, by logical id.
     pub streams: BTreeMap<String, StreamSpec>,
+    /// The SQS queues, by logical id.
     pub queues: BTreeMap<String, QueueSpec>,
+    /// The DynamoDB tables, by logical id.
     pub tables: BTreeMap<String, TableSpec>,
+    /// The functions, by logical id.
     pub functions: BTreeMap<String, FunctionSpec>,
+    /// The REST API.
     pub api: ApiSpec,
+    /// The outputs `harness up` prints.
     pub outputs: BTreeMap<String, Output>,
     /// What the template says that the harness ignores because the user accepted it.
     pub accepted: Vec<Finding>,

@@ -6,7 +6,7 @@
 //! | function | variables (required in bold) |
 //! |---|---|
 //! | ingest | **`STREAMS`** (`name=kinesis-stream`, comma-separated), `STAGE`, `PARTITION_KEY` (`id`, `stream` or `payload:/json/pointer`), `BATCH_PUTS` (`true`/`false`), `MAX_EVENT_BYTES`, `MAX_BODY_BYTES` |
-//! | forward | **`QUEUE_URL`**, **`DLQ_URL`**, `MAX_ATTEMPTS`, `BASE_DELAY`, `MAX_DELAY` |
+//! | forward | **`QUEUE_URL`**, **`DLQ_URL`**, `MAX_ATTEMPTS`, `BASE_DELAY`, `MAX_DELAY` (durations: `100ms`, `2s`) |
 //! | store | **`TABLE_NAME`**, **`DLQ_URL`** (conflicts), `MAX_ATTEMPTS`, `BASE_DELAY`, `MAX_DELAY` |
 
 use std::collections::BTreeMap;
@@ -20,12 +20,20 @@ use super::{
 /// A variable that is missing or does not parse.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EnvError {
+    /// A variable the function needs is not set.
     #[error("environment variable {name} must be set")]
-    Missing { name: &'static str },
+    Missing {
+        /// The variable.
+        name: &'static str,
+    },
+    /// A variable is set to something it cannot be.
     #[error("environment variable {name} must be {expected}, not `{value}`")]
     Invalid {
+        /// The variable.
         name: &'static str,
+        /// Its value.
         value: String,
+        /// What it must be (`` `true` or `false` ``, a whole number in a range, ...).
         expected: &'static str,
     },
 }
@@ -40,6 +48,7 @@ pub const INGEST_VARS: &[&str] = &[
     "MAX_EVENT_BYTES",
     "MAX_BODY_BYTES",
 ];
+/// The variables the forward function reads.
 pub const FORWARD_VARS: &[&str] = &[
     "QUEUE_URL",
     "DLQ_URL",
@@ -47,6 +56,7 @@ pub const FORWARD_VARS: &[&str] = &[
     "BASE_DELAY",
     "MAX_DELAY",
 ];
+/// The variables the store function reads.
 pub const STORE_VARS: &[&str] = &[
     "TABLE_NAME",
     "DLQ_URL",
@@ -58,6 +68,7 @@ pub const STORE_VARS: &[&str] = &[
 /// Reads variables from somewhere: `|name| std::env::var(name).ok()` on Lambda, a map in the
 /// harness.
 pub trait Env {
+    /// The variable `name`, or `None` when it is not set.
     fn var(&self, name: &str) -> Option<String>;
 }
 
@@ -79,6 +90,7 @@ pub fn process() -> impl Env {
 }
 
 impl ForwardConfig {
+    /// The forward function's settings from its environment (`QUEUE_URL`, `DLQ_URL`, retries).
     pub fn from_env(env: &impl Env) -> Result<Self, EnvError> {
         Ok(ForwardConfig {
             queue_url: required(env, "QUEUE_URL")?,
@@ -89,6 +101,7 @@ impl ForwardConfig {
 }
 
 impl StoreConfig {
+    /// The store function's settings from its environment (`TABLE_NAME`, retries).
     pub fn from_env(env: &impl Env) -> Result<Self, EnvError> {
         Ok(StoreConfig {
             table: required(env, "TABLE_NAME")?,

@@ -1,7 +1,7 @@
 //! The pipeline's configuration: plain structs built once at the edge and passed in. Each
-//! function reads its own from its environment through [`env`], the one loader that both the
-//! Lambda binaries (the process environment) and the harness (the environment `template.yaml`
-//! gives the function) use. Nothing else in this crate reads environment variables.
+//! function reads its own from its environment through [`env`](mod@env), the one loader that
+//! both the Lambda binaries (the process environment) and the harness (the environment
+//! `template.yaml` gives the function) use. Nothing else in this crate reads environment variables.
 
 pub mod env;
 

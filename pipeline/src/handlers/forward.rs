@@ -23,7 +23,10 @@ use aws_lambda_events::event::streams::KinesisEventResponse;
 pub enum ForwardError {
     /// A record must be reported as failed but has no sequence number to name it by.
     #[error("record {index} failed and has no sequence number to report it by")]
-    UnreportableRecord { index: usize },
+    UnreportableRecord {
+        /// The record's position in the batch.
+        index: usize,
+    },
 }
 
 /// A failed DLQ send: the record has to be retried by the event source mapping.
@@ -39,6 +42,8 @@ pub struct Forwarder {
 }
 
 impl Forwarder {
+    /// A forwarder sending to `queue_url`, failures to `dlq_url`, each send tried as `policy` says;
+    /// `observer` hears what happens to each event.
     pub fn new(
         client: aws_sdk_sqs::Client,
         queue_url: impl Into<String>,

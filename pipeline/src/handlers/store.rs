@@ -40,7 +40,10 @@ const MAX_CONCURRENT_WRITES: usize = 32;
 pub enum StoreError {
     /// A message must be reported as failed but has no message id to name it by.
     #[error("message {index} failed and has no messageId to report it by")]
-    UnreportableMessage { index: usize },
+    UnreportableMessage {
+        /// The message's position in the batch.
+        index: usize,
+    },
 }
 
 /// How one PutItem ended well.
@@ -63,7 +66,9 @@ pub struct Store {
 }
 
 impl Store {
-    /// Writes to `table`; conflicts go to `dlq_url` (SendMessage with the same attempts).
+    /// A store writing to `table`, each PutItem tried as `policy` says; conflicts go to
+    /// `dlq_url` (SendMessage with the same attempts); `observer` hears what happens to each
+    /// event.
     pub fn new(
         client: aws_sdk_dynamodb::Client,
         table: impl Into<String>,

@@ -11,6 +11,8 @@ use crate::transport::TransportError;
 /// Seconds a client should wait after a 503.
 pub const RETRY_AFTER_SECS: u32 = 1;
 
+/// Why the ingest API refused an event; each becomes the status and JSON body API Gateway would
+/// answer.
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
     /// `x-api-key` missing or not one of the configured keys.
@@ -19,11 +21,13 @@ pub enum IngestError {
     /// No such resource (API Gateway's answer to unknown paths).
     #[error("Missing Authentication Token")]
     MissingAuthenticationToken,
+    /// Not `PUT` (the only method the route has).
     #[error("Method Not Allowed")]
     MethodNotAllowed,
     /// The request is malformed; the message names the problem.
     #[error("{0}")]
     BadRequest(String),
+    /// The body or the event is over its limit; the message names which.
     #[error("{0}")]
     TooLarge(String),
     /// The stream is throttling or down; the event was not accepted.
@@ -35,6 +39,7 @@ pub enum IngestError {
 }
 
 impl IngestError {
+    /// The HTTP status this answers with.
     pub fn status(&self) -> StatusCode {
         match self {
             IngestError::Forbidden | IngestError::MissingAuthenticationToken => {

@@ -47,6 +47,8 @@ pub struct IngestState {
 }
 
 impl IngestState {
+    /// The API's state: a transport per stream name, the keys it accepts, and the observer of each
+    /// event.
     pub fn new(
         transports: HashMap<String, Arc<dyn Transport>>,
         api_keys: ApiKeys,
@@ -154,9 +156,13 @@ impl IngestState {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct IngestResponse {
+    /// The envelope's id (the one given, or one made at ingest).
     pub id: String,
+    /// The stream the event was put on.
     pub stream: String,
+    /// The shard Kinesis put it on.
     pub shard_id: String,
+    /// Its sequence number there.
     pub sequence_number: String,
 }
 

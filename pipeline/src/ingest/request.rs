@@ -25,8 +25,11 @@ pub fn api_key_valid(headers: &HeaderMap, keys: &[String]) -> bool {
 /// The parts of a valid body.
 #[derive(Debug, PartialEq)]
 pub struct IngestRequest {
+    /// `stream`: which configured stream the event goes to.
     pub stream: String,
+    /// `id`, when the client gives one (else one is made at ingest).
     pub id: Option<String>,
+    /// `payload`: the event itself, any JSON value.
     pub payload: Value,
 }
 

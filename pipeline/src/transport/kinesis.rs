@@ -21,6 +21,8 @@ pub struct KinesisTransport {
 }
 
 impl KinesisTransport {
+    /// A transport putting each envelope on `stream_name`, its partition key taken as
+    /// `partition_key` says.
     pub fn new(
         client: aws_sdk_kinesis::Client,
         stream_name: impl Into<String>,

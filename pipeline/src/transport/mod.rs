@@ -14,7 +14,9 @@ use crate::envelope::Envelope;
 /// The backend's acknowledgement of one record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Receipt {
+    /// The shard the record went to.
     pub shard_id: String,
+    /// Its sequence number there.
     pub sequence_number: String,
 }
 
@@ -23,15 +25,26 @@ pub struct Receipt {
 pub enum TransportError {
     /// Refused by us before sending: the encoded record is over the backend's limit (413).
     #[error("record of {size} bytes exceeds the limit of {limit} bytes")]
-    TooLarge { size: usize, limit: usize },
+    TooLarge {
+        /// The encoded record's size in bytes.
+        size: usize,
+        /// The backend's limit in bytes.
+        limit: usize,
+    },
     /// The backend is throttling or down, still after the SDK's retries; the client may retry
     /// later (503 with Retry-After).
     #[error("stream unavailable: {reason}")]
-    Unavailable { reason: String },
+    Unavailable {
+        /// The last error (`Code: message (HTTP status)`).
+        reason: String,
+    },
     /// The backend refused the record for a reason a retry will not fix (a missing stream,
     /// denied access): a configuration problem on our side (502).
     #[error("stream rejected the record: {reason}")]
-    Failed { reason: String },
+    Failed {
+        /// The error (`Code: message (HTTP status)`).
+        reason: String,
+    },
 }
 
 impl TransportError {
@@ -44,5 +57,6 @@ impl TransportError {
 /// Puts envelopes somewhere durable and says where.
 #[async_trait]
 pub trait Transport: Send + Sync {
+    /// Puts one envelope; the receipt says where it went.
     async fn send(&self, envelope: &Envelope) -> Result<Receipt, TransportError>;
 }

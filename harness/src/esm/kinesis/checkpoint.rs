@@ -20,10 +20,12 @@ use crate::esm::BoxError;
 pub struct SeqNum(String);
 
 impl SeqNum {
+    /// The sequence number `seq`, as Kinesis spelled it.
     pub fn new(seq: &str) -> Self {
         Self(seq.to_owned())
     }
 
+    /// The sequence number as Kinesis spelled it (leading zeros kept).
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -78,6 +80,7 @@ pub struct InMemoryCheckpoints {
 }
 
 impl InMemoryCheckpoints {
+    /// An empty store: every shard starts from the mapping's starting position.
     pub fn new() -> Self {
         Self::default()
     }
@@ -117,12 +120,14 @@ pub struct Tracker {
 }
 
 impl Tracker {
+    /// Notes records as read and not yet finished (ones already noted keep their state).
     pub fn add(&mut self, seqs: impl IntoIterator<Item = SeqNum>) {
         for seq in seqs {
             self.records.entry(seq).or_insert(false);
         }
     }
 
+    /// Marks records finished (handled, or sent to the on-failure destination).
     pub fn finish<'a>(&mut self, seqs: impl IntoIterator<Item = &'a SeqNum>) {
         for seq in seqs {
             if let Some(done) = self.records.get_mut(seq) {
@@ -151,6 +156,7 @@ impl Tracker {
         self.records.len()
     }
 
+    /// Forgets every record (the consumer restarts from its checkpoint).
     pub fn clear(&mut self) {
         self.records.clear();
     }

@@ -11,20 +11,26 @@ use crate::esm::filter::FilterCriteria;
 /// Where a shard with no checkpoint starts reading.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StartingPosition {
+    /// The oldest record still in the stream (`TRIM_HORIZON`).
     TrimHorizon,
+    /// Only records put after the shard's iterator is taken (`LATEST`).
     Latest,
+    /// The first record arriving at or after the time (`AT_TIMESTAMP`).
     AtTimestamp(DateTime<Utc>),
     /// Not a Lambda setting: the harness's replay from one record. The shard holding the
     /// sequence number starts at it (AT_SEQUENCE_NUMBER); every other shard at LATEST.
     AtSequenceNumber(String),
 }
 
+/// A Kinesis event source mapping's settings, as Lambda names them; [`Default`] is Lambda's
+/// defaults.
 #[derive(Debug, Clone)]
 pub struct KinesisMappingConfig {
     /// `BatchSize`: records per invocation at most (1..=10,000).
     pub batch_size: usize,
     /// `MaximumBatchingWindowInSeconds`: how long to gather records before invoking.
     pub maximum_batching_window: Duration,
+    /// `StartingPosition`: where a shard without a checkpoint starts.
     pub starting_position: StartingPosition,
     /// `MaximumRetryAttempts`: `None` is Lambda's -1 (retry until the record expires).
     pub maximum_retry_attempts: Option<u32>,

@@ -41,7 +41,9 @@ pub use window::{KinesisWindowEvent, KinesisWindowHandler, KinesisWindowResponse
 /// state (`TumblingWindowInSeconds`).
 #[derive(Clone)]
 pub enum KinesisFunction {
+    /// A handler invoked with each batch.
     Plain(Arc<dyn KinesisHandler>),
+    /// A handler invoked with each batch and its window's state, returning the new state.
     Windowed(Arc<dyn KinesisWindowHandler>),
 }
 
@@ -403,10 +405,12 @@ impl KinesisMappingHandle {
             .await
     }
 
+    /// What the mapping has done so far (reads, batches, retries, discards, ...).
     pub fn stats(&self) -> KinesisStats {
         self.mapping.counters.snapshot()
     }
 
+    /// The ids of the shards the mapping reads, one consumer each.
     pub fn shard_ids(&self) -> Vec<String> {
         self.mapping
             .shards
@@ -415,6 +419,7 @@ impl KinesisMappingHandle {
             .collect()
     }
 
+    /// The ARN of the stream the mapping reads.
     pub fn stream_arn(&self) -> &str {
         &self.mapping.stream_arn
     }

@@ -14,8 +14,11 @@ pub enum DiscardCondition {
     RecordAgeExceeded,
 }
 
+/// The JSON record Lambda sends to an on-failure destination when it discards a batch (AWS's
+/// "Invocation record" for stream sources).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OnFailureRecord {
+    /// The invocation: its request id, function, condition and attempts.
     #[serde(rename = "requestContext")]
     pub request_context: RequestContext,
     /// Absent for an age-based discard (recorded on AWS: `RecordAgeExceeded` records have no
@@ -26,25 +29,37 @@ pub struct OnFailureRecord {
         default
     )]
     pub response_context: Option<ResponseContext>,
+    /// The record's format version (`1.0`).
     pub version: String,
+    /// When the batch was discarded (ISO 8601 with milliseconds).
     pub timestamp: String,
+    /// Where the discarded batch is in the stream (its shard and sequence numbers).
     #[serde(rename = "KinesisBatchInfo")]
     pub kinesis_batch_info: KinesisBatchInfo,
 }
 
+/// `requestContext`: which invocation the record is about.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RequestContext {
+    /// A fresh request id (UUID).
     pub request_id: String,
+    /// The function's ARN.
     pub function_arn: String,
+    /// Why the batch was discarded.
     pub condition: DiscardCondition,
+    /// How often the batch was invoked.
     pub approximate_invoke_count: u32,
 }
 
+/// `responseContext`: how the last invocation answered.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ResponseContext {
+    /// The invocation's HTTP status (200 even for a function error, as Lambda's invoke API
+    /// answers).
     pub status_code: u16,
+    /// The version invoked (`$LATEST`).
     pub executed_version: String,
     /// `Unhandled` when the last invocation was a function error; `null` (present) when it
     /// returned normally: a partial failure or a response Lambda could not use (recorded on
@@ -52,31 +67,47 @@ pub struct ResponseContext {
     pub function_error: Option<String>,
 }
 
+/// `KinesisBatchInfo`: the discarded batch's place in the stream (never its data).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct KinesisBatchInfo {
+    /// The shard the batch came from.
     pub shard_id: String,
+    /// The first record's sequence number.
     pub start_sequence_number: String,
+    /// The last record's sequence number.
     pub end_sequence_number: String,
+    /// The first record's arrival time (ISO 8601).
     pub approximate_arrival_of_first_record: String,
+    /// The last record's arrival time (ISO 8601).
     pub approximate_arrival_of_last_record: String,
+    /// Records in the batch.
     pub batch_size: usize,
+    /// The stream's ARN.
     pub stream_arn: String,
 }
 
 /// What the consumer knows about a discarded batch.
 pub struct Discarded<'a> {
+    /// Why it was discarded.
     pub condition: DiscardCondition,
+    /// How often it was invoked.
     pub invoke_count: u32,
     /// How the last invocation failed (`Some(true)`: a function error), `None` if never invoked.
     pub last_function_error: Option<bool>,
+    /// The shard it came from.
     pub shard_id: &'a str,
+    /// The stream's ARN.
     pub stream_arn: &'a str,
+    /// The function's ARN.
     pub function_arn: &'a str,
     /// (sequence number, arrival) of the first and last records.
     pub first: (&'a str, DateTime<Utc>),
+    /// (sequence number, arrival) of the last record.
     pub last: (&'a str, DateTime<Utc>),
+    /// Records in the batch.
     pub batch_size: usize,
+    /// When it was discarded.
     pub now: DateTime<Utc>,
 }
 
@@ -86,6 +117,7 @@ pub fn iso_millis(t: DateTime<Utc>) -> String {
 }
 
 impl OnFailureRecord {
+    /// The record Lambda would send for `d` (with a fresh request id).
     pub fn new(d: &Discarded<'_>) -> Self {
         Self {
             request_context: RequestContext {

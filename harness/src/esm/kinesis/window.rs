@@ -39,7 +39,9 @@ pub const MAX_STATE_BYTES: usize = 1024 * 1024;
 /// A window's bounds, as Lambda writes them (`"2020-12-09T07:04:00Z"`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Window {
+    /// The first instant of the window.
     pub start: DateTime<Utc>,
+    /// The first instant after it.
     pub end: DateTime<Utc>,
 }
 
@@ -58,14 +60,22 @@ impl Window {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct KinesisWindowEvent {
+    /// The batch's records (all of one window).
     #[serde(rename = "Records")]
     pub records: Vec<KinesisEventRecord>,
+    /// The window the records belong to.
     pub window: Window,
+    /// The state the previous invocation of this window returned (empty at its start).
     pub state: Map<String, Value>,
+    /// The shard the records were read from.
     pub shard_id: String,
+    /// The stream's ARN.
     #[serde(rename = "eventSourceARN")]
     pub event_source_arn: String,
+    /// Whether this is the window's final invocation (no records): it hands over the final
+    /// state, which is dropped afterwards.
     pub is_final_invoke_for_window: bool,
+    /// Whether the window ended early because its state outgrew [`MAX_STATE_BYTES`].
     pub is_window_terminated_early: bool,
 }
 
@@ -74,14 +84,17 @@ pub struct KinesisWindowEvent {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct KinesisWindowResponse {
+    /// The state to carry into the window's next invocation (`None` fails the batch on Lambda).
     #[serde(default)]
     pub state: Option<Map<String, Value>>,
+    /// The records that failed (ReportBatchItemFailures): retried from the first of them.
     #[serde(default)]
     pub batch_item_failures: Vec<KinesisBatchItemFailure>,
 }
 
 /// A function behind a Kinesis mapping with a tumbling window.
 pub trait KinesisWindowHandler: Send + Sync + 'static {
+    /// Handles one batch of a window; an error fails the whole batch.
     fn handle(
         &self,
         event: KinesisWindowEvent,

@@ -5,6 +5,7 @@ use std::time::Duration;
 use crate::esm::MappingError;
 use crate::esm::filter::FilterCriteria;
 
+/// An SQS event source mapping's settings, as Lambda names them; [`Default`] is Lambda's defaults.
 #[derive(Debug, Clone)]
 pub struct SqsMappingConfig {
     /// `BatchSize`: messages per invocation at most (1..=10,000; above 10 needs a window).

@@ -136,7 +136,7 @@ impl Mapping {
     }
 
     /// Visible, in-flight (received, not deleted) and delayed messages on the queue.
-    async fn queue_depth(&self) -> Result<[u64; 3], String> {
+    async fn queue_depth(&self) -> Result<[u64; 3], aws_sdk_sqs::Error> {
         use aws_sdk_sqs::types::QueueAttributeName as A;
         let out = self
             .sqs
@@ -147,7 +147,7 @@ impl Mapping {
             .attribute_names(A::ApproximateNumberOfMessagesDelayed)
             .send()
             .await
-            .map_err(|e| aws_sdk_sqs::error::DisplayErrorContext(e).to_string())?;
+            .map_err(aws_sdk_sqs::Error::from)?;
         let attrs = out.attributes();
         let get = |name: A| {
             attrs
@@ -302,13 +302,13 @@ impl SqsMappingHandle {
             match m.queue_depth().await {
                 Ok([0, 0, 0]) => return Ok(()),
                 Ok(_) | Err(_) if tokio::time::Instant::now() >= deadline => {
-                    return Err(IdleTimeout {
-                        waited: timeout,
-                        state: self.describe_with_depth().await,
-                    });
+                    return Err(self.timed_out(timeout).await);
                 }
                 Ok(_) => {}
-                Err(err) => tracing::warn!(%err, "GetQueueAttributes failed while waiting"),
+                Err(err) => tracing::warn!(
+                    err = %aws_sdk_sqs::error::DisplayErrorContext(&err),
+                    "GetQueueAttributes failed while waiting"
+                ),
             }
         }
     }
@@ -319,20 +319,32 @@ impl SqsMappingHandle {
         format!("{busy} of {} pollers with a batch in flight", m.active())
     }
 
-    async fn describe_with_depth(&self) -> String {
+    /// The timeout after `waited`: the pollers' state and the queue's depth, or, when reading
+    /// the depth fails, the SDK's error as the source.
+    async fn timed_out(&self, waited: Duration) -> IdleTimeout {
         match self.mapping.queue_depth().await {
-            Ok([visible, not_visible, delayed]) => format!(
-                "{}; queue has {visible} visible, {not_visible} in flight, {delayed} delayed",
-                self.describe()
-            ),
-            Err(err) => format!("{}; queue depth unknown: {err}", self.describe()),
+            Ok([visible, not_visible, delayed]) => IdleTimeout {
+                waited,
+                state: format!(
+                    "{}; queue has {visible} visible, {not_visible} in flight, {delayed} delayed",
+                    self.describe()
+                ),
+                depth_error: None,
+            },
+            Err(err) => IdleTimeout {
+                waited,
+                state: format!("{}; queue depth unknown", self.describe()),
+                depth_error: Some(Box::new(err)),
+            },
         }
     }
 
+    /// What the mapping has done so far (receives, batches, deletes, ...).
     pub fn stats(&self) -> SqsStats {
         self.mapping.counters.snapshot()
     }
 
+    /// The ARN of the queue the mapping polls.
     pub fn queue_arn(&self) -> &str {
         &self.mapping.source.queue_arn
     }

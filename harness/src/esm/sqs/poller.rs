@@ -104,7 +104,7 @@ pub(crate) async fn run(m: Arc<Mapping>, index: usize) {
         let messages = match received {
             Ok(messages) => messages,
             Err(err) => {
-                tracing::warn!(queue = %m.queue_url, %err, "ReceiveMessage failed");
+                tracing::warn!(queue = %m.queue_url, err = %aws_sdk_sqs::error::DisplayErrorContext(&err), "ReceiveMessage failed");
                 tokio::select! {
                     _ = tokio::time::sleep(Duration::from_secs(1)) => {}
                     _ = stop.wait_for(|s| *s) => return,
@@ -130,7 +130,7 @@ pub(crate) async fn run(m: Arc<Mapping>, index: usize) {
 
 /// Receives up to `batch_size` messages: one long poll, then (with a window) more receives
 /// until the batch is full or the window, opened by the first message, closes.
-async fn receive_batch(m: &Mapping) -> Result<Vec<Message>, BoxError> {
+async fn receive_batch(m: &Mapping) -> Result<Vec<Message>, aws_sdk_sqs::Error> {
     let c = &m.config;
     let mut batch: Vec<Message> = Vec::new();
     let mut deadline: Option<Instant> = None;
@@ -163,7 +163,7 @@ async fn receive_batch(m: &Mapping) -> Result<Vec<Message>, BoxError> {
             .message_attribute_names("All")
             .send()
             .await
-            .map_err(|e| aws_sdk_sqs::error::DisplayErrorContext(e).to_string())?;
+            .map_err(aws_sdk_sqs::Error::from)?;
         if out.messages().len() >= want {
             // Messages are still available: the scaler adds pollers.
             m.saw_backlog

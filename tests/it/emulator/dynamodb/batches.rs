@@ -82,6 +82,7 @@ async fn batch_write_and_batch_get(env: &Env) {
 }
 
 async fn batch_limits_are_enforced(env: &Env) {
+    crate::needs!(env, StrictValidation, AwsErrorMessages);
     let client = env.dynamodb();
     let table = id_table(&client).await;
     let put = |i: usize| {

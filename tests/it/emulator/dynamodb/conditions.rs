@@ -16,6 +16,7 @@ crate::on_both_edges!(
 /// (https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_PutItem.html#DDB-PutItem-request-ReturnValuesOnConditionCheckFailure).
 /// The SDK hides the body, so the request goes raw.
 async fn a_failed_condition_with_all_old_has_message_and_item_but_no_lowercase_message(env: &Env) {
+    crate::needs!(env, AwsErrorMessages);
     let client = env.dynamodb();
     let table = id_table(&client).await;
     client
@@ -148,6 +149,7 @@ async fn failed_condition_returns_the_old_item_when_asked(env: &Env) {
 }
 
 async fn conditions_use_functions_comparators_and_logic(env: &Env) {
+    crate::needs!(env, DynamoDbExpressions);
     let client = env.dynamodb();
     let table = id_table(&client).await;
     client
@@ -232,6 +234,7 @@ async fn conditions_use_functions_comparators_and_logic(env: &Env) {
 }
 
 async fn expression_names_and_values_must_be_defined_and_used(env: &Env) {
+    crate::needs!(env, StrictValidation);
     let client = env.dynamodb();
     let table = id_table(&client).await;
     let (code, message) = error(

@@ -12,6 +12,7 @@ crate::on_both_edges!(
 );
 
 async fn items_round_trip_every_type_and_normalise_numbers(env: &Env) {
+    crate::needs!(env, DynamoDbNumbers);
     let client = env.dynamodb();
     let table = id_table(&client).await;
     let mut nested = HashMap::new();
@@ -136,6 +137,7 @@ async fn get_item_projects_and_misses_quietly(env: &Env) {
 }
 
 async fn keys_and_attribute_values_are_validated(env: &Env) {
+    crate::needs!(env, AwsErrorMessages);
     let client = env.dynamodb();
     let table = create_table(
         &client,
@@ -220,6 +222,7 @@ async fn keys_and_attribute_values_are_validated(env: &Env) {
 }
 
 async fn numbers_keep_their_precision(env: &Env) {
+    crate::needs!(env, DynamoDbNumbers, AwsErrorMessages);
     let client = env.dynamodb();
     let table = id_table(&client).await;
     let big = "12345678901234567890123456789012345678";
@@ -290,6 +293,7 @@ async fn numbers_keep_their_precision(env: &Env) {
 }
 
 async fn return_values_are_checked_per_operation(env: &Env) {
+    crate::needs!(env, AwsErrorMessages);
     let client = env.dynamodb();
     let table = id_table(&client).await;
     let (code, message) = error(
@@ -327,6 +331,7 @@ async fn return_values_are_checked_per_operation(env: &Env) {
 }
 
 async fn item_size_limit_is_400_kb(env: &Env) {
+    crate::needs!(env, DynamoDbItemSize);
     let client = env.dynamodb();
     let table = id_table(&client).await;
     // "id" (2) + "k" (1) + "data" (4) + payload = 409,600 bytes exactly: the largest item.

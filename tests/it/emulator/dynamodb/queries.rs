@@ -28,6 +28,7 @@ async fn query(
 }
 
 async fn query_supports_every_sort_key_operator(env: &Env) {
+    crate::needs!(env, DynamoDbExpressions, AwsErrorMessages);
     let client = env.dynamodb();
     let table = sorted_table(&client).await;
     let all: Vec<String> = (1..=10).map(|i| i.to_string()).collect();
@@ -184,6 +185,7 @@ async fn query_filters_counts_and_reverses(env: &Env) {
 }
 
 async fn query_pages_until_exhausted(env: &Env) {
+    crate::needs!(env, Pagination);
     let client = env.dynamodb();
     let table = sorted_table(&client).await;
     for forward in [true, false] {

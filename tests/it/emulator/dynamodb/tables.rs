@@ -16,6 +16,7 @@ crate::on_both_edges!(
 /// default, without a BillingMode, has no BillingModeSummary; given, it has one
 /// (https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BillingModeSummary.html).
 async fn a_provisioned_table_created_without_billing_mode_has_no_billing_mode_summary(env: &Env) {
+    crate::needs!(env, DynamoDbTableDescriptions);
     let client = env.dynamodb();
     let implicit = provisioned_table(&client, 5, 5, None).await;
     let explicit = provisioned_table(&client, 5, 5, Some(BillingMode::Provisioned)).await;
@@ -82,6 +83,7 @@ async fn describe_table_reports_warm_throughput(env: &Env) {
 /// AttributeDefinitions, KeySchema, CreationDateTime or BillingModeSummary
 /// (https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_DeleteTable.html).
 async fn delete_table_describes_the_table_without_its_schema(env: &Env) {
+    crate::needs!(env, DynamoDbTableDescriptions, DynamoDbDeleteStatus);
     let client = env.dynamodb();
     let table = id_table(&client).await;
     let deleted = client
@@ -102,6 +104,7 @@ async fn delete_table_describes_the_table_without_its_schema(env: &Env) {
 }
 
 async fn table_lifecycle_create_describe_list_delete(env: &Env) {
+    crate::needs!(env, DynamoDbLiveTableSize, DynamoDbDeleteStatus);
     let client = env.dynamodb();
     let table = create_table(
         &client,
@@ -214,6 +217,7 @@ async fn table_lifecycle_create_describe_list_delete(env: &Env) {
 }
 
 async fn create_table_validates_its_input(env: &Env) {
+    crate::needs!(env, StrictValidation, AwsErrorMessages);
     let client = env.dynamodb();
     let def = |name: &str, ty: ScalarAttributeType| {
         AttributeDefinition::builder()
@@ -329,6 +333,7 @@ async fn create_table_validates_its_input(env: &Env) {
 }
 
 async fn list_tables_pages_with_limit(env: &Env) {
+    crate::needs!(env, IsolatedServer);
     let client = env.dynamodb();
     let mut created = Vec::new();
     for _ in 0..5 {

@@ -32,6 +32,7 @@ async fn tags_of(client: &Client, arn: &str) -> Vec<(String, String)> {
 }
 
 async fn tags_are_added_listed_and_removed_by_table_arn(env: &Env) {
+    crate::needs!(env, DynamoDbTags);
     let client = env.dynamodb();
     // Tags given at creation count too.
     let (name, request) = table_request(&client, ("id", ScalarAttributeType::S), None);
@@ -80,6 +81,7 @@ async fn tags_are_added_listed_and_removed_by_table_arn(env: &Env) {
 }
 
 async fn tagging_refuses_unknown_tables_bad_arns_and_empty_tags(env: &Env) {
+    crate::needs!(env, StrictValidation, AwsErrorMessages);
     let client = env.dynamodb();
     let missing = format!(
         "arn:aws:dynamodb:us-east-1:000000000000:table/{}",

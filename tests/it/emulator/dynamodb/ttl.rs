@@ -58,6 +58,7 @@ async fn describe(client: &Client, table: &str) -> (TimeToLiveStatus, Option<Str
 }
 
 async fn time_to_live_is_enabled_described_and_refused_as_aws_refuses(env: &Env) {
+    crate::needs!(env, StrictValidation, AwsErrorMessages);
     let client = env.dynamodb();
     let table = id_table(&client).await;
     assert_eq!(
@@ -120,6 +121,7 @@ async fn get(client: &Client, table: &str, id: &str) -> Option<Item> {
 }
 
 async fn items_already_expired_are_deleted_once_time_to_live_is_enabled(env: &Env) {
+    crate::needs!(env, DynamoDbTtlDeletion);
     let client = env.dynamodb();
     let table = id_table(&client).await;
     let now = epoch_seconds();

@@ -50,6 +50,7 @@ async fn wait_active(client: &Client, table: &str) -> aws_sdk_dynamodb::types::T
 }
 
 async fn update_table_changes_throughput_and_switches_billing_modes(env: &Env) {
+    crate::needs!(env, DynamoDbTableDescriptions);
     let client = env.dynamodb();
     let table = provisioned_table(&client, 5, 5, None).await;
     // More reads, fewer writes: an increase and a decrease at once.
@@ -124,6 +125,7 @@ async fn update_table_changes_throughput_and_switches_billing_modes(env: &Env) {
 }
 
 async fn update_table_refuses_what_aws_refuses(env: &Env) {
+    crate::needs!(env, StrictValidation, AwsErrorMessages);
     let client = env.dynamodb();
     let table = provisioned_table(&client, 5, 5, None).await;
     let (code, message) = error(client.update_table().table_name(&table).send().await);
@@ -190,6 +192,7 @@ async fn update_table_refuses_what_aws_refuses(env: &Env) {
 /// The emulator models billing and throughput only; anything else is refused by name rather
 /// than ignored (README.md, "Not emulated").
 async fn update_table_refuses_what_the_emulator_does_not_model(env: &Env) {
+    crate::needs!(env, EmulatorInternals);
     let client = env.dynamodb();
     let table = id_table(&client).await;
     let (code, message) = error(

@@ -10,6 +10,7 @@ crate::on_both_edges!(
 );
 
 async fn update_item_arithmetic_if_not_exists_and_remove(env: &Env) {
+    crate::needs!(env, AwsErrorMessages);
     let client = env.dynamodb();
     let table = id_table(&client).await;
     // Creates the item when absent.
@@ -215,6 +216,7 @@ async fn update_item_add_delete_lists_and_nested_paths(env: &Env) {
 }
 
 async fn update_item_return_values_and_failures(env: &Env) {
+    crate::needs!(env, DynamoDbWholeAttributeReturnValues);
     let client = env.dynamodb();
     let table = id_table(&client).await;
     client
@@ -316,6 +318,7 @@ async fn update_item_return_values_and_failures(env: &Env) {
 }
 
 async fn concurrent_counter_updates_are_not_lost(env: &Env) {
+    crate::needs!(env, DynamoDbAtomicUpdates);
     let client = env.dynamodb();
     let table = id_table(&client).await;
     let mut tasks = tokio::task::JoinSet::new();

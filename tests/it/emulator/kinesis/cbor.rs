@@ -172,6 +172,7 @@ async fn get_records(env: &Env, iterator: &str) -> Vec<Cbor> {
 }
 
 async fn cbor_records_round_trip_byte_exact_with_millisecond_timestamps(env: &Env) {
+    crate::needs!(env, KinesisCbor);
     let before = now_ms();
     let (stream, created) = create_stream(env).await;
     // Within a minute of the wall clock, in milliseconds (seconds would be 1000 times smaller).
@@ -236,6 +237,7 @@ async fn cbor_records_round_trip_byte_exact_with_millisecond_timestamps(env: &En
 }
 
 async fn cbor_at_timestamp_takes_epoch_milliseconds(env: &Env) {
+    crate::needs!(env, KinesisCbor, KinesisAtTimestamp, AwsErrorMessages);
     let (stream, _) = create_stream(env).await;
     call(
         env,
@@ -281,6 +283,7 @@ async fn cbor_at_timestamp_takes_epoch_milliseconds(env: &Env) {
 }
 
 async fn cbor_errors_are_cbor_maps_with_type_and_message(env: &Env) {
+    crate::needs!(env, KinesisCbor, AwsErrorMessages);
     let name = unique("missing");
     let missing = call(
         env,

@@ -25,6 +25,7 @@ crate::on_both_edges!(
 );
 
 async fn a_created_stream_is_active_with_evenly_split_md5_ranges(env: &Env) {
+    crate::needs!(env, KinesisOnDemand, KinesisHashKeyRanges);
     let client = env.kinesis();
     let name = create_stream(&client, 2).await;
     let desc = client
@@ -92,6 +93,7 @@ async fn describe_stream_summary_counts_open_shards(env: &Env) {
 }
 
 async fn creating_an_existing_stream_is_resource_in_use(env: &Env) {
+    crate::needs!(env, AwsErrorMessages);
     let client = env.kinesis();
     let name = create_stream(&client, 1).await;
     let err = client
@@ -106,6 +108,7 @@ async fn creating_an_existing_stream_is_resource_in_use(env: &Env) {
 }
 
 async fn on_demand_streams_start_with_four_shards(env: &Env) {
+    crate::needs!(env, KinesisOnDemand);
     let client = env.kinesis();
     let name = unique("s");
     client
@@ -139,6 +142,7 @@ async fn on_demand_streams_start_with_four_shards(env: &Env) {
 /// StreamModeDetails, CreateStream makes an on-demand stream of 4 shards; both members are
 /// optional (https://docs.aws.amazon.com/kinesis/latest/APIReference/API_CreateStream.html).
 async fn create_stream_without_shard_count_or_mode_is_on_demand_with_four_shards(env: &Env) {
+    crate::needs!(env, KinesisOnDemand, KinesisOnDemandByDefault);
     let client = env.kinesis();
     let name = unique("s");
     client
@@ -164,6 +168,7 @@ async fn create_stream_without_shard_count_or_mode_is_on_demand_with_four_shards
 }
 
 async fn create_stream_refuses_bad_names_and_counts(env: &Env) {
+    crate::needs!(env, StrictValidation);
     let client = env.kinesis();
     let err = client
         .create_stream()
@@ -234,6 +239,7 @@ async fn a_deleted_stream_is_gone(env: &Env) {
 }
 
 async fn operations_on_a_missing_stream_are_resource_not_found(env: &Env) {
+    crate::needs!(env, AwsErrorMessages);
     let client = env.kinesis();
     let name = unique("missing");
     let err = client
@@ -283,6 +289,7 @@ async fn operations_on_a_missing_stream_are_resource_not_found(env: &Env) {
 }
 
 async fn stream_arn_is_accepted_wherever_stream_name_is(env: &Env) {
+    crate::needs!(env, StrictValidation);
     let client = env.kinesis();
     let name = create_stream(&client, 2).await;
     let arn = format!("arn:aws:kinesis:us-east-1:000000000000:stream/{name}");
@@ -357,6 +364,7 @@ async fn stream_arn_is_accepted_wherever_stream_name_is(env: &Env) {
 }
 
 async fn list_streams_paginates_in_name_order(env: &Env) {
+    crate::needs!(env, IsolatedServer);
     let client = env.kinesis();
     let mut names = Vec::new();
     for _ in 0..5 {
@@ -398,6 +406,7 @@ async fn list_streams_paginates_in_name_order(env: &Env) {
 }
 
 async fn list_shards_paginates_with_next_token(env: &Env) {
+    crate::needs!(env, Pagination);
     let client = env.kinesis();
     let name = create_stream(&client, 5).await;
     let mut ids = Vec::new();
@@ -485,6 +494,7 @@ async fn list_shards_paginates_with_next_token(env: &Env) {
 }
 
 async fn describe_stream_pages_shards(env: &Env) {
+    crate::needs!(env, Pagination);
     let client = env.kinesis();
     let name = create_stream(&client, 3).await;
     let desc = client
@@ -513,6 +523,7 @@ async fn describe_stream_pages_shards(env: &Env) {
 }
 
 async fn retention_changes_within_24_to_8760_hours(env: &Env) {
+    crate::needs!(env, AwsErrorMessages);
     let client = env.kinesis();
     let name = create_stream(&client, 1).await;
     let retention = || async {

@@ -129,6 +129,7 @@ async fn at_sequence_number_includes_and_after_sequence_number_excludes_the_reco
 }
 
 async fn at_timestamp_starts_at_the_first_record_arriving_at_or_after_it(env: &Env) {
+    crate::needs!(env, KinesisAtTimestamp);
     let client = env.kinesis();
     let name = create_stream(&client, 1).await;
     for i in 0..5 {
@@ -234,6 +235,7 @@ async fn a_caught_up_reader_gets_empty_records_and_zero_millis_behind(env: &Env)
 }
 
 async fn get_records_limit_must_be_1_to_10000(env: &Env) {
+    crate::needs!(env, StrictValidation);
     let client = env.kinesis();
     let name = create_stream(&client, 1).await;
     put(&client, &name, "k", "x").await;
@@ -265,6 +267,7 @@ async fn get_records_limit_must_be_1_to_10000(env: &Env) {
 }
 
 async fn iterator_type_and_sequence_number_must_agree(env: &Env) {
+    crate::needs!(env, StrictValidation);
     let client = env.kinesis();
     let name = create_stream(&client, 1).await;
     let (_, seq) = put(&client, &name, "k", "x").await;
@@ -307,6 +310,7 @@ async fn iterator_type_and_sequence_number_must_agree(env: &Env) {
 }
 
 async fn a_sequence_number_from_another_shard_is_refused(env: &Env) {
+    crate::needs!(env, StrictValidation);
     let client = env.kinesis();
     let name = create_stream(&client, 2).await;
     let (shard, seq) = put(&client, &name, "1", "on shard 1").await;
@@ -376,6 +380,7 @@ async fn get_records_accepts_a_shard_iterator_in_double_quotes(env: &Env) {
 }
 
 async fn garbage_iterators_are_invalid(env: &Env) {
+    crate::needs!(env, AwsErrorMessages);
     let client = env.kinesis();
     let name = create_stream(&client, 1).await;
     let it = iterator(&client, &name, SHARD0, ShardIteratorType::TrimHorizon, None).await;
@@ -419,6 +424,7 @@ async fn garbage_iterators_are_invalid(env: &Env) {
 }
 
 async fn an_unknown_shard_is_resource_not_found(env: &Env) {
+    crate::needs!(env, AwsErrorMessages);
     let client = env.kinesis();
     let name = create_stream(&client, 1).await;
     let err = client

@@ -47,6 +47,7 @@ async fn partition_keys_map_to_shards_by_md5(env: &Env) {
 }
 
 async fn explicit_hash_key_overrides_the_partition_key(env: &Env) {
+    crate::needs!(env, KinesisExplicitHashKey, KinesisHashKeyRanges);
     let client = env.kinesis();
     let name = create_stream(&client, 2).await;
     let put_with = |key: &'static str| {
@@ -102,6 +103,7 @@ async fn explicit_hash_key_overrides_the_partition_key(env: &Env) {
 }
 
 async fn sequence_numbers_are_fixed_width_decimals_increasing_per_shard(env: &Env) {
+    crate::needs!(env, KinesisSequenceNumbers);
     let client = env.kinesis();
     let name = create_stream(&client, 2).await;
     let mut last = String::new();
@@ -164,6 +166,7 @@ async fn put_records_answers_each_record_in_order(env: &Env) {
 }
 
 async fn put_records_refuses_more_than_500_records_or_5_mib(env: &Env) {
+    crate::needs!(env, StrictValidation);
     let client = env.kinesis();
     let name = create_stream(&client, 1).await;
     let many: Vec<_> = (0..501).map(|i| entry(&i.to_string(), b"x")).collect();
@@ -203,6 +206,7 @@ async fn put_records_refuses_more_than_500_records_or_5_mib(env: &Env) {
 }
 
 async fn a_record_over_1_mib_is_refused(env: &Env) {
+    crate::needs!(env, KinesisRecordLimit, AwsErrorMessages);
     let client = env.kinesis();
     let name = create_stream(&client, 1).await;
     let put_data = |data: Vec<u8>, key: &'static str| {
@@ -240,6 +244,7 @@ async fn a_record_over_1_mib_is_refused(env: &Env) {
 }
 
 async fn partition_keys_must_have_1_to_256_characters(env: &Env) {
+    crate::needs!(env, AwsErrorMessages);
     let client = env.kinesis();
     let name = create_stream(&client, 1).await;
     let put_key = |key: String| {
@@ -289,6 +294,7 @@ async fn record_data_round_trips_byte_for_byte(env: &Env) {
 }
 
 async fn sequence_number_for_ordering_is_accepted(env: &Env) {
+    crate::needs!(env, KinesisSequenceNumbers);
     let client = env.kinesis();
     let name = create_stream(&client, 1).await;
     let (_, first) = put(&client, &name, "k", "1").await;

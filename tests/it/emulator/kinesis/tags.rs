@@ -13,6 +13,7 @@ crate::on_both_edges!(
 );
 
 async fn tags_are_added_listed_in_key_order_and_removed(env: &Env) {
+    crate::needs!(env, Pagination);
     let client = env.kinesis();
     let name = unique("s");
     client
@@ -71,6 +72,7 @@ async fn tags_are_added_listed_in_key_order_and_removed(env: &Env) {
 }
 
 async fn a_stream_carries_at_most_50_tags(env: &Env) {
+    crate::needs!(env, StrictValidation);
     let client = env.kinesis();
     let name = create_stream(&client, 1).await;
     // AddTagsToStream takes up to 10 tags a call (Kinesis API Reference), 50 in all.
@@ -104,6 +106,7 @@ async fn a_stream_carries_at_most_50_tags(env: &Env) {
 }
 
 async fn describe_limits_counts_open_shards_and_on_demand_streams(env: &Env) {
+    crate::needs!(env, KinesisOnDemand, KinesisDefaultLimits);
     let client = env.kinesis();
     create_stream(&client, 3).await;
     client
@@ -125,6 +128,7 @@ async fn describe_limits_counts_open_shards_and_on_demand_streams(env: &Env) {
 }
 
 async fn larger_max_record_sizes_are_refused_not_ignored(env: &Env) {
+    crate::needs!(env, StrictValidation);
     let client = env.kinesis();
     client
         .create_stream()

@@ -23,6 +23,7 @@ fn entry(id: &str, body: &str) -> SendMessageBatchRequestEntry {
 }
 
 async fn batches_report_each_entry(env: &Env) {
+    crate::needs!(env, StrictValidation);
     let sqs = env.sqs();
     let (_, url) = create_queue(&sqs, &[]).await;
     let out = sqs

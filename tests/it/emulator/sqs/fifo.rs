@@ -81,6 +81,7 @@ fn bodies(messages: &[Message]) -> Vec<&str> {
 }
 
 async fn fifo_queues_have_fifo_names_and_report_their_attributes(env: &Env) {
+    crate::needs!(env, StrictValidation);
     let sqs = env.sqs();
     let url = fifo_queue(&sqs, &[]).await;
     assert!(url.ends_with(".fifo"), "{url}");
@@ -155,6 +156,7 @@ async fn fifo_sends_need_a_group_and_a_deduplication_id(env: &Env) {
 }
 
 async fn a_duplicate_within_the_window_is_accepted_and_delivered_once(env: &Env) {
+    crate::needs!(env, SqsFifoOrdering);
     let sqs = env.sqs();
     let url = fifo_queue(&sqs, &[]).await;
     // The duplicate is acknowledged (the emulator answers the first message's ids; AWS's
@@ -194,6 +196,7 @@ async fn a_duplicate_within_the_window_is_accepted_and_delivered_once(env: &Env)
 }
 
 async fn deduplication_per_message_group_keeps_equal_ids_of_other_groups(env: &Env) {
+    crate::needs!(env, SqsDeduplicationScope);
     let sqs = env.sqs();
     let url = fifo_queue(
         &sqs,
@@ -216,6 +219,7 @@ async fn deduplication_per_message_group_keeps_equal_ids_of_other_groups(env: &E
 }
 
 async fn a_group_is_delivered_in_order_one_batch_at_a_time(env: &Env) {
+    crate::needs!(env, SqsFifoOrdering);
     let sqs = env.sqs();
     let url = fifo_queue(&sqs, &[]).await;
     for (i, (body, group)) in [("a1", "a"), ("a2", "a"), ("b1", "b"), ("a3", "a")]
@@ -274,6 +278,7 @@ async fn a_group_is_delivered_in_order_one_batch_at_a_time(env: &Env) {
 }
 
 async fn fifo_batches_answer_sequence_numbers(env: &Env) {
+    crate::needs!(env, SqsFifoOrdering);
     let sqs = env.sqs();
     let url = fifo_queue(&sqs, &[]).await;
     let entry = |id: &str| {
@@ -308,6 +313,7 @@ async fn fifo_batches_answer_sequence_numbers(env: &Env) {
 }
 
 async fn a_fifo_queue_dead_letters_to_a_fifo_queue_in_order(env: &Env) {
+    crate::needs!(env, SqsFifoOrdering);
     let sqs = env.sqs();
     let url = fifo_queue(&sqs, &[]).await;
     let standard = sqs

@@ -22,6 +22,7 @@ crate::on_both_edges!(
 );
 
 async fn send_and_receive_return_the_md5_digests_aws_computes(env: &Env) {
+    crate::needs!(env, SqsSystemAttributeMd5);
     let sqs = env.sqs();
     let (_, url) = create_queue(&sqs, &[]).await;
     let sent = sqs
@@ -213,6 +214,7 @@ async fn system_attributes_report_receive_count_and_timestamps(env: &Env) {
 }
 
 async fn oversized_and_invalid_messages_get_aws_errors(env: &Env) {
+    crate::needs!(env, StrictValidation);
     let sqs = env.sqs();
     let (_, url) = create_queue(&sqs, &[]).await;
     // Exactly 1 MiB is allowed; one byte more is not.
@@ -297,6 +299,7 @@ async fn oversized_and_invalid_messages_get_aws_errors(env: &Env) {
 }
 
 async fn receive_parameters_are_validated(env: &Env) {
+    crate::needs!(env, StrictValidation);
     let sqs = env.sqs();
     let (_, url) = create_queue(&sqs, &[]).await;
     for (max, wait, vis) in [(11, 0, 30), (0, 0, 30), (1, 21, 30), (1, 0, 43_201)] {
@@ -380,6 +383,7 @@ async fn delete_message_removes_it_and_rejects_garbage_handles(env: &Env) {
 }
 
 async fn change_message_visibility_to_zero_makes_a_message_receivable_at_once(env: &Env) {
+    crate::needs!(env, StrictValidation);
     let sqs = env.sqs();
     let (_, url) = create_queue(&sqs, &[]).await;
     let id = send(&sqs, &url, "again").await;

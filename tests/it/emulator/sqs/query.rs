@@ -61,6 +61,7 @@ fn path_of(url: &str) -> String {
 }
 
 async fn query_create_queue_answers_xml_with_the_queue_url_and_request_id(env: &Env) {
+    crate::needs!(env, UnsignedRequests);
     let name = unique("query");
     let answer = call(
         env,
@@ -111,6 +112,7 @@ async fn query_create_queue_answers_xml_with_the_queue_url_and_request_id(env: &
 }
 
 async fn query_errors_are_xml_with_type_and_query_code(env: &Env) {
+    crate::needs!(env, UnsignedRequests);
     let answer = call(
         env,
         "POST",
@@ -150,6 +152,7 @@ async fn query_errors_are_xml_with_type_and_query_code(env: &Env) {
 }
 
 async fn query_get_addresses_the_queue_by_its_url_path(env: &Env) {
+    crate::needs!(env, UnsignedRequests);
     let (_, url) = create(env, &[]).await;
     let path = path_of(&url);
     let body = "hello <query> & \"get\"";
@@ -183,6 +186,7 @@ async fn query_get_addresses_the_queue_by_its_url_path(env: &Env) {
 }
 
 async fn query_batches_and_message_attributes_use_flattened_members(env: &Env) {
+    crate::needs!(env, UnsignedRequests);
     let (_, url) = create(env, &[]).await;
     let sent = call(
         env,
@@ -283,6 +287,7 @@ async fn query_batches_and_message_attributes_use_flattened_members(env: &Env) {
 }
 
 async fn query_queue_attributes_and_tags_round_trip(env: &Env) {
+    crate::needs!(env, UnsignedRequests);
     let (_, url) = create(
         env,
         &[

@@ -19,6 +19,7 @@ crate::on_both_edges!(
 );
 
 async fn create_queue_is_idempotent_only_with_the_same_attributes(env: &Env) {
+    crate::needs!(env, AwsErrorMessages);
     let sqs = env.sqs();
     let (name, url) = create_queue(&sqs, &[(A::VisibilityTimeout, "60")]).await;
     let again = sqs
@@ -110,6 +111,7 @@ async fn a_missing_queue_is_queue_does_not_exist_for_every_operation(env: &Env) 
 }
 
 async fn queue_attributes_report_defaults_settings_and_counts(env: &Env) {
+    crate::needs!(env, SqsQueueAttributes);
     let sqs = env.sqs();
     let (_, url) = create_queue(&sqs, &[(A::DelaySeconds, "0")]).await;
     let all = sqs
@@ -180,6 +182,7 @@ async fn queue_attributes_report_defaults_settings_and_counts(env: &Env) {
 }
 
 async fn invalid_queue_attributes_are_rejected(env: &Env) {
+    crate::needs!(env, StrictValidation);
     let sqs = env.sqs();
     let e = sqs
         .create_queue()
@@ -237,6 +240,7 @@ async fn invalid_queue_attributes_are_rejected(env: &Env) {
 }
 
 async fn list_queues_filters_by_prefix_and_paginates(env: &Env) {
+    crate::needs!(env, Pagination);
     let sqs = env.sqs();
     let prefix = unique("list");
     let mut urls = Vec::new();
@@ -305,6 +309,7 @@ async fn delete_queue_removes_it(env: &Env) {
 }
 
 async fn purge_queue_deletes_all_messages_once_a_minute(env: &Env) {
+    crate::needs!(env, SqsPurgeLimit);
     let sqs = env.sqs();
     let (_, url) = create_queue(&sqs, &[]).await;
     for body in ["a", "b", "c"] {

@@ -35,6 +35,7 @@ crate::on_both_edges!(
 /// https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ChangeMessageVisibility.html;
 /// recorded: InvalidParameterValue naming the handle (not MessageNotInflight).
 async fn change_message_visibility_of_a_deleted_message_is_invalid_parameter_value(env: &Env) {
+    crate::needs!(env, AwsErrorMessages);
     let sqs = env.sqs();
     let (_, url) = create_queue(&sqs, &[]).await;
     send(&sqs, &url, "m").await;
@@ -140,6 +141,7 @@ async fn create_queue_keeps_its_tags(env: &Env) {
 /// (`InvalidParameterValueException`, `MissingRequiredParameterException`) while
 /// `x-amzn-query-error` keeps the query code (`InvalidParameterValue;Sender`).
 async fn json_errors_carry_the_modelled_shape_and_the_query_code(env: &Env) {
+    crate::needs!(env, UnsignedRequests);
     let sqs = env.sqs();
     let (_, url) = create_queue(&sqs, &[]).await;
     let answer = raw::sqs_json(
@@ -206,6 +208,7 @@ async fn message_attribute_names_select_by_prefix(env: &Env) {
 /// Recorded: ListQueues matching nothing has no `QueueUrls` key; SendMessageBatch and
 /// DeleteMessageBatch with no failure have no `Failed` key.
 async fn empty_queue_urls_and_failed_lists_are_absent(env: &Env) {
+    crate::needs!(env, UnsignedRequests);
     let listed = raw::sqs_json(
         env,
         "ListQueues",
@@ -245,6 +248,7 @@ async fn empty_queue_urls_and_failed_lists_are_absent(env: &Env) {
 /// ("wait at least 60 seconds before creating a queue with the same name"); recorded code
 /// and message.
 async fn create_queue_within_60_seconds_of_deleting_it_is_queue_deleted_recently(env: &Env) {
+    crate::needs!(env, StrictValidation);
     let sqs = env.sqs();
     let (name, url) = create_queue(&sqs, &[]).await;
     sqs.delete_queue().queue_url(&url).send().await.unwrap();
@@ -269,6 +273,7 @@ async fn create_queue_within_60_seconds_of_deleting_it_is_queue_deleted_recently
 /// (`MessageGroupId`: up to 128 alphanumeric and punctuation characters); recorded: checked
 /// on standard queues too.
 async fn message_group_id_is_validated_on_standard_queues(env: &Env) {
+    crate::needs!(env, StrictValidation);
     let sqs = env.sqs();
     let (_, url) = create_queue(&sqs, &[]).await;
     for bad in [String::new(), "g".repeat(129), "group 123".into()] {
@@ -295,6 +300,7 @@ async fn message_group_id_is_validated_on_standard_queues(env: &Env) {
 /// Recorded: attribute names may hold non-ASCII letters (`attr.1øßä`); a String value with
 /// control characters is InvalidParameterValue (not InvalidMessageContents).
 async fn attribute_names_allow_any_letters_and_string_values_no_control_characters(env: &Env) {
+    crate::needs!(env, StrictValidation, AwsErrorMessages);
     let sqs = env.sqs();
     let (_, url) = create_queue(&sqs, &[]).await;
     sqs.send_message()
@@ -319,6 +325,7 @@ async fn attribute_names_allow_any_letters_and_string_values_no_control_characte
 /// https://docs.aws.amazon.com/xray/latest/devguide/xray-services-sqs.html (SQS carries the
 /// trace header as `AWSTraceHeader`); recorded with the `X-Amzn-Trace-Id` header.
 async fn x_amzn_trace_id_becomes_aws_trace_header(env: &Env) {
+    crate::needs!(env, UnsignedRequests);
     let sqs = env.sqs();
     let (_, url) = create_queue(&sqs, &[]).await;
     let trace = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1";
@@ -390,6 +397,7 @@ async fn an_empty_policy_removes_it_and_a_redrive_policy_needs_max_receive_count
 /// https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessageBatch.html
 /// (the 1 MiB batch limit); recorded messages for a batch too long and an entry too large.
 async fn batch_size_errors_name_the_sizes(env: &Env) {
+    crate::needs!(env, AwsErrorMessages);
     let sqs = env.sqs();
     let (_, url) = create_queue(&sqs, &[]).await;
     let entry = |id: &str, size: usize| {
@@ -435,6 +443,7 @@ async fn batch_size_errors_name_the_sizes(env: &Env) {
 /// "Unknown Attribute FifoQueue." / "You can specify the DeduplicationScope only when FifoQueue
 /// is set to true.".
 async fn fifo_only_attributes_on_a_standard_queue_are_unknown_attributes(env: &Env) {
+    crate::needs!(env, AwsErrorMessages);
     let sqs = env.sqs();
     let (_, url) = create_queue(&sqs, &[]).await;
     let cases = [
@@ -473,6 +482,7 @@ async fn fifo_only_attributes_on_a_standard_queue_are_unknown_attributes(env: &E
 /// recorded: a malformed handle is 400 InvalidParameterValue "Value for parameter TaskHandle is
 /// invalid."; a handle naming a missing source queue is 404 ResourceNotFoundException.
 async fn cancel_message_move_task_checks_its_handle(env: &Env) {
+    crate::needs!(env, MessageMoveTasks, AwsErrorMessages);
     let sqs = env.sqs();
     let e = sqs
         .cancel_message_move_task()

@@ -63,6 +63,7 @@ pub(super) async fn dead_letters(sqs: &Client, source: &str, n: usize) -> HashSe
 }
 
 async fn a_message_moves_to_the_dlq_at_exactly_max_receive_count(env: &Env) {
+    crate::needs!(env, SqsDeadLetterSourceArn);
     let sqs = env.sqs();
     let (source, dlq) = queue_with_dlq(&sqs, 3).await;
     let policy = queue_attribute(&sqs, &source, A::RedrivePolicy)
@@ -172,6 +173,7 @@ pub(super) async fn finished_task(
 }
 
 async fn a_move_task_returns_dead_letters_to_their_source_as_new_messages(env: &Env) {
+    crate::needs!(env, MessageMoveTasks, SqsMovedMessageIds);
     let sqs = env.sqs();
     let (source, dlq) = queue_with_dlq(&sqs, 1).await;
     let old_ids = dead_letters(&sqs, &source, 3).await;
@@ -219,6 +221,7 @@ async fn a_move_task_returns_dead_letters_to_their_source_as_new_messages(env: &
 }
 
 async fn a_move_task_can_target_another_queue(env: &Env) {
+    crate::needs!(env, MessageMoveTasks);
     let sqs = env.sqs();
     let (source, dlq) = queue_with_dlq(&sqs, 1).await;
     dead_letters(&sqs, &source, 2).await;
@@ -239,6 +242,7 @@ async fn a_move_task_can_target_another_queue(env: &Env) {
 }
 
 async fn move_task_errors(env: &Env) {
+    crate::needs!(env, MessageMoveTasks, AwsErrorMessages);
     let sqs = env.sqs();
     let (plain, _) = create_queue(&sqs, &[]).await;
     let plain_arn = queue_arn(&sqs, &plain).await;
@@ -317,6 +321,7 @@ async fn move_task_errors(env: &Env) {
 }
 
 async fn a_dlq_redrive_allow_policy_decides_which_queues_may_use_it(env: &Env) {
+    crate::needs!(env, SqsQueueAttributes);
     let sqs = env.sqs();
     let allowed = crate::support::unique("allowed");
     let allowed_arn = format!("arn:aws:sqs:us-east-1:000000000000:{allowed}");
