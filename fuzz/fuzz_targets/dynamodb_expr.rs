@@ -69,7 +69,12 @@ impl Av {
 fn map(entries: &[(u8, Av)], depth: usize) -> serde_json::Map<String, Value> {
     entries
         .iter()
-        .map(|(k, v)| (NAMES[*k as usize % NAMES.len()].to_owned(), v.to_json(depth)))
+        .map(|(k, v)| {
+            (
+                NAMES[*k as usize % NAMES.len()].to_owned(),
+                v.to_json(depth),
+            )
+        })
         .collect()
 }
 
@@ -104,7 +109,10 @@ fn table() -> Table {
         hash: attr("pk", "S"),
         range: Some(attr("sk", "N")),
     };
-    let definitions = vec![("pk".to_owned(), "S".to_owned()), ("sk".to_owned(), "N".to_owned())];
+    let definitions = vec![
+        ("pk".to_owned(), "S".to_owned()),
+        ("sk".to_owned(), "N".to_owned()),
+    ];
     Table::new(
         "t".into(),
         "arn:aws:dynamodb:us-east-1:000000000000:table/t".into(),

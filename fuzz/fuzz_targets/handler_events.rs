@@ -1,6 +1,7 @@
 //! The handlers' decoding: what the Lambda runtime hands the forward handler (a Kinesis event)
-//! and the store handler (an SQS event), read as `lambda_runtime` reads it (serde_json into
-//! `aws_lambda_events`), then each record decoded as the handlers decode it
+//! and the store handler (an SQS event), read as the functions read them
+//! (`pipeline::handlers::decode_event` for Kinesis, serde_json into `aws_lambda_events` for
+//! SQS), then each record decoded as the handlers decode it
 //! (`Envelope::from_slice`, a poison record's DLQ message, `DlqMessage::from_event`) and an
 //! envelope turned into what the next hop gets (`to_sqs_body`, `to_item`).
 //!
@@ -11,7 +12,6 @@
 
 #![no_main]
 
-use aws_lambda_events::event::kinesis::KinesisEvent;
 use aws_lambda_events::event::sqs::SqsEvent;
 use libfuzzer_sys::fuzz_target;
 use pipeline::Envelope;
@@ -25,7 +25,8 @@ fuzz_target!(|data: &[u8]| {
     };
     match kind {
         b"kinesis" => {
-            if let Ok(event) = serde_json::from_slice::<KinesisEvent>(rest) {
+            let event = serde_json::from_slice(rest).map(pipeline::handlers::decode_event);
+            if let Ok(Ok(event)) = event {
                 for record in &event.records {
                     record_data(&record.kinesis.data);
                 }
@@ -64,7 +65,10 @@ fn record_data(data: &[u8]) {
 fn next_hops(envelope: &Envelope) {
     let body = envelope.to_sqs_body();
     let again = Envelope::from_slice(body.as_bytes()).expect("an SQS body decodes");
-    assert_eq!(&again, envelope, "the SQS body carries the envelope unchanged");
+    assert_eq!(
+        &again, envelope,
+        "the SQS body carries the envelope unchanged"
+    );
     // The item is what the store handler writes; reading it back is for tools (it keeps
     // `receivedAt` to the millisecond), so only its construction is exercised here.
     let item = to_item(envelope);

@@ -6,7 +6,7 @@
 pub mod forward;
 pub mod store;
 
-pub use forward::{ForwardError, Forwarder};
+pub use forward::{ForwardError, Forwarder, decode_event};
 pub use store::{Store, StoreError};
 
 #[cfg(test)]
