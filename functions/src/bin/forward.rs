@@ -6,7 +6,6 @@
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use aws_lambda_events::event::kinesis::KinesisEvent;
 use lambda_runtime::{LambdaEvent, service_fn};
 use pipeline::{ForwardConfig, Forwarder, TracingObserver};
 
@@ -25,11 +24,13 @@ async fn main() -> anyhow::Result<()> {
         config.retry,
         Arc::new(TracingObserver),
     ));
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<KinesisEvent>| {
+    // The event arrives as JSON and is read by `decode_event` (see there why not directly).
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| {
         let forwarder = Arc::clone(&forwarder);
         async move {
+            let event = pipeline::handlers::decode_event(event.payload)?;
             forwarder
-                .handle(event.payload)
+                .handle(event)
                 .await
                 .map_err(lambda_runtime::Error::from)
         }

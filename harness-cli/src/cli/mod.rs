@@ -7,6 +7,7 @@ mod artifact_args;
 mod bench_cmd;
 mod emulator_cmd;
 mod load_cmd;
+mod memory_cmd;
 mod redrive_cmd;
 mod remote;
 mod replay_cmd;
@@ -45,6 +46,8 @@ enum Command {
     Bench(bench_cmd::Args),
     /// Load an ingest API (a running `harness up`, or --embedded) and report events/s and latency.
     Load(load_cmd::Args),
+    /// Measure the embedded emulator's resident memory per stored DynamoDB item.
+    Memory(memory_cmd::Args),
 }
 
 /// Entry point of the binary.
@@ -69,6 +72,7 @@ pub fn run(args: impl IntoIterator<Item = impl Into<std::ffi::OsString> + Clone>
         Command::Emulator(args) => on_runtime(emulator_cmd::run(args)),
         Command::Load(args) => on_runtime(load_cmd::run(args)),
         Command::Bench(args) => on_runtime(bench_cmd::run(args)),
+        Command::Memory(args) => on_runtime(memory_cmd::run(args)),
         Command::Replay(args) => on_runtime(replay_cmd::run(args)),
         Command::Redrive(args) => on_runtime(redrive_cmd::run(args)),
         // Scenarios pick their own runtime (a paused clock on the embedded backend).

@@ -29,6 +29,37 @@ pub enum ForwardError {
     },
 }
 
+/// Reads a Kinesis event as the Lambda runtime hands it over (its JSON, already parsed).
+///
+/// `aws_lambda_events` 1.2 turns `approximateArrivalTimestamp`'s fraction digits into
+/// nanoseconds by multiplying them by 10^6: a fraction of more than 13 digits overflows (a
+/// panic with overflow checks, a wrong or refused time without) and more than 3 digits is
+/// misread. AWS sends milliseconds (`1545084650.987`,
+/// <https://docs.aws.amazon.com/lambda/latest/dg/with-kinesis.html>), so each record's
+/// timestamp is rounded to the millisecond first; what is still no time (negative, too
+/// large) stays an error. Found by the `handler_events` fuzz target (RELIABILITY.md).
+pub fn decode_event(mut event: serde_json::Value) -> Result<KinesisEvent, serde_json::Error> {
+    if let Some(records) = event.get_mut("Records").and_then(|r| r.as_array_mut()) {
+        for record in records {
+            let Some(at) = record.pointer_mut("/kinesis/approximateArrivalTimestamp") else {
+                continue;
+            };
+            let seconds = match &*at {
+                serde_json::Value::Number(n) => n.as_f64(),
+                serde_json::Value::String(s) => s.parse::<f64>().ok(),
+                _ => None,
+            };
+            if let Some(seconds) = seconds.filter(|s| s.is_finite())
+                && let Some(millis) =
+                    serde_json::Number::from_f64((seconds * 1000.0).round() / 1000.0)
+            {
+                *at = serde_json::Value::Number(millis);
+            }
+        }
+    }
+    serde_json::from_value(event)
+}
+
 /// A failed DLQ send: the record has to be retried by the event source mapping.
 struct DlqSendFailed;
 
@@ -149,5 +180,57 @@ impl Forwarder {
                 Err(DlqSendFailed)
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::decode_event;
+
+    /// A Kinesis event as Lambda delivers it, from AWS's sample
+    /// (<https://docs.aws.amazon.com/lambda/latest/dg/with-kinesis.html>), with `at` as the
+    /// record's `approximateArrivalTimestamp`.
+    fn event(at: serde_json::Value) -> serde_json::Value {
+        json!({"Records": [{
+            "kinesis": {
+                "kinesisSchemaVersion": "1.0", "partitionKey": "1",
+                "sequenceNumber": "49590338271490256608559692538361571095921575989136588898",
+                "data": "SGVsbG8sIHRoaXMgaXMgYSB0ZXN0Lg==", "approximateArrivalTimestamp": at
+            },
+            "eventSource": "aws:kinesis", "eventVersion": "1.0",
+            "eventID": "shardId-000000000006:49590338271490256608559692538361571095921575989136588898",
+            "eventName": "aws:kinesis:record", "invokeIdentityArn": "arn:aws:iam::123456789012:role/lambda-role",
+            "awsRegion": "us-east-2", "eventSourceARN": "arn:aws:kinesis:us-east-2:123456789012:stream/lambda-stream"
+        }]})
+    }
+
+    fn arrival_ms(at: serde_json::Value) -> i64 {
+        let event = decode_event(event(at)).expect("decodes");
+        event.records[0]
+            .kinesis
+            .approximate_arrival_timestamp
+            .timestamp_millis()
+    }
+
+    /// Regression (fuzz target `handler_events`): `aws_lambda_events` multiplied these 14
+    /// fraction digits by 10^6 and overflowed (a panic in debug builds).
+    #[test]
+    fn a_long_fraction_is_read_to_the_millisecond() {
+        assert_eq!(arrival_ms(json!(166.333_333_333_333_33)), 166_333);
+        assert_eq!(arrival_ms(json!("166.33333333333333")), 166_333);
+    }
+
+    #[test]
+    fn aws_millisecond_timestamps_are_kept() {
+        assert_eq!(arrival_ms(json!(1545084650.987)), 1_545_084_650_987);
+        assert_eq!(arrival_ms(json!(1545084650)), 1_545_084_650_000);
+    }
+
+    #[test]
+    fn what_is_no_time_is_an_error_not_a_panic() {
+        assert!(decode_event(event(json!(-1.5))).is_err());
+        assert!(decode_event(event(json!("soon"))).is_err());
     }
 }

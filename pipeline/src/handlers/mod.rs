@@ -7,7 +7,7 @@ mod dead_letter;
 pub mod forward;
 pub mod store;
 
-pub use forward::{ForwardError, Forwarder};
+pub use forward::{ForwardError, Forwarder, decode_event};
 pub use store::{Store, StoreError};
 
 #[cfg(test)]
