@@ -86,12 +86,12 @@ async fn the_check_names_an_accepted_event_that_is_missing_from_the_table() {
     assert!(!report.verdict.holds());
     assert_eq!(report.verdict.lost, [victim.clone()]);
     assert!(
-        report.verdict.line().starts_with("soak: lost 1, double effects 0"),
+        report
+            .verdict
+            .line()
+            .starts_with("soak: lost 1, double effects 0"),
         "{}",
         report.verdict.line()
     );
-    assert_eq!(
-        report.verdict.failures(),
-        [format!("lost (1): {victim}")]
-    );
+    assert_eq!(report.verdict.failures(), [format!("lost (1): {victim}")]);
 }

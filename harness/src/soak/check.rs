@@ -134,7 +134,12 @@ impl Verdict {
 }
 
 fn named(ids: &[String]) -> String {
-    let mut text = ids.iter().take(NAMED).cloned().collect::<Vec<_>>().join(", ");
+    let mut text = ids
+        .iter()
+        .take(NAMED)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
     if ids.len() > NAMED {
         text.push_str(&format!(", ... ({} more)", ids.len() - NAMED));
     }
@@ -163,15 +168,17 @@ pub struct Evidence<'a> {
 
 /// Checks the invariants on `evidence`.
 pub fn check(evidence: &Evidence<'_>) -> Verdict {
-    let explained = |entry: &DlqEntry| {
-        explain(entry, evidence.max_receive_count, evidence.tracker).is_some()
-    };
+    let explained =
+        |entry: &DlqEntry| explain(entry, evidence.max_receive_count, evidence.tracker).is_some();
     let mut unexplained: Vec<String> = evidence
         .dlq_before
         .iter()
         .chain(evidence.dlq_after)
         .filter(|e| !explained(e))
-        .map(|e| e.id.clone().unwrap_or_else(|| format!("message {}", e.message_id)))
+        .map(|e| {
+            e.id.clone()
+                .unwrap_or_else(|| format!("message {}", e.message_id))
+        })
         .collect();
     unexplained.sort();
     unexplained.dedup();
@@ -242,8 +249,14 @@ mod tests {
             id: "b".into(),
             reason: "throttled".into(),
         });
-        let attrs = entry(Some("a"), &[(ATTR_STAGE, "forward"), (ATTR_REASON, "500")], 1);
-        assert!(matches!(explain(&attrs, 3, &t), Some(Explanation::Attributes { stage, .. }) if stage == "forward"));
+        let attrs = entry(
+            Some("a"),
+            &[(ATTR_STAGE, "forward"), (ATTR_REASON, "500")],
+            1,
+        );
+        assert!(
+            matches!(explain(&attrs, 3, &t), Some(Explanation::Attributes { stage, .. }) if stage == "forward")
+        );
         assert_eq!(
             explain(&entry(Some("b"), &[], 4), 3, &t),
             Some(Explanation::RedrivePolicy {
@@ -257,7 +270,10 @@ mod tests {
             body: json!({"requestContext": {"condition": "RetryAttemptsExhausted"}}).to_string(),
             ..entry(None, &[], 1)
         };
-        assert!(matches!(explain(&on_failure, 3, &t), Some(Explanation::OnFailure { .. })));
+        assert!(matches!(
+            explain(&on_failure, 3, &t),
+            Some(Explanation::OnFailure { .. })
+        ));
     }
 
     #[test]
@@ -275,7 +291,11 @@ mod tests {
             ("b".to_owned(), json!({"id": "b", "payload": {"n": 20}})),
         ]
         .into();
-        let dlq_after = [entry(Some("d"), &[(ATTR_STAGE, "store"), (ATTR_REASON, "x")], 1)];
+        let dlq_after = [entry(
+            Some("d"),
+            &[(ATTR_STAGE, "store"), (ATTR_REASON, "x")],
+            1,
+        )];
         let verdict = check(&Evidence {
             accepted: &accepted,
             items: &items,

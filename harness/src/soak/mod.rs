@@ -104,9 +104,7 @@ pub enum SoakError {
     )]
     Backend(String),
     /// Not under tokio's paused clock.
-    #[error(
-        "harness soak needs tokio's paused clock (a current-thread runtime with start_paused)"
-    )]
+    #[error("harness soak needs tokio's paused clock (a current-thread runtime with start_paused)")]
     ClockNotPaused,
     /// The harness failed.
     #[error(transparent)]
@@ -169,7 +167,10 @@ impl SoakReport {
             },
             self.wall.as_secs_f64(),
             self.scenario.as_secs_f64(),
-        )
+        ) + &match self.verdict.still_dead.len() {
+            0 => String::new(),
+            n => format!("; {n} accepted events still on the DLQ (explained)"),
+        }
     }
 }
 
@@ -260,7 +261,8 @@ impl Soak {
             let event = &self.plan.events[i];
             self.put_retries += u64::from(outcome.puts.saturating_sub(1));
             if outcome.accepted {
-                self.accepted.insert(event.id.clone(), event.payload.clone());
+                self.accepted
+                    .insert(event.id.clone(), event.payload.clone());
             } else {
                 self.refused += 1;
             }

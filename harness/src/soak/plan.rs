@@ -161,7 +161,11 @@ impl SoakPlan {
                             seed: Some(rng.random()),
                         },
                         times: None,
-                        name: Some(format!("soak:{}-delivery:{}", mapping.name(), action.name())),
+                        name: Some(format!(
+                            "soak:{}-delivery:{}",
+                            mapping.name(),
+                            action.name()
+                        )),
                     });
                 }
             }
@@ -381,7 +385,9 @@ mod tests {
             .collect();
         assert_eq!(hop_rules.len(), HOPS.len() * ALL.len());
         for rule in &hop_rules {
-            assert!(matches!(rule.when, When::Probability { p, seed: Some(_) } if (p - 0.025).abs() < 1e-12));
+            assert!(
+                matches!(rule.when, When::Probability { p, seed: Some(_) } if (p - 0.025).abs() < 1e-12)
+            );
         }
         let deliveries = plan
             .rules
@@ -389,9 +395,19 @@ mod tests {
             .filter(|r| matches!(r.kind, RuleKind::Delivery { .. }))
             .count();
         assert_eq!(deliveries, 5);
-        let names: Vec<&str> = plan.rules.iter().filter_map(|r| r.name.as_deref()).collect();
-        assert!(names.contains(&"soak:kinesis-delivery:crash_mid_batch"), "{names:?}");
-        assert!(names.contains(&"soak:store-PutItem:lose_response"), "{names:?}");
+        let names: Vec<&str> = plan
+            .rules
+            .iter()
+            .filter_map(|r| r.name.as_deref())
+            .collect();
+        assert!(
+            names.contains(&"soak:kinesis-delivery:crash_mid_batch"),
+            "{names:?}"
+        );
+        assert!(
+            names.contains(&"soak:store-PutItem:lose_response"),
+            "{names:?}"
+        );
     }
 
     #[test]

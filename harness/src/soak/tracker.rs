@@ -55,7 +55,10 @@ impl Observer for Tracker {
                 self.lock().entry(id.clone()).or_default().duplicates += 1
             }
             PipelineEvent::StoreFailed { id, reason } => {
-                self.lock().entry(id.clone()).or_default().last_store_failure = Some(reason.clone())
+                self.lock()
+                    .entry(id.clone())
+                    .or_default()
+                    .last_store_failure = Some(reason.clone())
             }
             // Other hops are counted by the harness's recorder.
             _ => {}

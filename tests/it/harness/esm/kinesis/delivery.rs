@@ -319,11 +319,7 @@ async fn a_crash_mid_batch_hands_on_half_the_batch_then_redelivers_all_of_it() {
     let batches: Vec<Vec<String>> = seen.all().iter().map(datas).collect();
     assert_eq!(
         batches,
-        [
-            vec!["a", "b", "c", "d"],
-            vec!["e"],
-            vec!["e", "f", "g"]
-        ]
+        [vec!["a", "b", "c", "d"], vec!["e"], vec!["e", "f", "g"]]
     );
     assert_eq!(mapping.stats().restarts, 1);
 }
