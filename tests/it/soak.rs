@@ -84,7 +84,7 @@ async fn the_check_names_an_accepted_event_that_is_missing_from_the_table() {
     let report = soak.check().await.unwrap();
     soak.shutdown().await;
     assert!(!report.verdict.holds());
-    assert_eq!(report.verdict.lost, [victim.clone()]);
+    assert_eq!(report.verdict.lost, std::slice::from_ref(&victim));
     assert!(
         report
             .verdict
