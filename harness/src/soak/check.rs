@@ -80,6 +80,8 @@ pub struct Verdict {
     /// Events stored with another envelope under an accepted id (DLQ `failure.reason` =
     /// `conflict`); a soak only retries true duplicates, so any is a fault.
     pub conflicts: u64,
+    /// The ids of those conflicts.
+    pub conflicted: Vec<String>,
     /// DLQ entries (before or after the redrive) nothing explains: their ids or message ids.
     pub unexplained: Vec<String>,
     /// Messages on the DLQ after the faulty run, before the redrive.
@@ -125,8 +127,9 @@ impl Verdict {
         }
         if self.conflicts > 0 {
             lines.push(format!(
-                "conflicts: {} (a retry with the same id and payload was taken for another event)",
-                self.conflicts
+                "conflicts ({}): {} (a retry with the same id and payload was taken for another event)",
+                self.conflicts,
+                named(&self.conflicted)
             ));
         }
         lines
@@ -158,7 +161,7 @@ pub struct Evidence<'a> {
     pub dlq_after: &'a [DlqEntry],
     /// Messages the redrive moved.
     pub redriven: u64,
-    /// Conflicts the pipeline counted.
+    /// Conflicts the pipeline counted (`Counts::conflicts`).
     pub conflicts: u64,
     /// The queue's `maxReceiveCount`.
     pub max_receive_count: u32,
@@ -208,19 +211,12 @@ pub fn check(evidence: &Evidence<'_>) -> Verdict {
         lost,
         double_effects: evidence.tracker.written_more_than_once(),
         conflicts: evidence.conflicts,
+        conflicted: evidence.tracker.conflicted(),
         unexplained,
         dlq: evidence.dlq_before.len() as u64,
         redriven: evidence.redriven,
         still_dead,
     }
-}
-
-/// DLQ entries whose `failure.reason` is `conflict` (how conflicts are counted until the
-/// recorder counts them itself).
-pub fn conflicts_on(dlq: &[DlqEntry]) -> u64 {
-    dlq.iter()
-        .filter(|e| e.attributes.get(ATTR_REASON).map(String::as_str) == Some("conflict"))
-        .count() as u64
 }
 
 #[cfg(test)]

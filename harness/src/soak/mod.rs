@@ -297,8 +297,8 @@ impl Soak {
             .get(EVENTS_QUEUE)
             .and_then(|q| q.redrive.as_ref())
             .map_or(u32::MAX, |r| r.max_receive_count);
-        // Conflicts are dead-lettered with failure.reason=conflict; a redriven one comes back.
-        let conflicts = check::conflicts_on(&self.dlq_before).max(check::conflicts_on(&dlq_after));
+        // Every conflict the store handler met (each one dead-lettered with reason=conflict).
+        let conflicts = h.counts().conflicts;
         let verdict = check::check(&check::Evidence {
             accepted: &self.accepted,
             items: &items,

@@ -16,6 +16,8 @@ pub struct Seen {
     pub duplicates: u32,
     /// The last reason the store handler left the message for the redrive policy.
     pub last_store_failure: Option<String>,
+    /// Deliveries found stored with another envelope (conflicts).
+    pub conflicts: u32,
 }
 
 /// Keeps a [`Seen`] per id; give it to [`crate::HarnessOptions::observe`].
@@ -32,10 +34,19 @@ impl Tracker {
 
     /// Ids written more than once, sorted.
     pub fn written_more_than_once(&self) -> Vec<String> {
+        self.ids_where(|seen| seen.stored > 1)
+    }
+
+    /// Ids the store handler found stored with another envelope, sorted.
+    pub fn conflicted(&self) -> Vec<String> {
+        self.ids_where(|seen| seen.conflicts > 0)
+    }
+
+    fn ids_where(&self, keep: impl Fn(&Seen) -> bool) -> Vec<String> {
         let mut ids: Vec<String> = self
             .lock()
             .iter()
-            .filter(|(_, seen)| seen.stored > 1)
+            .filter(|(_, seen)| keep(seen))
             .map(|(id, _)| id.clone())
             .collect();
         ids.sort();
@@ -53,6 +64,9 @@ impl Observer for Tracker {
             PipelineEvent::Stored { id } => self.lock().entry(id.clone()).or_default().stored += 1,
             PipelineEvent::DuplicateSuppressed { id } => {
                 self.lock().entry(id.clone()).or_default().duplicates += 1
+            }
+            PipelineEvent::Conflict { id, .. } => {
+                self.lock().entry(id.clone()).or_default().conflicts += 1
             }
             PipelineEvent::StoreFailed { id, reason } => {
                 self.lock()
@@ -90,7 +104,8 @@ mod tests {
             Seen {
                 stored: 1,
                 duplicates: 1,
-                last_store_failure: None
+                last_store_failure: None,
+                conflicts: 0,
             }
         );
         assert_eq!(t.seen("b").last_store_failure.as_deref(), Some("throttled"));
