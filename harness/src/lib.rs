@@ -31,7 +31,9 @@
 //! - [`lambda`]: artifact mode: the Lambda Runtime API and functions as child processes;
 //! - [`template`]: `template.yaml`, read into the pipeline the harness runs;
 //! - [`scenario`]: scenario files (model, loader, runner, report); [`stats`]: latency
-//!   percentiles.
+//!   percentiles;
+//! - [`soak`]: the whole pipeline under load with random faults on every hop, and the check
+//!   that nothing was lost or doubled.
 //!
 //! The `harness` command (`up`, `scenario`, `load`, `bench`, ...) is the `harness-cli` crate.
 
@@ -42,6 +44,7 @@ pub mod esm;
 pub mod fault;
 pub mod lambda;
 pub mod scenario;
+pub mod soak;
 pub mod stack;
 pub mod stats;
 pub mod template;

@@ -343,3 +343,37 @@ fn harness_refuses_to_reach_real_aws_without_being_told_to() {
     assert!(output.contains("would reach real AWS"), "{output}");
     assert!(output.contains("--allow-real-aws"), "{output}");
 }
+
+/// `harness soak` through the binary: a small soak with faults on every hop ends with the
+/// verdict line and exit 0; on another backend than the embedded one it refuses (exit 2)
+/// before starting anything.
+#[test]
+fn harness_soak_prints_its_verdict_and_refuses_other_backends() {
+    crate::require!(PausedClock); // Routed through support: skips (loudly) off the embedded emulator.
+    let mut run = Running::spawn(&[
+        "soak",
+        "--events",
+        "300",
+        "--fault-rate",
+        "0.1",
+        "--seed",
+        "5",
+    ]);
+    let status = run.exit(Duration::from_secs(300));
+    let output = run.seen.join("\n");
+    assert_eq!(status.code(), Some(0), "{output}");
+    assert!(
+        output.contains("soak: lost 0, double effects 0, conflicts 0, dlq "),
+        "{output}"
+    );
+    assert!(output.contains("seed 5, events 300"), "{output}");
+
+    let mut refused = Running::spawn_with(
+        &["soak", "--events", "10"],
+        &[("HARNESS_BACKEND", Some("localstack"))],
+    );
+    let status = refused.exit(Duration::from_secs(60));
+    let output = refused.seen.join("\n");
+    assert_eq!(status.code(), Some(2), "{output}");
+    assert!(output.contains("embedded backend only"), "{output}");
+}

@@ -15,4 +15,5 @@ mod harness;
 mod pipeline;
 mod props;
 mod scenarios;
+mod soak;
 mod template;

@@ -39,6 +39,9 @@ use proptest::test_runner::{Config as ProptestConfig, RngSeed};
 /// 1-3 events), and 8 already put several records on both shards and let producer retries,
 /// several faults on one event and re-deliveries meet. (`ProptestConfig::default()` reads
 /// `PROPTEST_CASES` but defaults to 256, so the variable is read here with our default.)
+///
+/// Long mode: `PROPS_LONG=1` gives each case up to 64 events and 12 fault rules
+/// (`case::max_events`); with `PROPTEST_CASES` it is the long run RELIABILITY.md records.
 fn config(half: u64) -> ProptestConfig {
     // Routed through support: the cases run under the paused clock (embedded backend only);
     // elsewhere each half says so once and `check` passes every case without running it.

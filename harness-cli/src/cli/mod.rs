@@ -1,4 +1,5 @@
-//! The `harness` command line: `up` (the main job), `emulator`, and the tools around them.
+//! The `harness` command line: `up` (the main job), `emulator`, and the tools around them
+//! (`scenario`, `soak`, `replay`, `redrive`, `load`, `bench`).
 //!
 //! Each subcommand is a module; this file parses arguments, sets up logging and the runtime,
 //! and turns errors into exit codes (`anyhow` lives here, at the edge).
@@ -12,6 +13,7 @@ mod redrive_cmd;
 mod remote;
 mod replay_cmd;
 mod scenario_cmd;
+mod soak_cmd;
 mod template_args;
 mod up_cmd;
 
@@ -42,6 +44,8 @@ enum Command {
     Replay(replay_cmd::Args),
     /// Move a running pipeline's DLQ messages back to its queue.
     Redrive(redrive_cmd::Args),
+    /// Drive the whole pipeline with random faults on every hop, then check nothing was lost or doubled.
+    Soak(soak_cmd::Args),
     /// Benchmark the emulator's hot operations through the SDK against a null server (and moto).
     Bench(bench_cmd::Args),
     /// Load an ingest API (a running `harness up`, or --embedded) and report events/s and latency.
@@ -56,7 +60,7 @@ pub fn main() -> ExitCode {
 }
 
 /// Runs the command line `args` (the program name first) and returns its exit code: 0 done,
-/// 1 a scenario's expectation failed, 2 the command could not run (an invalid or unsupported
+/// 1 a scenario's expectation failed or a soak's invariant broke, 2 the command could not run (an invalid or unsupported
 /// template among them). Callable in process, from a thread with no tokio runtime.
 pub fn run(args: impl IntoIterator<Item = impl Into<std::ffi::OsString> + Clone>) -> ExitCode {
     let cli = match Cli::try_parse_from(args) {
@@ -66,7 +70,11 @@ pub fn run(args: impl IntoIterator<Item = impl Into<std::ffi::OsString> + Clone>
             return ExitCode::from(if err.use_stderr() { 2 } else { 0 });
         }
     };
-    init_tracing();
+    // A soak's injected faults make the mappings warn thousands of times: errors only.
+    init_tracing(match cli.command {
+        Command::Soak(_) => "error",
+        _ => "info",
+    });
     exit_code(match cli.command {
         Command::Up(args) => on_runtime(up_cmd::run(args)),
         Command::Emulator(args) => on_runtime(emulator_cmd::run(args)),
@@ -77,6 +85,8 @@ pub fn run(args: impl IntoIterator<Item = impl Into<std::ffi::OsString> + Clone>
         Command::Redrive(args) => on_runtime(redrive_cmd::run(args)),
         // Scenarios pick their own runtime (a paused clock on the embedded backend).
         Command::Scenario(args) => scenario_cmd::main(args),
+        // A soak runs on a current-thread runtime with a paused clock.
+        Command::Soak(args) => soak_cmd::main(args),
     })
 }
 
@@ -100,9 +110,10 @@ fn exit_code(result: anyhow::Result<ExitCode>) -> ExitCode {
     }
 }
 
-fn init_tracing() {
+/// Logging to stdout, filtered by `HARNESS_LOG`, else `default` (`info`, `error`).
+fn init_tracing(default: &str) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("HARNESS_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = EnvFilter::try_from_env("HARNESS_LOG").unwrap_or_else(|_| EnvFilter::new(default));
     use std::io::IsTerminal;
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)

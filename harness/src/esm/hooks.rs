@@ -14,6 +14,10 @@ pub enum DeliveryFault {
     /// Invoke the handler, then crash before checkpointing: the consumer restarts from its
     /// last checkpoint and re-delivers the batch.
     CrashBeforeCheckpoint,
+    /// Kinesis only: the consumer dies halfway through the batch: the handler gets the first
+    /// half of its records (none of a one-record batch), then nothing is checkpointed, so the
+    /// restarted consumer delivers the whole batch again.
+    CrashMidBatch,
 }
 
 /// Consulted once per batch, before the handler is invoked.

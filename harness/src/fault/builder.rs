@@ -185,7 +185,7 @@ impl RequestGiven {
 
 /// A Kinesis delivery rule being written: which batches; next, an action.
 #[derive(Debug)]
-#[must_use = "a fault rule needs an action (.duplicate(), .crash_before_checkpoint()) and a when"]
+#[must_use = "a fault rule needs an action (.duplicate(), .crash_before_checkpoint(), .crash_mid_batch()) and a when"]
 pub struct KinesisDeliveryGiven {
     plan: FaultPlan,
     matcher: DeliveryMatcher,
@@ -212,6 +212,12 @@ impl KinesisDeliveryGiven {
     /// Invoke the handler, then crash before checkpointing (after the SQS send).
     pub fn crash_before_checkpoint(self) -> PendingRule {
         self.respond(DeliveryAction::CrashBeforeCheckpoint)
+    }
+
+    /// Invoke the handler with the first half of the batch, then crash before checkpointing:
+    /// a consumer that died mid-batch (the restart delivers the whole batch again).
+    pub fn crash_mid_batch(self) -> PendingRule {
+        self.respond(DeliveryAction::CrashMidBatch)
     }
 
     fn respond(self, action: DeliveryAction) -> PendingRule {

@@ -349,6 +349,7 @@ impl FaultPlan {
             let fault = match action {
                 DeliveryAction::Duplicate => DeliveryFault::Duplicate,
                 DeliveryAction::CrashBeforeCheckpoint => DeliveryFault::CrashBeforeCheckpoint,
+                DeliveryAction::CrashMidBatch => DeliveryFault::CrashMidBatch,
             };
             if !faults.contains(&fault) {
                 faults.push(fault);

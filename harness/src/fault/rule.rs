@@ -118,6 +118,9 @@ pub enum DeliveryAction {
     /// Kinesis only: invoke the handler, then crash before the checkpoint (so after the SQS
     /// send): the restarted consumer re-delivers the batch.
     CrashBeforeCheckpoint,
+    /// Kinesis only: invoke the handler with the first half of the batch, then crash before
+    /// the checkpoint: the restarted consumer re-delivers the whole batch.
+    CrashMidBatch,
 }
 
 impl DeliveryAction {
@@ -126,6 +129,7 @@ impl DeliveryAction {
         match self {
             DeliveryAction::Duplicate => "duplicate",
             DeliveryAction::CrashBeforeCheckpoint => "crash_before_checkpoint",
+            DeliveryAction::CrashMidBatch => "crash_mid_batch",
         }
     }
 }

@@ -7,6 +7,7 @@
 //! fault = { service = "dynamodb", operation = "PutItem", action = "throttle", probability = 0.3, seed = 7 }
 //! fault = { service = "sqs", operation = "SendMessage", action = "latency", delay = "50ms", always = true }
 //! fault = { delivery = "kinesis", action = "crash_before_checkpoint", event = "e-5", name = "crash" }
+//! fault = { delivery = "kinesis", action = "crash_mid_batch", probability = 0.05 }
 //! ```
 //!
 //! Keys: the target (`service` + `operation`, or `delivery` = `kinesis`|`sqs`); `action`;
@@ -333,11 +334,12 @@ fn delivery_kind(raw: &RawSpec, delivery: &str) -> Result<RuleKind, SpecError> {
     let action = match (mapping, raw.action.as_str()) {
         (_, "duplicate") => DeliveryAction::Duplicate,
         (Mapping::Kinesis, "crash_before_checkpoint") => DeliveryAction::CrashBeforeCheckpoint,
+        (Mapping::Kinesis, "crash_mid_batch") => DeliveryAction::CrashMidBatch,
         (Mapping::Kinesis, other) => {
             return Err(SpecError::UnknownAction {
                 action: other.to_owned(),
                 target: context(),
-                expected: "duplicate or crash_before_checkpoint",
+                expected: "duplicate, crash_before_checkpoint or crash_mid_batch",
             });
         }
         (Mapping::Sqs, other) => {

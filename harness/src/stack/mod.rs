@@ -280,6 +280,30 @@ pub struct HarnessOptions {
     /// Artifact mode: functions that run as child processes through the Lambda Runtime API
     /// (built artifacts, or any executable by logical id). Runs in real time.
     pub artifacts: crate::lambda::Artifacts,
+    /// Observers of every hop besides the harness's own [`Recorder`] (a soak's per-id
+    /// bookkeeping, a test's own counts): each gets every [`pipeline::observe::PipelineEvent`].
+    pub observers: Observers,
+}
+
+/// Observers a [`HarnessOptions`] adds to the harness's own ([`HarnessOptions::observe`]).
+#[derive(Clone, Default)]
+pub struct Observers(Vec<Arc<dyn Observer>>);
+
+impl std::fmt::Debug for Observers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Observers({})", self.0.len())
+    }
+}
+
+/// The recorder first, then the options' observers, each given every event.
+struct Fanout(Vec<Arc<dyn Observer>>);
+
+impl Observer for Fanout {
+    fn observe(&self, event: &pipeline::observe::PipelineEvent) {
+        for observer in &self.0 {
+            observer.observe(event);
+        }
+    }
 }
 
 impl HarnessOptions {
@@ -300,7 +324,14 @@ impl HarnessOptions {
             drain_timeout: Duration::from_secs(600),
             fault_layer: true,
             artifacts: crate::lambda::Artifacts::default(),
+            observers: Observers::default(),
         }
+    }
+
+    /// Adds an observer that gets every hop of every event, as the harness's recorder does.
+    pub fn observe(mut self, observer: Arc<dyn Observer>) -> Self {
+        self.observers.0.push(observer);
+        self
     }
 
     /// For tests: the backend from `HARNESS_BACKEND`, resources under unique names, and on a
@@ -680,7 +711,13 @@ impl Harness {
             .map(|e| e.clock().clone())
             .unwrap_or_default();
         let recorder = Arc::new(Recorder::new(options.log_events, options.track_events));
-        let observer: Arc<dyn Observer> = recorder.clone();
+        let observer: Arc<dyn Observer> = if options.observers.0.is_empty() {
+            recorder.clone()
+        } else {
+            let mut all: Vec<Arc<dyn Observer>> = vec![recorder.clone()];
+            all.extend(options.observers.0.iter().cloned());
+            Arc::new(Fanout(all))
+        };
         let env_error = |function: &str| {
             let function = function.to_owned();
             move |source: EnvError| HarnessError::FunctionEnv { function, source }

@@ -13,10 +13,21 @@ use proptest::prelude::*;
 use proptest::sample::Index;
 use serde_json::{Value, json};
 
-/// Most distinct events in a case (see the case-count comment in `props.rs`).
-pub const MAX_EVENTS: usize = 8;
-/// Most fault rules in a case.
-pub const MAX_FAULTS: usize = 5;
+/// Most distinct events in a case (see the case-count comment in `props.rs`): 8, or 64 in
+/// the long mode (`PROPS_LONG=1`), where longer histories let more faults meet.
+pub fn max_events() -> usize {
+    if long_mode() { 64 } else { 8 }
+}
+
+/// Most fault rules in a case: 5, or 12 in the long mode.
+pub fn max_faults() -> usize {
+    if long_mode() { 12 } else { 5 }
+}
+
+/// `PROPS_LONG=1` (any value but empty or `0`): longer histories and more faults per case.
+pub fn long_mode() -> bool {
+    std::env::var("PROPS_LONG").is_ok_and(|v| !v.is_empty() && v != "0")
+}
 
 /// One step of the producer's history.
 #[derive(Clone, PartialEq)]
@@ -327,17 +338,17 @@ prop_compose! {
     /// of the forward consumer between ingests, ingests sent one by one or in concurrent
     /// bursts (several records in one batch), a fault plan, and sometimes a replay.
     ///
-    /// One stage, not a flat map: fault and retry targets are drawn from `e-0..e-MAX_EVENTS`
+    /// One stage, not a flat map: fault and retry targets are drawn from `e-0..e-max_events()`
     /// and folded onto the events there are, so every part shrinks on its own. The faults come
     /// first: proptest shrinks a tuple in order, and deleting events re-targets folded
     /// faults, so events are deleted once the plan is down to the rules that matter.
     pub fn arb_case()(
-        faults in vec(arb_fault(MAX_EVENTS), 0..=MAX_FAULTS),
-        repeats in vec((0..MAX_EVENTS, any::<Index>()), 0..=2),
+        faults in vec(arb_fault(max_events()), 0..=max_faults()),
+        repeats in vec((0..max_events(), any::<Index>()), 0..=2),
         crash in proptest::option::weighted(0.25, any::<Index>()),
         burst in prop_oneof![3 => Just(1usize), 1 => 2usize..=4],
         replay in prop::bool::weighted(0.1),
-        events in arb_events(MAX_EVENTS),
+        events in arb_events(max_events()),
     ) -> Case {
         let n = events.len();
         let mut steps: Vec<Step> = events

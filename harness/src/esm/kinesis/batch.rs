@@ -312,6 +312,16 @@ async fn process(
                 event
             };
             let faults = m.hooks.on_kinesis_batch(&shard.shard_id, &event.records);
+            if faults.contains(&DeliveryFault::CrashMidBatch) {
+                // Dead halfway: the first half was handled (and sent on), nothing checkpointed.
+                let half = event.records.len() / 2;
+                if half > 0 {
+                    Counters::add(&m.counters.batches_invoked, 1);
+                    Counters::add(&m.counters.records_delivered, half as u64);
+                    let _ = invoke(m, shard, event.records[..half].to_vec(), open, false).await;
+                }
+                return Flow::Crash;
+            }
             let deliveries = if faults.contains(&DeliveryFault::Duplicate) {
                 2
             } else {

@@ -169,6 +169,17 @@ fn delivery_faults() {
             action: DeliveryAction::CrashBeforeCheckpoint,
         })
     );
+    let mid = parse(r#"{ delivery = "kinesis", action = "crash_mid_batch", probability = 0.1 }"#);
+    assert!(
+        matches!(
+            mid.map(|r| r.kind),
+            Ok(RuleKind::Delivery {
+                action: DeliveryAction::CrashMidBatch,
+                ..
+            })
+        ),
+        "crash_mid_batch is a Kinesis delivery action"
+    );
     let sqs = parse(r#"{ delivery = "sqs", action = "duplicate", queue = "events", first = 1 }"#);
     assert!(sqs.is_ok(), "{sqs:?}");
 }

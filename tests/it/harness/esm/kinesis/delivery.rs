@@ -291,6 +291,39 @@ async fn a_crash_before_the_checkpoint_redelivers_only_what_came_after_it() {
     assert_eq!(mapping.stats().restarts, 1);
 }
 
+#[tokio::test(start_paused = true)]
+async fn a_crash_mid_batch_hands_on_half_the_batch_then_redelivers_all_of_it() {
+    crate::require!(PausedClock); // Routed through support: skips (loudly) off the embedded emulator.
+    let env = Env::start(Edge::InProcess).await;
+    let stream = stream(&env, 1).await;
+    let seen = Seen::new();
+    let hooks = ScriptedHooks::kinesis(vec![vec![], vec![DeliveryFault::CrashMidBatch]]);
+    let config = KinesisMappingConfig {
+        batch_size: 4,
+        ..Default::default()
+    };
+    put_all(&env, &stream, &["a", "b", "c", "d", "e", "f", "g"]).await;
+    let mapping = spawn_with(
+        &env,
+        &stream,
+        config,
+        recording(&seen, ok),
+        Arc::new(InMemoryCheckpoints::new()),
+        hooks,
+    )
+    .await;
+    mapping.wait_idle(IDLE).await.unwrap();
+
+    // The second batch (e, f, g) dies after its first record; the restart starts after the
+    // first batch's checkpoint and delivers e, f, g whole.
+    let batches: Vec<Vec<String>> = seen.all().iter().map(datas).collect();
+    assert_eq!(
+        batches,
+        [vec!["a", "b", "c", "d"], vec!["e"], vec!["e", "f", "g"]]
+    );
+    assert_eq!(mapping.stats().restarts, 1);
+}
+
 /// A consumer restarted after a crash starts polling at the moment it crashed, not when the
 /// other shards poll. Idle is only evidence from polls after a wait began, so unless the shards
 /// keep one polling schedule, waits shorter than the poll interval (the replay's 250 ms) never
