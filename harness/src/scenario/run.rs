@@ -149,7 +149,7 @@ pub async fn run(
             }
             Step::Ingest(ingest) => run_ingest(&h, ingest, &options.root, report.checks_for(index))
                 .await
-                .map_err(|e| fail(e.into()))?,
+                .map_err(fail)?,
             Step::PutRecord(record) => put_record(&h, record).await.map_err(|e| fail(e.into()))?,
             Step::Drain(Drain { deadline }) => {
                 let before = tokio::time::Instant::now();
@@ -280,26 +280,21 @@ async fn run_ingest(
     ingest: &Ingest,
     root: &Path,
     checks: &mut Vec<Check>,
-) -> Result<String, String> {
+) -> Result<String, crate::stack::BoxError> {
     let bodies = ingest_bodies(ingest, root)?;
     let expected = ingest.status.unwrap_or(200);
     let retries = ingest.client_retries.unwrap_or(3);
     let (mut accepted, mut client_retries, mut unexpected) = (0, 0, Vec::new());
     for body in &bodies {
-        let mut outcome = h
-            .ingest_json(body.clone())
-            .await
-            .map_err(|e| crate::backend::error_chain(&e))?;
+        // The harness's error is kept whole (its source chain reaches the SDK's error).
+        let mut outcome = h.ingest_json(body.clone()).await?;
         let mut tries = 0;
         while outcome.status == 503 && tries < retries {
             tries += 1;
             client_retries += 1;
             // The API's Retry-After is a hint in seconds; under a paused clock this is free.
             tokio::time::sleep(Duration::from_secs(1)).await;
-            outcome = h
-                .ingest_json(body.clone())
-                .await
-                .map_err(|e| crate::backend::error_chain(&e))?;
+            outcome = h.ingest_json(body.clone()).await?;
         }
         if outcome.status == 200 {
             accepted += 1;
