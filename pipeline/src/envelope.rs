@@ -89,10 +89,13 @@ fn rfc3339_millis<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Er
     s.serialize_str(&format_received_at(t))
 }
 
+/// Reads `receivedAt`, kept to the millisecond as [`Envelope::new`] keeps it: an envelope read
+/// from JSON with finer digits (no envelope we write has them) is then the very envelope its
+/// own JSON reads back as (fuzz finding 2, RELIABILITY.md).
 fn rfc3339<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
     let text = String::deserialize(d)?;
     DateTime::parse_from_rfc3339(&text)
-        .map(|t| t.with_timezone(&Utc))
+        .map(|t| t.with_timezone(&Utc).trunc_subsecs(3))
         .map_err(|e| serde::de::Error::custom(format!("`receivedAt` `{text}`: {e}")))
 }
 
@@ -101,6 +104,18 @@ mod tests {
     use super::*;
     use chrono::TimeZone;
     use serde_json::json;
+
+    /// Regression (fuzz target `handler_events`, CI 2026-12-01): a `receivedAt` with 27
+    /// fraction digits decoded to nanoseconds, so the SQS body the forwarder wrote (in
+    /// milliseconds) read back as another envelope.
+    #[test]
+    fn finer_than_millisecond_arrival_times_read_back_as_the_same_envelope() {
+        let body = br#"{"id": "e-1", "stream": "default", "receivedAt": "2026-11-25T22:43:51.333333333333333333333333000Z", "payload": {"energy_type": "nuclear"}}"#;
+        let envelope = Envelope::from_slice(body).expect("an envelope");
+        assert_eq!(envelope.received_at_text(), "2026-11-25T22:43:51.333Z");
+        let again = Envelope::from_slice(envelope.to_sqs_body().as_bytes()).expect("decodes");
+        assert_eq!(again, envelope);
+    }
 
     fn at(ms: i64) -> DateTime<Utc> {
         Utc.timestamp_millis_opt(ms).single().expect("valid")
