@@ -130,7 +130,8 @@ impl Store {
             }
         };
         let item = to_item(&envelope);
-        let digest = digest(&envelope);
+        // `to_item` has hashed the envelope once: read its digest back instead of twice per event.
+        let digest = stored_digest(&item).unwrap_or_else(|| digest(&envelope));
         let outcome = retry::run(
             &self.policy,
             |_| self.put(item.clone(), &digest),
