@@ -42,24 +42,24 @@ impl DirectWorkload {
                     "PartitionKey": id,
                     "Data": data,
                 });
-                self.call("Kinesis_20131202.PutRecord", &body).await?;
+                call(&self.emulator, "Kinesis_20131202.PutRecord", &body).await?;
             }
             Case::SqsRoundTrip => {
                 let queue_url = &self.names.queue_url;
                 let message = String::from_utf8_lossy(&envelope(&id, n)).into_owned();
                 let body = json!({ "QueueUrl": queue_url, "MessageBody": message });
-                self.call("AmazonSQS.SendMessage", &body).await?;
+                call(&self.emulator, "AmazonSQS.SendMessage", &body).await?;
                 let body = json!({
                     "QueueUrl": queue_url,
                     "MaxNumberOfMessages": 1,
                     "WaitTimeSeconds": 0,
                 });
-                let received = self.call("AmazonSQS.ReceiveMessage", &body).await?;
+                let received = call(&self.emulator, "AmazonSQS.ReceiveMessage", &body).await?;
                 let handle = received["Messages"][0]["ReceiptHandle"]
                     .as_str()
                     .ok_or("ReceiveMessage returned no message")?;
                 let body = json!({ "QueueUrl": queue_url, "ReceiptHandle": handle });
-                self.call("AmazonSQS.DeleteMessage", &body).await?;
+                call(&self.emulator, "AmazonSQS.DeleteMessage", &body).await?;
             }
             Case::PutItem => {
                 let body = json!({
@@ -74,30 +74,31 @@ impl DirectWorkload {
                         }},
                     },
                 });
-                self.call("DynamoDB_20120810.PutItem", &body).await?;
+                call(&self.emulator, "DynamoDB_20120810.PutItem", &body).await?;
             }
         }
         Ok(())
     }
+}
 
-    /// One request through `Emulator::handle`; the parsed answer, or its body as the error.
-    async fn call(&self, target: &str, body: &Value) -> Result<Value, String> {
-        let request = http::Request::post("/")
-            .header("host", "emulator.local")
-            .header("x-amz-target", target)
-            .header("content-type", content_type(target))
-            .body(Bytes::from(body.to_string()))
-            .map_err(|e| e.to_string())?;
-        let response = self.emulator.handle(request).await;
-        if !response.status().is_success() {
-            return Err(format!(
-                "{target} answered {}: {}",
-                response.status(),
-                String::from_utf8_lossy(response.body())
-            ));
-        }
-        serde_json::from_slice(response.body()).map_err(|e| format!("{target}: {e}"))
+/// One request (`target` such as `DynamoDB_20120810.PutItem`) through `Emulator::handle`:
+/// the parsed answer, or the status and body as the error.
+pub async fn call(emulator: &Emulator, target: &str, body: &Value) -> Result<Value, String> {
+    let request = http::Request::post("/")
+        .header("host", "emulator.local")
+        .header("x-amz-target", target)
+        .header("content-type", content_type(target))
+        .body(Bytes::from(body.to_string()))
+        .map_err(|e| e.to_string())?;
+    let response = emulator.handle(request).await;
+    if !response.status().is_success() {
+        return Err(format!(
+            "{target} answered {}: {}",
+            response.status(),
+            String::from_utf8_lossy(response.body())
+        ));
     }
+    serde_json::from_slice(response.body()).map_err(|e| format!("{target}: {e}"))
 }
 
 /// The content type of the service `target` names.

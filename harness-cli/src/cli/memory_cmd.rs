@@ -7,7 +7,6 @@
 use std::process::ExitCode;
 
 use anyhow::{Context as _, bail};
-use bytes::Bytes;
 use emulator::wire::Service;
 use emulator::{Emulator, EmulatorConfig};
 use serde_json::{Value, json};
@@ -106,21 +105,11 @@ fn wire(value: &aws_sdk_dynamodb::types::AttributeValue) -> Value {
     }
 }
 
+/// One DynamoDB request through the emulator (the benchmark's direct call).
 async fn call(emulator: &Emulator, operation: &str, body: Value) -> anyhow::Result<Value> {
-    let request = http::Request::builder()
-        .method("POST")
-        .uri("/")
-        .header("content-type", Service::DynamoDb.content_type())
-        .header("x-amz-target", Service::DynamoDb.target(operation))
-        .body(Bytes::from(body.to_string()))
-        .context("a request")?;
-    let response = emulator.handle(request).await;
-    let status = response.status();
-    let answer: Value = serde_json::from_slice(response.body()).unwrap_or(Value::Null);
-    if !status.is_success() {
-        bail!("{operation} answered {status}: {answer}");
-    }
-    Ok(answer)
+    crate::bench::direct::call(emulator, &Service::DynamoDb.target(operation), &body)
+        .await
+        .map_err(anyhow::Error::msg)
 }
 
 /// The process's resident set size.
