@@ -369,24 +369,22 @@ async fn evaluate(h: &Harness, expect: &Expect) -> Result<Vec<Check>, HarnessErr
         }
         checks.push(check);
     }
-    if let Some(n) = expect.duplicates {
-        // A store function running as a process counts nothing the harness can see: its
-        // duplicates are then read off the wire (PutItem's ConditionalCheckFailed answers),
-        // which in process gives the same number.
-        let actual = if h.process_functions().is_empty() {
-            counts.duplicates
+    // A store function running as a process counts nothing the harness can see: its
+    // duplicates and conflicts are then read off the wire (PutItem's ConditionalCheckFailed
+    // answers, and the DLQ sends after them), which in process gives the same numbers.
+    let store_counts = || {
+        if h.process_functions().is_empty() {
+            (counts.duplicates, counts.conflicts)
         } else {
-            h.wire_counts().duplicates
-        };
-        checks.push(Check::new("duplicates", n as i64, actual as i64));
+            let wire = h.wire_counts();
+            (wire.duplicates, wire.conflicts)
+        }
+    };
+    if let Some(n) = expect.duplicates {
+        checks.push(Check::new("duplicates", n as i64, store_counts().0 as i64));
     }
     if let Some(n) = expect.conflicts {
-        let actual = if h.process_functions().is_empty() {
-            counts.conflicts
-        } else {
-            h.wire_counts().conflicts
-        };
-        checks.push(Check::new("conflicts", n as i64, actual as i64));
+        checks.push(Check::new("conflicts", n as i64, store_counts().1 as i64));
     }
     if let Some(ids) = &expect.table_ids {
         checks.push(Check::ids("table_ids", ids, &table_ids));
