@@ -58,12 +58,6 @@ fn batch(records: Vec<KinesisEventRecord>) -> KinesisEvent {
     event
 }
 
-fn attribute<'a>(send: &'a Value, name: &str) -> &'a str {
-    send["MessageAttributes"][name]["StringValue"]
-        .as_str()
-        .unwrap_or_default()
-}
-
 fn failures(response: &aws_lambda_events::event::streams::KinesisEventResponse) -> Vec<String> {
     response
         .batch_item_failures
@@ -98,16 +92,7 @@ async fn throttled_three_times_goes_to_the_dlq_after_exactly_three_attempts() {
     assert_eq!(sends_to(&server, QUEUE_URL).await.len(), 3);
     let dlq = sends_to(&server, DLQ_URL).await;
     assert_eq!(dlq.len(), 1);
-    assert_eq!(
-        Envelope::from_slice(
-            dlq[0]["MessageBody"]
-                .as_str()
-                .unwrap_or_default()
-                .as_bytes()
-        )
-        .ok(),
-        Some(e)
-    );
+    assert_eq!(sent_envelope(&dlq[0]), Some(e));
     assert_eq!(attribute(&dlq[0], ATTR_STAGE), "forward");
     assert_eq!(attribute(&dlq[0], ATTR_ATTEMPTS), "3");
     assert_eq!(
@@ -357,7 +342,7 @@ async fn records_are_sent_one_by_one_in_shard_order() {
     let sent: Vec<String> = sends_to(&server, QUEUE_URL)
         .await
         .iter()
-        .filter_map(|s| Envelope::from_slice(s["MessageBody"].as_str()?.as_bytes()).ok())
+        .filter_map(sent_envelope)
         .map(|e| e.id)
         .collect();
     assert_eq!(sent, ids);

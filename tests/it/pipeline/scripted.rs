@@ -132,6 +132,18 @@ pub async fn requests(server: &MockServer, target: &str, queue_url: Option<&str>
         .collect()
 }
 
+/// A SendMessage request's message attribute (its string value; "" when absent).
+pub fn attribute<'a>(send: &'a Value, name: &str) -> &'a str {
+    send["MessageAttributes"][name]["StringValue"]
+        .as_str()
+        .unwrap_or_default()
+}
+
+/// The envelope a SendMessage request carries, if its body is one.
+pub fn sent_envelope(send: &Value) -> Option<pipeline::Envelope> {
+    pipeline::Envelope::from_slice(send["MessageBody"].as_str()?.as_bytes()).ok()
+}
+
 pub async fn sends_to(server: &MockServer, queue_url: &str) -> Vec<Value> {
     requests(server, "AmazonSQS.SendMessage", Some(queue_url)).await
 }
