@@ -181,6 +181,7 @@ impl FaultyConnector {
         let RequestInfo {
             event_ids,
             resource,
+            failure_stage,
         } = inspect_request(service, &operation, body);
         let at = self.journal.elapsed();
         let decision = self.plan.decide_request(&RequestView {
@@ -211,6 +212,7 @@ impl FaultyConnector {
             resource,
             status,
             rule: decision.map(|d| d.rule),
+            failure_stage,
             at,
         });
         result

@@ -30,6 +30,9 @@ pub struct RequestInfo {
     pub event_ids: Vec<String>,
     /// The stream, queue or table name.
     pub resource: Option<String>,
+    /// A SendMessage's `failure.stage` message attribute (`pipeline::dlq`): which hop
+    /// dead-lettered the message, for a DLQ send.
+    pub failure_stage: Option<String>,
 }
 
 /// Reads a request body once for both its event ids and its resource.
@@ -37,9 +40,18 @@ pub fn inspect_request(service: Service, operation: &str, body: &[u8]) -> Reques
     let Ok(json) = serde_json::from_slice::<Value>(body) else {
         return RequestInfo::default();
     };
+    let failure_stage = match (service, operation) {
+        (Service::Sqs, "SendMessage") => {
+            json["MessageAttributes"][pipeline::dlq::ATTR_STAGE]["StringValue"]
+                .as_str()
+                .map(str::to_owned)
+        }
+        _ => None,
+    };
     RequestInfo {
         event_ids: event_ids(service, operation, &json),
         resource: resource(service, &json),
+        failure_stage,
     }
 }
 
@@ -158,6 +170,18 @@ mod tests {
             {"Id": "1", "MessageBody": envelope("e-6")},
         ]});
         assert_eq!(ids(Service::Sqs, "SendMessageBatch", batch), ["e-5", "e-6"]);
+    }
+
+    #[test]
+    fn a_dlq_send_names_the_stage_that_dead_lettered_it() {
+        let send = |attributes: Value| {
+            let body = json!({"QueueUrl": "http://q/0/events-dlq", "MessageBody": envelope("e-5"),
+                "MessageAttributes": attributes});
+            inspect_request(Service::Sqs, "SendMessage", body.to_string().as_bytes()).failure_stage
+        };
+        let stage = json!({"failure.stage": {"DataType": "String", "StringValue": "store"}});
+        assert_eq!(send(stage).as_deref(), Some("store"));
+        assert_eq!(send(json!({})), None);
     }
 
     #[test]

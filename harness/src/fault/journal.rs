@@ -68,6 +68,8 @@ pub struct Attempt {
     pub status: AttemptStatus,
     /// The rule that fired on this attempt, if any.
     pub rule: Option<String>,
+    /// A DLQ send's `failure.stage` (`decode`, `forward`, `store`), read from the request.
+    pub failure_stage: Option<String>,
     /// When the attempt started, from the journal's creation.
     pub at: Duration,
 }
@@ -267,6 +269,7 @@ mod tests {
             ),
             status: AttemptStatus::Ok { status: 200 },
             rule: rule.map(str::to_owned),
+            failure_stage: None,
             at: Duration::ZERO,
         }
     }

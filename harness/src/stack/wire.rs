@@ -2,6 +2,10 @@
 //! and in artifact mode, where the forward and store functions are child processes whose
 //! own counters (the `Recorder`'s observer) the harness cannot see.
 
+use std::collections::HashSet;
+
+use pipeline::dlq::FailureStage;
+
 use super::Harness;
 use crate::fault::AttemptStatus;
 
@@ -17,10 +21,11 @@ pub struct WireCounts {
     /// PutItem answered 2xx: items written.
     pub stored: u64,
     /// PutItem answered ConditionalCheckFailedException by the backend (not by a fault
-    /// rule) and no conflict followed: duplicates the condition suppressed.
+    /// rule) and the store function did not dead-letter the event next: duplicates the
+    /// condition suppressed.
     pub duplicates: u64,
-    /// A backend's ConditionalCheckFailedException followed by a DLQ send of the same event:
-    /// the store function found a conflict and dead-lettered it.
+    /// DLQ sends with `failure.stage=store` answered 2xx: conflicts the store function
+    /// dead-lettered.
     pub conflicts: u64,
     /// Other failed PutItem attempts.
     pub store_failures: u64,
@@ -32,10 +37,9 @@ impl Harness {
     pub fn wire_counts(&self) -> WireCounts {
         let resources = &self.provisioned.resources;
         let mut c = WireCounts::default();
-        // Events whose last PutItem failed the condition: a DLQ send of one of them next is
-        // the store function's conflict (the forward function never sends an event that
-        // reached PutItem), and that condition failure was no duplicate.
-        let mut refused: std::collections::HashSet<String> = std::collections::HashSet::new();
+        // Events whose last PutItem failed the condition: if the store function's DLQ send
+        // (`failure.stage=store`) for one follows, that condition failure was a conflict.
+        let mut refused: HashSet<String> = HashSet::new();
         for a in self.journal.attempt_log() {
             let ok = matches!(a.status, AttemptStatus::Ok { .. });
             let resource = a.resource.as_deref();
@@ -47,13 +51,17 @@ impl Harness {
                         c.forward_failures += 1
                     }
                 }
-                ("sqs", "SendMessage") if resource == Some(resources.dlq.as_str()) && ok => {
-                    let conflict = a.event_ids.iter().any(|id| refused.remove(id));
-                    if conflict {
-                        c.conflicts += 1;
+                ("sqs", "SendMessage") if resource == Some(resources.dlq.as_str()) => {
+                    let from_store =
+                        a.failure_stage.as_deref() == Some(FailureStage::Store.as_str());
+                    // Once per conflict, however many of its DLQ sends failed before one took.
+                    if from_store && a.event_ids.iter().any(|id| refused.remove(id)) {
                         c.duplicates = c.duplicates.saturating_sub(1);
-                    } else {
-                        c.sent_to_dlq += 1
+                    }
+                    match (ok, from_store) {
+                        (true, true) => c.conflicts += 1,
+                        (true, false) => c.sent_to_dlq += 1,
+                        (false, _) => {}
                     }
                 }
                 ("dynamodb", "PutItem") => match &a.status {

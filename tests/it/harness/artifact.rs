@@ -395,7 +395,8 @@ fn the_shipped_binaries_give_the_in_process_verdicts_and_counts() {
             return;
         }
     };
-    for name in ["sqs-failure", "duplicates", "crash"] {
+    // `conflict`: the real store binary dead-letters a conflict (its DLQ_URL from the template).
+    for name in ["sqs-failure", "duplicates", "crash", "conflict"] {
         let in_process = run_scenario(name, None);
         let artifact = run_scenario(name, Some(&dir));
         assert!(in_process.passed(), "{}", in_process.render());
@@ -416,9 +417,16 @@ fn the_shipped_binaries_give_the_in_process_verdicts_and_counts() {
                 wire.forwarded,
                 wire.sent_to_dlq,
                 wire.stored,
-                wire.duplicates
+                wire.duplicates,
+                wire.conflicts
             ),
-            (c.forwarded, c.sent_to_dlq, c.stored, c.duplicates),
+            (
+                c.forwarded,
+                c.sent_to_dlq,
+                c.stored,
+                c.duplicates,
+                c.conflicts
+            ),
             "{name}: {}",
             artifact.render()
         );
