@@ -161,8 +161,6 @@ pub struct Evidence<'a> {
     pub dlq_after: &'a [DlqEntry],
     /// Messages the redrive moved.
     pub redriven: u64,
-    /// Conflicts the pipeline counted (`Counts::conflicts`).
-    pub conflicts: u64,
     /// The queue's `maxReceiveCount`.
     pub max_receive_count: u32,
     /// Per-id writes and failures.
@@ -210,7 +208,7 @@ pub fn check(evidence: &Evidence<'_>) -> Verdict {
     Verdict {
         lost,
         double_effects: evidence.tracker.written_more_than_once(),
-        conflicts: evidence.conflicts,
+        conflicts: evidence.tracker.conflicts(),
         conflicted: evidence.tracker.conflicted(),
         unexplained,
         dlq: evidence.dlq_before.len() as u64,
@@ -298,7 +296,6 @@ mod tests {
             dlq_before: &[],
             dlq_after: &dlq_after,
             redriven: 0,
-            conflicts: 0,
             max_receive_count: 3,
             tracker: &t,
         });
@@ -325,7 +322,6 @@ mod tests {
             dlq_before: &[],
             dlq_after: &[],
             redriven: 0,
-            conflicts: 0,
             max_receive_count: 3,
             tracker: &t,
         });

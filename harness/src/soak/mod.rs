@@ -297,15 +297,12 @@ impl Soak {
             .get(EVENTS_QUEUE)
             .and_then(|q| q.redrive.as_ref())
             .map_or(u32::MAX, |r| r.max_receive_count);
-        // Every conflict the store handler met (each one dead-lettered with reason=conflict).
-        let conflicts = h.counts().conflicts;
         let verdict = check::check(&check::Evidence {
             accepted: &self.accepted,
             items: &items,
             dlq_before: &self.dlq_before,
             dlq_after: &dlq_after,
             redriven: self.redriven,
-            conflicts,
             max_receive_count,
             tracker: &self.tracker,
         });

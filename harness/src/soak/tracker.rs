@@ -42,6 +42,14 @@ impl Tracker {
         self.ids_where(|seen| seen.conflicts > 0)
     }
 
+    /// Conflicts seen, over all ids (each one dead-lettered with `failure.reason=conflict`).
+    pub fn conflicts(&self) -> u64 {
+        self.lock()
+            .values()
+            .map(|seen| u64::from(seen.conflicts))
+            .sum()
+    }
+
     fn ids_where(&self, keep: impl Fn(&Seen) -> bool) -> Vec<String> {
         let mut ids: Vec<String> = self
             .lock()
@@ -111,5 +119,20 @@ mod tests {
         assert_eq!(t.seen("b").last_store_failure.as_deref(), Some("throttled"));
         assert_eq!(t.written_more_than_once(), ["b"]);
         assert_eq!(t.seen("c"), Seen::default());
+    }
+
+    #[test]
+    fn conflicts_are_counted_per_id_and_in_all() {
+        let t = Tracker::default();
+        for id in ["a", "a", "b"] {
+            t.observe(&PipelineEvent::Conflict {
+                id: id.into(),
+                digest: "sha256:2".into(),
+                stored_digest: "sha256:1".into(),
+            });
+        }
+        assert_eq!(t.conflicted(), ["a", "b"]);
+        assert_eq!(t.conflicts(), 3);
+        assert_eq!(t.seen("a").conflicts, 2);
     }
 }
