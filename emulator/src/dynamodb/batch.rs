@@ -129,7 +129,7 @@ pub fn batch_write(
                 Write::Put(k, item) => (k, item_size(item)),
                 Write::Delete(k, _) => (k, 0),
             };
-            let old_size = table.get(key).map(item_size).unwrap_or(0);
+            let old_size = table.size_of(key).unwrap_or(0);
             let cost = write_units(new_size.max(old_size));
             let charged = table.charge(config, Kind::Write, Some(&key.hash), cost, now);
             if let Err(err) = charged {
@@ -223,7 +223,7 @@ pub fn batch_get(db: &DynamoDb, input: BatchGetItemInput, now: Millis) -> Result
         let mut left = Vec::new();
         let mut half_units = 0;
         for (key, raw) in keys {
-            let size = table.get(&key).map(item_size).unwrap_or(0);
+            let size = table.size_of(&key).unwrap_or(0);
             if bytes + size > MAX_GET_BYTES {
                 left.push(Value::Object(raw));
                 continue;
@@ -238,8 +238,8 @@ pub fn batch_get(db: &DynamoDb, input: BatchGetItemInput, now: Millis) -> Result
             if let Some(item) = table.get(&key) {
                 bytes += size;
                 let shown = match &paths {
-                    Some(p) => project(item, p),
-                    None => item.clone(),
+                    Some(p) => project(&item, p),
+                    None => item,
                 };
                 found.push(Value::Object(item_to_json(&shown)));
             }

@@ -280,11 +280,11 @@ impl Put {
         now: Millis,
     ) -> Result<Value, AwsError> {
         let key = table.key_of_item(&self.item)?;
-        let old = table.get(&key);
-        let size = item_size(&self.item).max(old.map(item_size).unwrap_or(0));
+        let size = item_size(&self.item).max(table.size_of(&key).unwrap_or(0));
         let units = charge_write(table, config, &key.hash, size, now)?;
-        self.options.check(table.get(&key))?;
-        let old = table.put(key, self.item);
+        let old = table.get(&key);
+        self.options.check(old.as_ref())?;
+        table.put(key, self.item);
         let consumed = self.options.capacity.report(&table.name, units as f64);
         Ok(output(
             old.as_ref().filter(|_| self.options.return_old),
@@ -333,14 +333,14 @@ impl Get {
         now: Millis,
     ) -> Result<Value, AwsError> {
         let key = table.key_of(&self.key)?;
-        let size = table.get(&key).map(item_size).unwrap_or(0);
+        let size = table.size_of(&key).unwrap_or(0);
         let half = read_half_units(size, self.consistent);
         table.charge(config, Kind::Read, Some(&key.hash), half, now)?;
         let mut out = Map::new();
         if let Some(item) = table.get(&key) {
             let item = match &self.projection {
-                Some(paths) => project(item, paths),
-                None => item.clone(),
+                Some(paths) => project(&item, paths),
+                None => item,
             };
             out.insert("Item".into(), Value::Object(item_to_json(&item)));
         }
@@ -373,10 +373,11 @@ impl Delete {
         now: Millis,
     ) -> Result<Value, AwsError> {
         let key = table.key_of(&self.key)?;
-        let size = table.get(&key).map(item_size).unwrap_or(0);
+        let size = table.size_of(&key).unwrap_or(0);
         let units = charge_write(table, config, &key.hash, size, now)?;
-        self.options.check(table.get(&key))?;
-        let old = table.remove(&key);
+        let old = table.get(&key);
+        self.options.check(old.as_ref())?;
+        table.remove(&key);
         let consumed = self.options.capacity.report(&table.name, units as f64);
         Ok(output(
             old.as_ref().filter(|_| self.options.return_old),
@@ -451,7 +452,7 @@ impl Update {
         if let Some(u) = &self.update {
             update::validate(u, &table.schema.names())?;
         }
-        let old = table.get(&key).cloned();
+        let old = table.get(&key);
         let old_size = old.as_ref().map(item_size).unwrap_or(0);
         if let Some(condition) = &self.condition
             && !evaluate(condition, old.as_ref().unwrap_or(&Item::new()))

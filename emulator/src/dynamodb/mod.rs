@@ -6,7 +6,8 @@
 //! - this file: configuration, the table map and dispatch (the only part that locks);
 //! - [`shapes`]: request shapes; [`value`]: AttributeValues, items, key order, item size;
 //!   [`number`]: exact decimal numbers; [`expr`]: the expression language;
-//! - [`table`]: one table's sans-io state; [`throughput`]: capacity and throttling;
+//! - [`table`]: one table's sans-io state, items held encoded ([`stored`]);
+//!   [`throughput`]: capacity and throttling;
 //! - [`tables`]: CreateTable, DescribeTable, UpdateTable, ListTables, DeleteTable;
 //!   [`ttl`]: UpdateTimeToLive, DescribeTimeToLive (expired items deleted at the first
 //!   request on their table after their time); [`tags`]: TagResource, UntagResource,
@@ -26,6 +27,7 @@ pub mod key_condition;
 pub mod number;
 pub mod read;
 pub mod shapes;
+pub mod stored;
 pub mod table;
 pub mod tables;
 pub mod tags;

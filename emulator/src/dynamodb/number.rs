@@ -151,6 +151,23 @@ impl FromStr for Number {
     }
 }
 
+/// The table's storage form ([`super::stored`]): the unscaled integer's two's-complement
+/// bytes and the scale, exact and compact whatever the magnitude (plain text of 1E-130 would
+/// take 132 bytes).
+impl serde::Serialize for Number {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let (int, scale) = self.0.as_bigint_and_exponent();
+        serde::Serialize::serialize(&(int.to_signed_bytes_le(), scale), serializer)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Number {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let (bytes, scale): (Vec<u8>, i64) = serde::Deserialize::deserialize(deserializer)?;
+        Ok(Number(BigDecimal::new(BigInt::from_signed_bytes_le(&bytes), scale)))
+    }
+}
+
 impl fmt::Display for Number {
     /// Plain notation, as DynamoDB answers: no exponent, no trailing fractional zeros.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -203,7 +203,7 @@ impl ReadMany {
                 for (sort, item) in table.partition(&hash, range, self.forward) {
                     let key = PrimaryKey {
                         hash: hash.clone(),
-                        range: sort.clone(),
+                        range: sort,
                     };
                     if !page.offer(key, item) {
                         break;
@@ -270,19 +270,19 @@ impl<'a> Page<'a> {
 
     /// Evaluates one item; `false` once the page is full (Limit items read, or 1 MB). Like
     /// DynamoDB, a page that stops at its Limit names its last key even when nothing follows.
-    fn offer(&mut self, key: PrimaryKey, item: &Item) -> bool {
+    fn offer(&mut self, key: PrimaryKey, item: Item) -> bool {
         if self.bytes >= PAGE_BYTES {
             self.last_evaluated = self.last_key_so_far.take();
             return false;
         }
         self.scanned += 1;
-        self.bytes += item_size(item);
-        if self.read.filter.as_ref().is_none_or(|f| evaluate(f, item)) {
+        self.bytes += item_size(&item);
+        if self.read.filter.as_ref().is_none_or(|f| evaluate(f, &item)) {
             self.count += 1;
             if !self.read.count_only {
                 let shown = match &self.read.projection {
-                    Some(paths) => project(item, paths),
-                    None => item.clone(),
+                    Some(paths) => project(&item, paths),
+                    None => item,
                 };
                 self.items.push(Value::Object(item_to_json(&shown)));
             }

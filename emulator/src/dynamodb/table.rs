@@ -1,14 +1,16 @@
-//! One table's state, sans-io: its key schema and billing, and its items in an ordered map
-//! keyed by (partition key, sort key), so a Query is a range scan of one partition. With Time
-//! to Live enabled, an index of expiry times beside the items finds the expired ones without
-//! a scan ([`Table::expire`]).
+//! One table's state, sans-io: its key schema and billing, and its items in ordered maps: by
+//! partition key for a table without a sort key, by partition key then sort key otherwise, so
+//! a Query is a range scan of one partition. Items are held encoded ([`Stored`]) and decoded
+//! on read. With Time to Live enabled, an index of expiry times beside the items finds the
+//! expired ones without a scan ([`Table::expire`]).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::ops::Bound;
+use std::ops::{Bound, RangeBounds};
 
 use super::DynamoDbConfig;
+use super::stored::Stored;
 use super::throughput::{Cost, Kind, Throughput};
-use super::value::{AttributeValue, Item, KeyValue, item_size};
+use super::value::{AttributeValue, Item, KeyValue};
 use crate::aws_error;
 use crate::clock::Millis;
 use crate::error::AwsError;
@@ -92,7 +94,7 @@ pub struct Table {
     /// (expiry in epoch milliseconds, key) of every item with a TTL attribute, while TTL is
     /// enabled.
     expiries: BTreeSet<(Millis, PrimaryKey)>,
-    items: BTreeMap<KeyValue, BTreeMap<Option<KeyValue>, Item>>,
+    items: Items,
     item_count: usize,
     size_bytes: usize,
 }
@@ -106,6 +108,10 @@ impl Table {
         billing: Billing,
         now: Millis,
     ) -> Self {
+        let items = match schema.range {
+            None => Items::Hash(BTreeMap::new()),
+            Some(_) => Items::Composite(BTreeMap::new()),
+        };
         Self {
             name,
             arn,
@@ -119,7 +125,7 @@ impl Table {
             tags: BTreeMap::new(),
             ttl: TimeToLive::default(),
             expiries: BTreeSet::new(),
-            items: BTreeMap::new(),
+            items,
             item_count: 0,
             size_bytes: 0,
         }
@@ -196,46 +202,84 @@ impl Table {
         item
     }
 
-    pub fn get(&self, key: &PrimaryKey) -> Option<&Item> {
-        self.items.get(&key.hash)?.get(&key.range)
+    /// The item under `key`, decoded.
+    pub fn get(&self, key: &PrimaryKey) -> Option<Item> {
+        self.stored(key).map(|s| s.decode(&self.schema, key))
     }
 
-    /// Stores an item, returning the one it replaced.
-    pub fn put(&mut self, key: PrimaryKey, item: Item) -> Option<Item> {
-        self.size_bytes += item_size(&item);
+    /// The DynamoDB size of the item under `key` (no decode).
+    pub fn size_of(&self, key: &PrimaryKey) -> Option<usize> {
+        self.stored(key).map(Stored::size)
+    }
+
+    fn stored(&self, key: &PrimaryKey) -> Option<&Stored> {
+        match (&self.items, &key.range) {
+            (Items::Hash(items), None) => items.get(&key.hash),
+            (Items::Composite(items), Some(range)) => items.get(&key.hash)?.get(range),
+            // A key of the other shape names no item (keys are checked against the schema).
+            _ => None,
+        }
+    }
+
+    /// Stores an item, saying whether it replaced one.
+    pub fn put(&mut self, key: PrimaryKey, item: Item) -> bool {
         let expiry = self.expiry_of(&item);
-        let old = self
-            .items
-            .entry(key.hash.clone())
-            .or_default()
-            .insert(key.range.clone(), item);
-        match &old {
-            Some(old) => {
-                self.size_bytes -= item_size(old);
-                if let Some(at) = self.expiry_of(old) {
-                    self.expiries.remove(&(at, key.clone()));
-                }
+        let stored = Stored::encode(&item, &self.schema);
+        self.size_bytes += stored.size();
+        let old = match (&mut self.items, &key.range) {
+            (Items::Hash(items), None) => items.insert(key.hash.clone(), stored),
+            (Items::Composite(items), Some(range)) => items
+                .entry(key.hash.clone())
+                .or_default()
+                .insert(range.clone(), stored),
+            // key_of_item gives a sort key exactly when the schema has one.
+            _ => {
+                self.size_bytes -= stored.size();
+                return false;
             }
+        };
+        match &old {
+            Some(old) => self.forget(&key, old),
             None => self.item_count += 1,
         }
         if let Some(at) = expiry {
             self.expiries.insert((at, key));
         }
-        old
+        old.is_some()
     }
 
-    pub fn remove(&mut self, key: &PrimaryKey) -> Option<Item> {
-        let partition = self.items.get_mut(&key.hash)?;
-        let old = partition.remove(&key.range)?;
-        if partition.is_empty() {
-            self.items.remove(&key.hash);
-        }
+    /// Deletes the item under `key`, saying whether there was one.
+    pub fn remove(&mut self, key: &PrimaryKey) -> bool {
+        let old = match (&mut self.items, &key.range) {
+            (Items::Hash(items), None) => items.remove(&key.hash),
+            (Items::Composite(items), Some(range)) => {
+                let Some(partition) = items.get_mut(&key.hash) else {
+                    return false;
+                };
+                let old = partition.remove(range);
+                if partition.is_empty() {
+                    items.remove(&key.hash);
+                }
+                old
+            }
+            _ => None,
+        };
+        let Some(old) = old else {
+            return false;
+        };
         self.item_count -= 1;
-        self.size_bytes -= item_size(&old);
-        if let Some(at) = self.expiry_of(&old) {
+        self.forget(key, &old);
+        true
+    }
+
+    /// Accounts for an item that left the table (replaced or deleted).
+    fn forget(&mut self, key: &PrimaryKey, old: &Stored) {
+        self.size_bytes -= old.size();
+        if self.ttl.enabled
+            && let Some(at) = self.expiry_of(&old.decode(&self.schema, key))
+        {
             self.expiries.remove(&(at, key.clone()));
         }
-        Some(old)
     }
 
     pub fn time_to_live(&self) -> &TimeToLive {
@@ -253,7 +297,7 @@ impl Table {
         if enabled {
             let expiries: Vec<(Millis, PrimaryKey)> = self
                 .scan_after(None)
-                .filter_map(|(key, item)| Some((self.expiry_of(item)?, key)))
+                .filter_map(|(key, item)| Some((self.expiry_of(&item)?, key)))
                 .collect();
             self.expiries.extend(expiries);
         }
@@ -271,7 +315,7 @@ impl Table {
             let Some((_, key)) = self.expiries.pop_first() else {
                 break;
             };
-            if self.remove(&key).is_some() {
+            if self.remove(&key) {
                 deleted += 1;
             }
         }
@@ -295,49 +339,111 @@ impl Table {
     }
 
     /// The items of one partition whose sort key lies within `range`, in sort-key order
-    /// (reversed when `forward` is false).
+    /// (reversed when `forward` is false), decoded.
     pub fn partition(
         &self,
         hash: &KeyValue,
         range: (Bound<Option<KeyValue>>, Bound<Option<KeyValue>>),
         forward: bool,
-    ) -> Box<dyn Iterator<Item = (&Option<KeyValue>, &Item)> + '_> {
-        let Some(partition) = self.items.get(hash) else {
-            return Box::new(std::iter::empty());
-        };
-        let iter = partition.range(range);
-        if forward {
-            Box::new(iter)
-        } else {
-            Box::new(iter.rev())
+    ) -> Box<dyn Iterator<Item = (Option<KeyValue>, Item)> + '_> {
+        let empty = || -> Box<dyn Iterator<Item = _>> { Box::new(std::iter::empty()) };
+        match &self.items {
+            // The one item of a partition has no sort key: it is in range if `None` is.
+            Items::Hash(items) => match items.get(hash) {
+                Some(stored) if range.contains(&None) => {
+                    let key = PrimaryKey {
+                        hash: hash.clone(),
+                        range: None,
+                    };
+                    Box::new(std::iter::once((None, stored.decode(&self.schema, &key))))
+                }
+                _ => empty(),
+            },
+            Items::Composite(items) => {
+                let Some(partition) = items.get(hash) else {
+                    return empty();
+                };
+                // Every stored sort key is `Some`, above a `None` bound.
+                let lower = match range.0 {
+                    Bound::Included(Some(k)) => Bound::Included(k),
+                    Bound::Excluded(Some(k)) => Bound::Excluded(k),
+                    _ => Bound::Unbounded,
+                };
+                let upper = match range.1 {
+                    Bound::Included(Some(k)) => Bound::Included(k),
+                    Bound::Excluded(Some(k)) => Bound::Excluded(k),
+                    Bound::Unbounded => Bound::Unbounded,
+                    Bound::Included(None) | Bound::Excluded(None) => return empty(),
+                };
+                let hash = hash.clone();
+                let iter = partition.range((lower, upper)).map(move |(range, stored)| {
+                    let key = PrimaryKey {
+                        hash: hash.clone(),
+                        range: Some(range.clone()),
+                    };
+                    let item = stored.decode(&self.schema, &key);
+                    (key.range, item)
+                });
+                if forward {
+                    Box::new(iter)
+                } else {
+                    Box::new(iter.rev())
+                }
+            }
         }
     }
 
-    /// Every item in key order, starting after `after` when given (Scan pagination).
+    /// Every item in key order, starting after `after` when given (Scan pagination), decoded.
     pub fn scan_after(
         &self,
         after: Option<&PrimaryKey>,
-    ) -> impl Iterator<Item = (PrimaryKey, &Item)> + '_ {
+    ) -> Box<dyn Iterator<Item = (PrimaryKey, Item)> + '_> {
         let start = match after {
             Some(k) => Bound::Included(k.hash.clone()),
             None => Bound::Unbounded,
         };
         let after = after.cloned();
-        self.items
-            .range((start, Bound::Unbounded))
-            .flat_map(|(hash, partition)| {
-                partition.iter().map(move |(range, item)| {
-                    (
-                        PrimaryKey {
-                            hash: hash.clone(),
-                            range: range.clone(),
-                        },
-                        item,
-                    )
-                })
-            })
-            .skip_while(move |(key, _)| after.as_ref().is_some_and(|a| key <= a))
+        let keys: Box<dyn Iterator<Item = (PrimaryKey, &Stored)>> = match &self.items {
+            Items::Hash(items) => Box::new(items.range((start, Bound::Unbounded)).map(
+                |(hash, stored)| {
+                    let key = PrimaryKey {
+                        hash: hash.clone(),
+                        range: None,
+                    };
+                    (key, stored)
+                },
+            )),
+            Items::Composite(items) => Box::new(
+                items
+                    .range((start, Bound::Unbounded))
+                    .flat_map(|(hash, partition)| {
+                        partition.iter().map(move |(range, stored)| {
+                            let key = PrimaryKey {
+                                hash: hash.clone(),
+                                range: Some(range.clone()),
+                            };
+                            (key, stored)
+                        })
+                    }),
+            ),
+        };
+        Box::new(
+            keys.skip_while(move |(key, _)| after.as_ref().is_some_and(|a| key <= a))
+                .map(|(key, stored)| {
+                    let item = stored.decode(&self.schema, &key);
+                    (key, item)
+                }),
+        )
     }
+}
+
+/// A table's items by primary key, encoded.
+#[derive(Debug)]
+enum Items {
+    /// No sort key: one map by partition key (not a map of one-item partitions).
+    Hash(BTreeMap<KeyValue, Stored>),
+    /// Partitions by partition key, each in sort-key order.
+    Composite(BTreeMap<KeyValue, BTreeMap<KeyValue, Stored>>),
 }
 
 fn key_attr(item: &Item, attr: &KeyAttr, is_hash: bool) -> Result<KeyValue, AwsError> {
@@ -395,7 +501,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::dynamodb::value::item_from_json;
+    use crate::dynamodb::value::{item_from_json, item_size};
 
     fn table() -> Table {
         Table::new(
@@ -457,10 +563,12 @@ mod tests {
         let mut t = table();
         let it = item("a", "1");
         let key = t.key_of_item(&it).unwrap();
-        assert!(t.put(key.clone(), it.clone()).is_none());
-        assert!(t.put(key.clone(), it.clone()).is_some());
+        assert!(!t.put(key.clone(), it.clone()));
+        assert!(t.put(key.clone(), it.clone()));
         assert_eq!((t.item_count(), t.size_bytes()), (1, item_size(&it)));
-        assert!(t.remove(&key).is_some());
+        assert_eq!(t.size_of(&key), Some(item_size(&it)));
+        assert!(t.remove(&key));
+        assert!(!t.remove(&key));
         assert_eq!((t.item_count(), t.size_bytes()), (0, 0));
     }
 

@@ -20,7 +20,9 @@ pub const MAX_ITEM_SIZE: usize = 400 * 1024;
 /// or maps around a scalar are accepted, 32 are not (as DynamoDB Local answers).
 const MAX_NESTING: usize = 32;
 
-#[derive(Debug, Clone)]
+/// Serialisable only for the table's own storage ([`super::stored`]); the wire shape is
+/// [`AttributeValue::from_json`] and [`AttributeValue::to_json`].
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub enum AttributeValue {
     S(String),
     N(Number),
