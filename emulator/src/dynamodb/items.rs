@@ -10,7 +10,7 @@ use super::expr::{Condition, Path, PathElem, Symbols, UpdateExpr, invalid, updat
 use super::shapes::{DeleteItemInput, GetItemInput, Names, PutItemInput, UpdateItemInput, Values};
 use super::table::Table;
 use super::throughput::{Kind, read_half_units, write_units};
-use super::value::{Item, MAX_ITEM_SIZE, item_from_json, item_size, item_to_json};
+use super::value::{Item, MAX_ITEM_SIZE, item_from_json_owned, item_size, item_to_json};
 use crate::aws_error;
 use crate::clock::Millis;
 use crate::error::AwsError;
@@ -268,7 +268,7 @@ pub struct Put {
 impl Put {
     pub fn prepare(input: PutItemInput) -> Result<(String, Put), AwsError> {
         let options = WriteOptions::parse(write_fields!(input))?;
-        let item = item_from_json(&input.item)?;
+        let item = item_from_json_owned(input.item)?;
         check_item_size(&item, "Item size has exceeded the maximum allowed size")?;
         Ok((input.table_name, Put { item, options }))
     }
@@ -318,7 +318,7 @@ impl Get {
         )?;
         check_symbols(&symbols, input.projection_expression.is_some(), "")?;
         let get = Get {
-            key: item_from_json(&input.key)?,
+            key: item_from_json_owned(input.key)?,
             projection,
             consistent: input.consistent_read.unwrap_or(false),
             capacity,
@@ -360,7 +360,7 @@ impl Delete {
     pub fn prepare(input: DeleteItemInput) -> Result<(String, Delete), AwsError> {
         let options = WriteOptions::parse(write_fields!(input))?;
         let delete = Delete {
-            key: item_from_json(&input.key)?,
+            key: item_from_json_owned(input.key)?,
             options,
         };
         Ok((input.table_name, delete))
@@ -432,7 +432,7 @@ impl Update {
             "UpdateExpression and ConditionExpression are null",
         )?;
         let prepared = Update {
-            key: item_from_json(&input.key)?,
+            key: item_from_json_owned(input.key)?,
             update,
             condition,
             return_values,

@@ -164,7 +164,10 @@ impl serde::Serialize for Number {
 impl<'de> serde::Deserialize<'de> for Number {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let (bytes, scale): (Vec<u8>, i64) = serde::Deserialize::deserialize(deserializer)?;
-        Ok(Number(BigDecimal::new(BigInt::from_signed_bytes_le(&bytes), scale)))
+        Ok(Number(BigDecimal::new(
+            BigInt::from_signed_bytes_le(&bytes),
+            scale,
+        )))
     }
 }
 

@@ -109,9 +109,15 @@ mod tests {
         };
         let stored = Stored::encode(&item, &schema);
         assert_eq!(stored.size(), item_size(&item));
-        assert_eq!(item_to_json(&stored.decode(&schema, &key)), item_to_json(&item));
+        assert_eq!(
+            item_to_json(&stored.decode(&schema, &key)),
+            item_to_json(&item)
+        );
         // Compact: the encoding is close to DynamoDB's own measure of the item.
         let (encoded, size) = (stored.bytes.len(), item_size(&item));
-        assert!(encoded < size + 3 * item.len() + 40, "{encoded} bytes for {size}");
+        assert!(
+            encoded < size + 3 * item.len() + 40,
+            "{encoded} bytes for {size}"
+        );
     }
 }

@@ -413,19 +413,17 @@ impl Table {
                     (key, stored)
                 },
             )),
-            Items::Composite(items) => Box::new(
-                items
-                    .range((start, Bound::Unbounded))
-                    .flat_map(|(hash, partition)| {
-                        partition.iter().map(move |(range, stored)| {
-                            let key = PrimaryKey {
-                                hash: hash.clone(),
-                                range: Some(range.clone()),
-                            };
-                            (key, stored)
-                        })
-                    }),
-            ),
+            Items::Composite(items) => Box::new(items.range((start, Bound::Unbounded)).flat_map(
+                |(hash, partition)| {
+                    partition.iter().map(move |(range, stored)| {
+                        let key = PrimaryKey {
+                            hash: hash.clone(),
+                            range: Some(range.clone()),
+                        };
+                        (key, stored)
+                    })
+                },
+            )),
         };
         Box::new(
             keys.skip_while(move |(key, _)| after.as_ref().is_some_and(|a| key <= a))
