@@ -183,9 +183,16 @@ impl Stream {
     pub fn trim(&mut self, shard: usize, now: Millis) {
         let cutoff = now - self.retention_ms();
         let shard = &mut self.shards[shard];
+        let before = shard.records.len();
         while shard.records.front().is_some_and(|r| r.arrival < cutoff) {
             shard.records.pop_front();
             shard.first += 1;
+        }
+        // A deque keeps its peak capacity: give the room back once most of it is empty, so
+        // memory follows what the shard holds (amortised O(1), as for the SQS message map).
+        let (len, capacity) = (shard.records.len(), shard.records.capacity());
+        if len < before && capacity > 64 && len < capacity / 4 {
+            shard.records.shrink_to(len * 2);
         }
     }
 
@@ -352,6 +359,20 @@ mod tests {
         assert!(s.read(0, at, 10, 300).records.is_empty());
         put(&mut s, 0, "c", 300);
         assert_eq!(data(&s.read(0, at, 10, 300)), ["c"]);
+    }
+
+    #[test]
+    fn a_trimmed_shard_gives_its_room_back() {
+        let mut s = stream(1);
+        for n in 0..10_000 {
+            put(&mut s, 0, "x", n);
+        }
+        let peak = s.shards[0].records.capacity();
+        // Every record past the retention period: trimmed by the next read.
+        let horizon = s.position(0, Start::TrimHorizon, 48 * HOUR);
+        assert!(s.read(0, horizon, 10, 48 * HOUR).records.is_empty());
+        assert_eq!(s.shards[0].len(), 0);
+        assert!(s.shards[0].records.capacity() < peak / 100, "{peak}");
     }
 
     #[test]

@@ -328,6 +328,7 @@ impl Queue {
             };
             if redrive.is_some_and(|limit| stored.message.receive_count >= limit) {
                 if let Some(mut stored) = self.messages.remove(&seq) {
+                    self.release_capacity();
                     self.by_sent.remove(&(stored.message.content.sent, seq));
                     stored.message.dead_letter_source_arn = Some(self.arn.clone());
                     outcome.dead_letters.push(stored.message);
@@ -488,9 +489,20 @@ impl Queue {
         message.content.sent + Millis::from(self.settings.message_retention_period) * 1000 <= now
     }
 
+    /// Gives back the message map's room once a backlog has drained (a hash map keeps its
+    /// peak capacity otherwise): memory follows what the queue holds. Amortised O(1): it
+    /// rehashes only when three quarters of the room is empty.
+    fn release_capacity(&mut self) {
+        let (len, capacity) = (self.messages.len(), self.messages.capacity());
+        if capacity > 64 && len < capacity / 4 {
+            self.messages.shrink_to(len * 2);
+        }
+    }
+
     /// Removes a message from the map and whichever set holds it.
     fn remove(&mut self, seq: u64) -> Option<Message> {
         let stored = self.messages.remove(&seq)?;
+        self.release_capacity();
         self.by_sent.remove(&(stored.message.content.sent, seq));
         match stored.state {
             State::Visible => self.visible.remove(&seq),

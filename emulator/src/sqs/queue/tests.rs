@@ -330,3 +330,25 @@ fn a_fifo_group_in_flight_is_held_back_and_order_is_kept() {
         ["b1", "a2", "b2"]
     );
 }
+
+#[test]
+fn a_drained_queue_gives_its_room_back() {
+    // Memory follows what the queue holds (issue 13): deleted messages are freed, and so is
+    // the room a backlog took.
+    let mut q = queue();
+    for n in 0..10_000 {
+        q.send(message(&n.to_string(), T0), 0, T0);
+    }
+    let peak = q.messages.capacity();
+    loop {
+        let batch = q.receive(10, 30, T0, no_dlq);
+        if batch.received.is_empty() {
+            break;
+        }
+        for received in &batch.received {
+            assert_eq!(q.delete(&received.receipt_handle, T0), Ok(()));
+        }
+    }
+    assert_eq!(q.counts(T0), Counts::default());
+    assert!(q.messages.capacity() < peak / 100, "{peak}");
+}
