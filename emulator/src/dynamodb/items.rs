@@ -268,7 +268,7 @@ pub struct Put {
 impl Put {
     pub fn prepare(input: PutItemInput) -> Result<(String, Put), AwsError> {
         let options = WriteOptions::parse(write_fields!(input))?;
-        let item = item_from_json_owned(input.item)?;
+        let item = input.item.0?;
         check_item_size(&item, "Item size has exceeded the maximum allowed size")?;
         Ok((input.table_name, Put { item, options }))
     }

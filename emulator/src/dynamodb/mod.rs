@@ -5,6 +5,7 @@
 //! Layout:
 //! - this file: configuration, the table map and dispatch (the only part that locks);
 //! - [`shapes`]: request shapes; [`value`]: AttributeValues, items, key order, item size;
+//!   [`wire_item`]: items read straight from a request body;
 //!   [`number`]: exact decimal numbers; [`expr`]: the expression language;
 //! - [`table`]: one table's sans-io state, items held encoded ([`stored`]);
 //!   [`throughput`]: capacity and throttling;
@@ -34,6 +35,7 @@ pub mod tags;
 pub mod throughput;
 pub mod ttl;
 pub mod value;
+pub mod wire_item;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};

@@ -70,7 +70,7 @@ pub struct ListTablesInput {
 #[serde(rename_all = "PascalCase")]
 pub struct PutItemInput {
     pub table_name: String,
-    pub item: Map<String, Value>,
+    pub item: super::wire_item::WireItem,
     pub condition_expression: Option<String>,
     pub expression_attribute_names: Names,
     pub expression_attribute_values: Values,

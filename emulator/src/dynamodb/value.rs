@@ -18,7 +18,7 @@ pub type Item = BTreeMap<String, AttributeValue>;
 pub const MAX_ITEM_SIZE: usize = 400 * 1024;
 /// Deepest value DynamoDB stores, the attribute's own value being level 1: 31 nested lists
 /// or maps around a scalar are accepted, 32 are not (as DynamoDB Local answers).
-const MAX_NESTING: usize = 32;
+pub(super) const MAX_NESTING: usize = 32;
 
 /// Serialisable only for the table's own storage ([`super::stored`]); the wire shape is
 /// [`AttributeValue::from_json`] and [`AttributeValue::to_json`].
@@ -59,6 +59,73 @@ impl PartialEq for AttributeValue {
     }
 }
 
+/// AWS's answers for malformed AttributeValues, shared by both readers (this file's, from a
+/// JSON tree, and [`super::wire_item`]'s, straight from the request body).
+pub(super) mod errors {
+    use crate::aws_error;
+    use crate::error::AwsError;
+
+    pub fn too_deep() -> AwsError {
+        aws_error!(
+            ValidationException,
+            "Nesting Levels have exceeded supported limits: Attributes in the item have nested levels beyond supported limit"
+        )
+    }
+
+    pub fn not_an_object() -> AwsError {
+        aws_error!(
+            SerializationException,
+            "Unexpected value type in payload: an AttributeValue must be a JSON object"
+        )
+    }
+
+    /// No type set (`all_null`), or more than one.
+    pub fn not_one_type(all_null: bool) -> AwsError {
+        let message = if all_null {
+            "Supplied AttributeValue is empty, must contain exactly one of the supported datatypes"
+        } else {
+            "Supplied AttributeValue has more than one datatypes set, must contain exactly one of the supported datatypes"
+        };
+        aws_error!(ValidationException, "{message}")
+    }
+
+    pub fn wrong_type(key: &str) -> AwsError {
+        aws_error!(
+            SerializationException,
+            "Unexpected value type in payload for AttributeValue member {key}"
+        )
+    }
+
+    pub fn bad_base64(key: &str) -> AwsError {
+        aws_error!(
+            SerializationException,
+            "Base64 encoded binary data for AttributeValue member {key} could not be decoded"
+        )
+    }
+
+    pub fn null_not_true() -> AwsError {
+        super::invalid("Null attribute value types must have the value of true")
+    }
+
+    pub fn unknown_member(key: &str) -> AwsError {
+        aws_error!(
+            SerializationException,
+            "Unknown AttributeValue member {key}"
+        )
+    }
+}
+
+/// A number as DynamoDB reads it, or its error.
+pub(super) fn parse_number(text: &str) -> Result<Number, AwsError> {
+    text.parse::<Number>()
+        .map_err(|e| aws_error!(ValidationException, "{e}"))
+}
+
+/// A binary as DynamoDB reads it (base64), or its error naming the member.
+pub(super) fn parse_binary(text: &str, key: &str) -> Result<Vec<u8>, AwsError> {
+    BASE64.decode(text).map_err(|_| errors::bad_base64(key))
+}
+
 fn invalid(message: impl std::fmt::Display) -> AwsError {
     aws_error!(
         ValidationException,
@@ -97,51 +164,23 @@ impl AttributeValue {
 
     fn from_json_at(value: Value, depth: usize) -> Result<Self, AwsError> {
         if depth > MAX_NESTING {
-            return Err(aws_error!(
-                ValidationException,
-                "Nesting Levels have exceeded supported limits: Attributes in the item have nested levels beyond supported limit"
-            ));
+            return Err(errors::too_deep());
         }
         let Value::Object(object) = value else {
-            return Err(aws_error!(
-                SerializationException,
-                "Unexpected value type in payload: an AttributeValue must be a JSON object"
-            ));
+            return Err(errors::not_an_object());
         };
         let all_null = object.values().all(Value::is_null);
         let mut present = object.into_iter().filter(|(_, v)| !v.is_null());
         let (Some((key, inner)), None) = (present.next(), present.next()) else {
-            let message = if all_null {
-                "Supplied AttributeValue is empty, must contain exactly one of the supported datatypes"
-            } else {
-                "Supplied AttributeValue has more than one datatypes set, must contain exactly one of the supported datatypes"
-            };
-            return Err(aws_error!(ValidationException, "{message}"));
+            return Err(errors::not_one_type(all_null));
         };
-        let wrong = || {
-            aws_error!(
-                SerializationException,
-                "Unexpected value type in payload for AttributeValue member {key}"
-            )
-        };
+        let wrong = || errors::wrong_type(&key);
         let string = |v: Value| match v {
             Value::String(s) => Ok(s),
             _ => Err(wrong()),
         };
-        let number = |v: Value| -> Result<Number, AwsError> {
-            let s = v.as_str().ok_or_else(wrong)?;
-            s.parse::<Number>()
-                .map_err(|e| aws_error!(ValidationException, "{e}"))
-        };
-        let binary = |v: Value| -> Result<Vec<u8>, AwsError> {
-            let s = v.as_str().ok_or_else(wrong)?;
-            BASE64.decode(s).map_err(|_| {
-                aws_error!(
-                    SerializationException,
-                    "Base64 encoded binary data for AttributeValue member {key} could not be decoded"
-                )
-            })
-        };
+        let number = |v: Value| parse_number(v.as_str().ok_or_else(wrong)?);
+        let binary = |v: Value| parse_binary(v.as_str().ok_or_else(wrong)?, &key);
         let array = |v: Value| match v {
             Value::Array(a) => Ok(a),
             _ => Err(wrong()),
@@ -153,11 +192,7 @@ impl AttributeValue {
             "BOOL" => AttributeValue::Bool(inner.as_bool().ok_or_else(wrong)?),
             "NULL" => match inner.as_bool() {
                 Some(true) => AttributeValue::Null,
-                Some(false) => {
-                    return Err(invalid(
-                        "Null attribute value types must have the value of true",
-                    ));
-                }
+                Some(false) => return Err(errors::null_not_true()),
                 None => return Err(wrong()),
             },
             "SS" => {
@@ -200,12 +235,7 @@ impl AttributeValue {
                         .collect::<Result<_, AwsError>>()?,
                 )
             }
-            other => {
-                return Err(aws_error!(
-                    SerializationException,
-                    "Unknown AttributeValue member {other}"
-                ));
-            }
+            other => return Err(errors::unknown_member(other)),
         })
     }
 
@@ -263,7 +293,7 @@ fn number_size(n: &Number) -> usize {
 }
 
 /// Rejects empty sets and duplicates with DynamoDB's messages (which differ per set type).
-fn check_set<T: PartialEq>(
+pub(super) fn check_set<T: PartialEq>(
     set: &[T],
     kind: &str,
     show: impl Fn(&T) -> String,
