@@ -198,3 +198,60 @@ fn check_events(
     ids.truncate(20);
     ids
 }
+
+/// The model of what `h` did so far, its lanes from `journeys` (an observer of `h`) and the
+/// journal's attempts and faults; the caller adds the steps (phases) and the verdict.
+pub async fn harness_model(
+    h: &crate::Harness,
+    journeys: &JourneyLog,
+    title: &str,
+    kind: &str,
+    clock: &str,
+) -> Result<RunModel, crate::HarnessError> {
+    let mut m = RunModel::new(title, kind, clock);
+    m.set_counts(&h.counts());
+    let attempts = h.journal().attempt_log();
+    let faults = h.journal().faults_fired();
+    let dlq_ids = h.dlq_ids().await?;
+    let src = Sources::new(journeys, h.journal(), &attempts, &faults, h.dlq(), &dlq_ids);
+    m.add_journeys(&src, &HashSet::new());
+    if attempts.len() >= 100_000 {
+        m.notes.push(
+            "the journal keeps its first 100,000 attempts: later calls are missing from the \
+             lanes (the observed hops are all there)"
+                .into(),
+        );
+    }
+    Ok(m)
+}
+
+/// Now on `journeys`' axis, in µs (a phase's start, for [`RunModel::phase`]).
+pub fn now_us(journeys: &JourneyLog) -> u64 {
+    u64::try_from(journeys.origin().elapsed().as_micros()).unwrap_or(u64::MAX)
+}
+
+impl RunModel {
+    /// Adds a phase of a load or soak as a step (and, for `redrive`, `replay`, `restart`,
+    /// `clear_faults` and `fault`, a line on the time axis).
+    pub fn phase(&mut self, kind: &str, summary: &str, at_us: u64) {
+        let index = self.steps.len() + 1;
+        if matches!(
+            kind,
+            "redrive" | "replay" | "restart" | "clear_faults" | "fault"
+        ) {
+            self.markers.push(Marker {
+                at_us,
+                kind: kind.to_owned(),
+                label: format!("{kind}: {summary}"),
+            });
+            self.duration_us = self.duration_us.max(at_us);
+        }
+        self.steps.push(StepView {
+            index,
+            kind: kind.to_owned(),
+            summary: summary.to_owned(),
+            at_us,
+            checks: Vec::new(),
+        });
+    }
+}

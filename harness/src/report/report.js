@@ -1,6 +1,10 @@
-// The complete table: every event from the embedded JSON, filtered and paged (100 rows).
+// The complete table: every event from the embedded JSON, filtered and paged (100 rows);
+// and the step list of a lane not written out in the file, filled from its marks' titles.
 (function () {
-  var data = JSON.parse(document.getElementById("event-data").textContent);
+  var d = JSON.parse(document.getElementById("event-data").textContent);
+  var data = d.rows.map(function (r) {
+    return [d.prefix + r[0], d.outcomes[r[1]], d.shards[r[2]], r[3], r[4], r[5], r[6], r[7]];
+  });
   var body = document.querySelector("#event-table tbody");
   var filter = document.getElementById("filter");
   var shown = document.getElementById("shown");
@@ -32,4 +36,16 @@
   document.getElementById("prev").onclick = function () { if (page > 0) { page--; draw(); } };
   document.getElementById("next").onclick = function () { if ((page + 1) * size < rows.length) { page++; draw(); } };
   draw();
+  document.querySelectorAll(".lane details").forEach(function (det) {
+    det.addEventListener("toggle", function () {
+      var ol = det.querySelector("ol");
+      if (!det.open || ol.children.length) return;
+      det.parentNode.querySelectorAll(".lane-svg title").forEach(function (t) {
+        var li = document.createElement("li");
+        li.className = "mark " + t.parentNode.getAttribute("class");
+        li.textContent = t.textContent;
+        ol.appendChild(li);
+      });
+    });
+  });
 })();
