@@ -35,7 +35,7 @@
 
 mod html;
 mod journeys;
-// pub mod live;
+pub mod live;
 mod model;
 
 use std::collections::HashSet;
@@ -45,7 +45,8 @@ pub use html::{duration, escape, lane_anchor, render};
 pub use journeys::{JourneyLog, Observed};
 pub use model::{
     Bucket, CheckView, EventRow, FaultRow, HISTOGRAM_BUCKETS, Hop, LANES_PER_GROUP, Lane, Latency,
-    Mark, MarkKind, Marker, Outcome, RunModel, Sources, StepView, journal_origin, latency, shift,
+    Mark, MarkKind, Marker, Outcome, RunModel, Sources, StepView, journal_origin, lane_of, latency,
+    shift,
 };
 
 use crate::scenario::ScenarioReport;
