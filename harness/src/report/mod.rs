@@ -19,7 +19,7 @@
 //!     ingest = { count = 1 }
 //!     [[steps]]
 //!     drain = {}
-//! "#)?;
+//! "#, "inline.toml".as_ref())?;
 //! let journeys = Arc::new(report::JourneyLog::new());
 //! let mut options = scenario::RunOptions::new("..", harness::backend::BackendSettings::from_env()?);
 //! options.journeys = Some(journeys.clone());
