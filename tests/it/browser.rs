@@ -125,7 +125,11 @@ pub fn screenshot(
         ],
     );
     let png = std::fs::read(&path).expect("chromium wrote the screenshot");
-    assert!(png.starts_with(b"\x89PNG"), "{} is not a PNG", path.display());
+    assert!(
+        png.starts_with(b"\x89PNG"),
+        "{} is not a PNG",
+        path.display()
+    );
     path
 }
 

@@ -19,7 +19,10 @@ async fn start() -> (Arc<Harness>, Arc<JourneyLog>) {
         .unwrap()
         .observe(journeys.clone());
     options.kinesis_poll_interval = Duration::from_millis(50);
-    (Arc::new(Harness::start_with(options).await.unwrap()), journeys)
+    (
+        Arc::new(Harness::start_with(options).await.unwrap()),
+        journeys,
+    )
 }
 
 async fn call(app: &axum::Router, method: &str, uri: &str) -> (u16, Value) {
@@ -31,7 +34,10 @@ async fn call(app: &axum::Router, method: &str, uri: &str) -> (u16, Value) {
     let response = app.clone().oneshot(request).await.unwrap();
     let status = response.status().as_u16();
     let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
 }
 
 async fn stop(h: Arc<Harness>) {
@@ -66,7 +72,10 @@ async fn live_state_lists_the_dlq_with_its_failure_attributes_and_redrive_stores
     assert_eq!(state["queues"][1]["visible"], 1, "{state}");
     let message = &state["dlq_messages"][0];
     assert_eq!(message["id"], "bad-1");
-    assert_eq!(message["attributes"]["failure.stage"], "forward", "{message}");
+    assert_eq!(
+        message["attributes"]["failure.stage"], "forward",
+        "{message}"
+    );
     assert_eq!(state["journeys"][0]["id"], "bad-1");
     assert_eq!(state["journeys"][0]["outcome"], "dlq");
     assert_eq!(state["table"]["items"], 0);
@@ -91,7 +100,9 @@ async fn the_live_view_in_a_browser_shows_an_ingested_event_reaching_the_table()
         return;
     };
     let (h, journeys) = start().await;
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+        .await
+        .unwrap();
     let url = format!("http://{}/", listener.local_addr().unwrap());
     let (stop_server, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(
@@ -115,7 +126,10 @@ async fn the_live_view_in_a_browser_shows_an_ingested_event_reaching_the_table()
         .unwrap()
     };
     assert!(dom.contains("<b id=\"item-count\">1</b>"), "{dom}");
-    assert!(dom.contains("<td class=\"mono\" data-id=\"live-1\">"), "no latest item");
+    assert!(
+        dom.contains("<td class=\"mono\" data-id=\"live-1\">"),
+        "no latest item"
+    );
     let journey = browser::element(&dom, "data-id=\"live-1\" data-outcome=", "journey");
     assert!(journey.contains("data-outcome=\"stored\""), "{journey}");
     let text = browser::text(journey);

@@ -50,7 +50,11 @@ fn sqs_failure_report_shows_e3s_three_send_message_attempts_and_the_dlq() {
     // retryable for SQS: docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html).
     let (report, model) = run_file("sqs-failure");
     assert!(report.passed(), "{}", report.render());
-    let e3 = model.lanes.iter().find(|l| l.id == "e-3").expect("e-3's lane");
+    let e3 = model
+        .lanes
+        .iter()
+        .find(|l| l.id == "e-3")
+        .expect("e-3's lane");
     assert_eq!(e3.outcome, Outcome::Dlq);
     let sends: Vec<_> = e3.marks_of(Hop::Forward).collect();
     assert_eq!(sends.len(), 3, "{sends:#?}");
@@ -69,7 +73,10 @@ fn sqs_failure_report_shows_e3s_three_send_message_attempts_and_the_dlq() {
     let html = report::render(&model);
     // Self-contained: nothing is fetched.
     for needle in ["src=\"http", "href=\"http", "@import", "url("] {
-        assert!(!html.contains(needle), "the report refers outside: {needle}");
+        assert!(
+            !html.contains(needle),
+            "the report refers outside: {needle}"
+        );
     }
     let lane = browser::element(&html, "id=\"ev-e-3\"", "lane");
     assert_eq!(lane.matches("data-hop=\"forward\"").count(), 3);
@@ -162,7 +169,12 @@ fn the_throttle_report_samples_its_lanes_and_stays_small() {
     assert!(report.passed(), "{}", report.render());
     assert_eq!(model.events.len(), 2520);
     assert!(model.lanes.len() < 2 * report::LANES_PER_GROUP + 10);
-    assert!(model.notes.iter().any(|n| n.contains("events drawn as lanes")));
+    assert!(
+        model
+            .notes
+            .iter()
+            .any(|n| n.contains("events drawn as lanes"))
+    );
     let html = report::render(&model);
     eprintln!(
         "throttle report: {} bytes, {} lanes of {} events",

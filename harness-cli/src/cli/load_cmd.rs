@@ -174,7 +174,8 @@ async fn run_embedded(args: Args) -> anyhow::Result<ExitCode> {
             "{} events, {} concurrent clients{}, through the ingest API on a loopback port",
             args.events,
             args.concurrency,
-            args.rate.map_or(String::new(), |r| format!(", {r} events/s"))
+            args.rate
+                .map_or(String::new(), |r| format!(", {r} events/s"))
         );
         let load_line = format!(
             "sent {} events: {} accepted, {} rejected, {} transport errors in {:.2} s",
@@ -185,13 +186,24 @@ async fn run_embedded(args: Args) -> anyhow::Result<ExitCode> {
             report.elapsed.as_secs_f64()
         );
         model.phase("load", &load_line, load_at.unwrap_or(0));
-        model.phase("drain", "until the stream, queue and in-flight batches are idle", drain_at.unwrap_or(0));
-        model.summary = vec![load_line, end_line, format!("PUT latency: {}", report.latency)];
+        model.phase(
+            "drain",
+            "until the stream, queue and in-flight batches are idle",
+            drain_at.unwrap_or(0),
+        );
+        model.summary = vec![
+            load_line,
+            end_line,
+            format!("PUT latency: {}", report.latency),
+        ];
         model.passed = Some(lost == 0 && report.accepted == report.sent);
         model.verdict = if lost > 0 {
             format!("{lost} accepted events neither stored nor in the DLQ")
         } else {
-            format!("{} of {} events accepted; none lost", report.accepted, report.sent)
+            format!(
+                "{} of {} events accepted; none lost",
+                report.accepted, report.sent
+            )
         };
         let bytes = harness::report::write_html(path, &model)?;
         eprintln!("HTML report: {} ({bytes} bytes)", path.display());

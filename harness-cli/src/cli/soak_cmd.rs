@@ -106,7 +106,11 @@ async fn run(args: Args, backend: BackendSettings) -> anyhow::Result<ExitCode> {
             "{} events, fault rate {}, seed {}: seeded faults on every hop, then recovery",
             args.events, args.fault_rate, args.seed
         );
-        model.phase("load", "faults installed; every event PUT until a 2xx; drained", load_at);
+        model.phase(
+            "load",
+            "faults installed; every event PUT until a 2xx; drained",
+            load_at,
+        );
         model.phase(
             "clear_faults",
             "recovery: faults cleared, drained, the DLQ redriven, drained again",

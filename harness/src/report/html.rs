@@ -537,9 +537,9 @@ fn table(out: &mut String, m: &RunModel) {
         "outcomes": outcomes.iter().map(|o| o.name()).collect::<Vec<_>>(),
         "rows": rows,
     });
-    let _ = write!(
+    let _ = writeln!(
         out,
-        "<script type=\"application/json\" id=\"event-data\">{}</script></section>\n",
+        "<script type=\"application/json\" id=\"event-data\">{}</script></section>",
         script_json(&data)
     );
 }
@@ -576,7 +576,10 @@ mod tests {
         );
         assert_eq!(lane_anchor("e 3/<x>"), "ev-e_3__x_");
         assert_eq!(script_json(&"</script>"), "\"<\\/script>\"");
-        assert_eq!(common_prefix(["load-7-1", "load-7-12"].into_iter()), "load-7-1");
+        assert_eq!(
+            common_prefix(["load-7-1", "load-7-12"].into_iter()),
+            "load-7-1"
+        );
         assert_eq!(common_prefix(["é1", "é2"].into_iter()), "é");
     }
 

@@ -33,6 +33,13 @@ const ITEMS: usize = 10;
 /// DLQ messages the page lists.
 const DLQ_LISTED: usize = 20;
 
+/// The DLQ's messages as last read, and the depth (visible, in flight) they were read at.
+#[derive(Default)]
+struct DlqCache {
+    depth: Option<(u64, u64)>,
+    entries: Vec<DlqEntry>,
+}
+
 /// What the handlers share.
 struct Live {
     harness: Arc<Harness>,
@@ -40,8 +47,7 @@ struct Live {
     sqs: aws_sdk_sqs::Client,
     dynamodb: aws_sdk_dynamodb::Client,
     kinesis: aws_sdk_kinesis::Client,
-    /// The DLQ's messages as last read, and the depth they were read at.
-    dlq: Mutex<(Option<(u64, u64)>, Vec<DlqEntry>)>,
+    dlq: Mutex<DlqCache>,
 }
 
 /// The live view's routes: `/` (the page), `/api/state`, `POST /api/redrive`. `journeys`
@@ -55,7 +61,7 @@ pub fn router(harness: Arc<Harness>, journeys: Arc<JourneyLog>) -> Router {
         kinesis: aws_sdk_kinesis::Client::new(&config),
         harness,
         journeys,
-        dlq: Mutex::new((None, Vec::new())),
+        dlq: Mutex::default(),
     });
     Router::new()
         .route("/", get(|| async { Html(PAGE) }))
@@ -178,7 +184,7 @@ async fn dlq_messages(live: &Live, dlq: &QueueState) -> Result<Vec<Value>, Harne
     let depth = (dlq.visible, dlq.in_flight);
     let cached = {
         let cache = live.dlq.lock().unwrap_or_else(|e| e.into_inner());
-        (cache.0 == Some(depth)).then(|| cache.1.clone())
+        (cache.depth == Some(depth)).then(|| cache.entries.clone())
     };
     let entries = match cached {
         Some(entries) => entries,
@@ -197,7 +203,10 @@ async fn dlq_messages(live: &Live, dlq: &QueueState) -> Result<Vec<Value>, Harne
             })
         })
         .collect();
-    *live.dlq.lock().unwrap_or_else(|e| e.into_inner()) = (Some(depth), entries);
+    *live.dlq.lock().unwrap_or_else(|e| e.into_inner()) = DlqCache {
+        depth: Some(depth),
+        entries,
+    };
     Ok(listed)
 }
 

@@ -553,7 +553,12 @@ impl RunModel {
 /// One event's lane from its observed hops alone (no journal: the live view of `harness up`,
 /// which runs without the fault layer).
 pub fn lane_of(id: String, observed: &[Observed]) -> Lane {
-    finish_lane(id, observer_marks(observed, false), observed, &HashSet::new())
+    finish_lane(
+        id,
+        observer_marks(observed, false),
+        observed,
+        &HashSet::new(),
+    )
 }
 
 fn shard_of(lane: &Lane) -> String {

@@ -4,9 +4,9 @@
 //! One batch is in flight per lane; a failed batch blocks its lane until it succeeds or is
 //! discarded. Retries re-send the same records (same sequence numbers, same eventIDs).
 
-use std::sync::atomic::Ordering;
 use std::collections::VecDeque;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use aws_lambda_events::event::kinesis::{KinesisEvent, KinesisEventRecord};
