@@ -406,22 +406,15 @@ impl RunModel {
         let at = |d: Duration| shift(d, src.journal_origin, log_origin);
         let journeys = src.journeys.journeys();
         let mut index: HashMap<String, usize> = HashMap::new();
-        let mut journal_marks: Vec<Vec<Mark>> = vec![Vec::new(); journeys.len()];
-        let mut extra: Vec<(String, Vec<Mark>)> = Vec::new();
-        let mut extra_index: HashMap<String, usize> = HashMap::new();
+        let wire: Vec<Wire> = (0..journeys.len()).map(|_| Wire::default()).collect();
         for (i, (id, _)) in journeys.iter().enumerate() {
             index.insert(id.clone(), i);
         }
-        let mut push = |id: &str, mark: Mark| match index.get(id) {
-            Some(&i) => journal_marks[i].push(mark),
-            // Seen on the wire only (a PUT Kinesis refused, an event of a process function).
-            None => match extra_index.get(id) {
-                Some(&i) => extra[i].1.push(mark),
-                None => {
-                    extra_index.insert(id.to_owned(), extra.len());
-                    extra.push((id.to_owned(), vec![mark]));
-                }
-            },
+        let mut lanes_wire = LanesWire {
+            index,
+            wire,
+            extra: Vec::new(),
+            extra_index: HashMap::new(),
         };
         for attempt in src.attempts {
             let mut ids: Vec<&String> = Vec::new();
@@ -431,29 +424,30 @@ impl RunModel {
                     ids.push(id);
                 }
             }
+            let ok = matches!(attempt.status, AttemptStatus::Ok { .. });
             for id in ids {
-                push(id, attempt_mark(attempt, src.dlq, at(attempt.at)));
+                lanes_wire
+                    .of(id)
+                    .calls
+                    .push((attempt_mark(attempt, src.dlq, at(attempt.at)), ok));
             }
         }
         for fault in src.faults.iter().filter(|f| f.operation == "delivery") {
             for id in &fault.event_ids {
-                push(
-                    id,
-                    Mark {
-                        at_us: at(fault.at),
-                        hop: if fault.service == "kinesis" {
-                            Hop::Kinesis
-                        } else {
-                            Hop::Receive
-                        },
-                        label: format!(
-                            "{} delivery fault {} (rule {})",
-                            fault.service, fault.action, fault.rule
-                        ),
-                        kind: MarkKind::Fault,
-                        rule: Some(fault.rule.clone()),
+                lanes_wire.of(id).faults.push(Mark {
+                    at_us: at(fault.at),
+                    hop: if fault.service == "kinesis" {
+                        Hop::Kinesis
+                    } else {
+                        Hop::Receive
                     },
-                );
+                    label: format!(
+                        "{} delivery fault {} (rule {})",
+                        fault.service, fault.action, fault.rule
+                    ),
+                    kind: MarkKind::Fault,
+                    rule: Some(fault.rule.clone()),
+                });
             }
             if fault.action.starts_with("crash") {
                 self.markers.push(Marker {
@@ -465,14 +459,14 @@ impl RunModel {
         }
         let has_journal = !src.attempts.is_empty();
         let on_dlq: HashSet<&str> = src.dlq_ids.iter().map(String::as_str).collect();
+        let LanesWire { wire, extra, .. } = lanes_wire;
         let mut lanes: Vec<Lane> = Vec::with_capacity(journeys.len() + extra.len());
-        for ((id, observed), from_journal) in journeys.into_iter().zip(journal_marks) {
-            let mut marks = from_journal;
-            marks.extend(observer_marks(&observed, has_journal));
+        for ((id, observed), wire) in journeys.into_iter().zip(wire) {
+            let marks = merge(wire, observer_marks(&observed, has_journal));
             lanes.push(finish_lane(id, marks, &observed, &on_dlq));
         }
-        for (id, marks) in extra {
-            lanes.push(finish_lane(id, marks, &[], &on_dlq));
+        for (id, wire) in extra {
+            lanes.push(finish_lane(id, merge(wire, Vec::new()), &[], &on_dlq));
         }
         self.faults = fault_rows(src.faults);
         for attempt in src.attempts {
@@ -715,12 +709,10 @@ fn observer_marks(observed: &[Observed], has_journal: bool) -> Vec<Mark> {
 /// delivery of the message) and decides the outcome.
 fn finish_lane(
     id: String,
-    mut marks: Vec<Mark>,
+    marks: Vec<Mark>,
     observed: &[Observed],
     on_dlq: &HashSet<&str>,
 ) -> Lane {
-    // Journal marks come first: at one instant, a call precedes what the handler made of it.
-    marks.sort_by_key(|m| (m.at_us, hop_rank(m.hop)));
     let mut with_receives = Vec::with_capacity(marks.len() + 2);
     let (mut in_delivery, mut receives) = (false, 0);
     for m in marks {
@@ -753,17 +745,104 @@ fn finish_lane(
     }
 }
 
-fn hop_rank(hop: Hop) -> u8 {
-    match hop {
-        Hop::Ingest => 0,
-        Hop::Kinesis => 1,
-        Hop::Forward => 2,
-        Hop::Queue => 3,
-        Hop::Receive => 4,
-        Hop::Store => 5,
-        Hop::Dlq => 6,
-        Hop::Other => 7,
+/// Each lane's [`Wire`], by id: the observed events' first, then ids seen on the wire only
+/// (a PUT Kinesis refused, an event of a function running as a process).
+struct LanesWire {
+    index: HashMap<String, usize>,
+    wire: Vec<Wire>,
+    extra: Vec<(String, Wire)>,
+    extra_index: HashMap<String, usize>,
+}
+
+impl LanesWire {
+    fn of(&mut self, id: &str) -> &mut Wire {
+        if let Some(&i) = self.index.get(id) {
+            return &mut self.wire[i];
+        }
+        let i = match self.extra_index.get(id) {
+            Some(&i) => i,
+            None => {
+                self.extra_index.insert(id.to_owned(), self.extra.len());
+                self.extra.push((id.to_owned(), Wire::default()));
+                self.extra.len() - 1
+            }
+        };
+        &mut self.extra[i].1
     }
+}
+
+/// What the wire shows of one event: its calls (with whether they succeeded) in the
+/// journal's order, and the delivery faults that fired on its batches.
+#[derive(Default)]
+struct Wire {
+    calls: Vec<(Mark, bool)>,
+    faults: Vec<Mark>,
+}
+
+/// The call an observed hop follows from, as (hop, succeeded): `Ingested` after a PutRecord
+/// that succeeded, `Stored` after a PutItem that succeeded, a duplicate after one refused...
+fn cause(mark: &Mark) -> Option<(Hop, bool)> {
+    match (mark.hop, mark.kind) {
+        (Hop::Kinesis, MarkKind::Ok) => Some((Hop::Ingest, true)),
+        (Hop::Queue, MarkKind::Ok) => Some((Hop::Forward, true)),
+        (Hop::Dlq, MarkKind::Dlq) => Some((Hop::Dlq, true)),
+        (Hop::Dlq, MarkKind::Failed) => Some((Hop::Dlq, false)),
+        (Hop::Store, MarkKind::Stored) => Some((Hop::Store, true)),
+        (Hop::Store, MarkKind::Duplicate | MarkKind::Conflict | MarkKind::Failed) => {
+            Some((Hop::Store, false))
+        }
+        _ => None,
+    }
+}
+
+/// One event's marks in causal order. The journal's calls and the observer's hops are each
+/// in order, but under a paused clock many share an instant, so time alone cannot interleave
+/// them: each observed hop comes right after the call it follows from (the next unconsumed
+/// one of its hop and outcome, not later than it), other calls before it by time. A delivery
+/// fault goes before the first hop of its mapping's delivery at or after it fired.
+fn merge(wire: Wire, observed: Vec<Mark>) -> Vec<Mark> {
+    let Wire { calls, faults } = wire;
+    let mut observed = observed;
+    for fault in faults {
+        let delivered = |m: &Mark| match fault.hop {
+            Hop::Kinesis => matches!(m.hop, Hop::Queue | Hop::Dlq | Hop::Forward),
+            _ => m.hop == Hop::Store,
+        };
+        let i = observed
+            .iter()
+            .position(|m| m.at_us >= fault.at_us && delivered(m))
+            .unwrap_or(observed.len());
+        observed.insert(i, fault);
+    }
+    let mut out = Vec::with_capacity(calls.len() + observed.len());
+    let mut calls = calls.into_iter().peekable();
+    let mut pending: std::collections::VecDeque<(Mark, bool)> = std::collections::VecDeque::new();
+    for mark in observed {
+        // Calls up to this hop's time, in order.
+        while let Some((c, _)) = calls.peek() {
+            if c.at_us > mark.at_us {
+                break;
+            }
+            pending.extend(calls.next());
+        }
+        match cause(&mark).and_then(|(hop, ok)| {
+            pending
+                .iter()
+                .position(|(c, c_ok)| c.hop == hop && *c_ok == ok)
+        }) {
+            Some(k) => out.extend(pending.drain(..=k).map(|(c, _)| c)),
+            None => {
+                // No call of its own: after the calls strictly earlier.
+                while pending.front().is_some_and(|(c, _)| c.at_us < mark.at_us) {
+                    out.extend(pending.pop_front().map(|(c, _)| c));
+                }
+            }
+        }
+        out.push(mark);
+    }
+    out.extend(pending.into_iter().map(|(c, _)| c));
+    out.extend(calls.map(|(c, _)| c));
+    out
 }
 
 fn outcome(id: &str, observed: &[Observed], marks: &[Mark], on_dlq: &HashSet<&str>) -> Outcome {
@@ -922,5 +1001,59 @@ mod tests {
         assert_eq!(model.lanes[0].marks[0].hop, Hop::Forward);
         assert_eq!(model.lanes[0].outcome, Outcome::Unfinished);
         assert_eq!(model.errors["sqs SendMessageBatch InternalError"], 1);
+    }
+
+    #[test]
+    fn calls_and_hops_at_one_instant_interleave_by_cause() {
+        // Under a paused clock a redelivery happens at the same instant as the first
+        // delivery: each observed hop follows the call it came from.
+        let call = |hop, label: &str| Mark {
+            at_us: 0,
+            hop,
+            label: label.into(),
+            kind: MarkKind::Ok,
+            rule: None,
+        };
+        let wire = Wire {
+            calls: vec![
+                (call(Hop::Ingest, "PutRecord"), true),
+                (call(Hop::Forward, "SendMessage 1"), true),
+                (call(Hop::Forward, "SendMessage 2"), true),
+                (call(Hop::Store, "PutItem 1"), true),
+                (call(Hop::Store, "PutItem 2"), false),
+            ],
+            faults: vec![Mark {
+                kind: MarkKind::Fault,
+                ..call(Hop::Kinesis, "duplicate")
+            }],
+        };
+        let hop = |hop, kind, label: &str| Mark {
+            kind,
+            ..call(hop, label)
+        };
+        let observed = vec![
+            hop(Hop::Kinesis, MarkKind::Ok, "accepted"),
+            hop(Hop::Queue, MarkKind::Ok, "queued 1"),
+            hop(Hop::Queue, MarkKind::Ok, "queued 2"),
+            hop(Hop::Store, MarkKind::Stored, "stored"),
+            hop(Hop::Store, MarkKind::Duplicate, "duplicate suppressed"),
+        ];
+        let labels: Vec<String> = merge(wire, observed).into_iter().map(|m| m.label).collect();
+        assert_eq!(
+            labels,
+            [
+                "PutRecord",
+                "accepted",
+                "duplicate",
+                "SendMessage 1",
+                "queued 1",
+                "SendMessage 2",
+                "queued 2",
+                "PutItem 1",
+                "stored",
+                "PutItem 2",
+                "duplicate suppressed"
+            ]
+        );
     }
 }
