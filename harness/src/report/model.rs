@@ -511,30 +511,52 @@ impl RunModel {
         for m in &self.markers {
             self.duration_us = self.duration_us.max(m.at_us);
         }
+        // The focus first, so a sample never hides an event a check names; then per outcome
+        // the lanes with the most failed calls and faults, the slowest first among equals.
         let mut shown: BTreeMap<Outcome, usize> = BTreeMap::new();
-        let mut sampled = false;
-        let mut keep = Vec::new();
-        // The focus first, so a sample never hides an event a check names.
-        let (focused, rest): (Vec<Lane>, Vec<Lane>) =
-            lanes.into_iter().partition(|l| focus.contains(&l.id));
-        for lane in focused {
-            *shown.entry(lane.outcome).or_default() += 1;
-            keep.push(lane);
-        }
-        for lane in rest {
-            let n = shown.entry(lane.outcome).or_default();
-            if *n < LANES_PER_GROUP {
-                *n += 1;
-                keep.push(lane);
+        let mut keep: Vec<(usize, Lane)> = Vec::new();
+        let mut candidates: BTreeMap<Outcome, Vec<(usize, Lane)>> = BTreeMap::new();
+        for (order, lane) in lanes.into_iter().enumerate() {
+            if focus.contains(&lane.id) {
+                *shown.entry(lane.outcome).or_default() += 1;
+                keep.push((order, lane));
             } else {
-                sampled = true;
+                candidates
+                    .entry(lane.outcome)
+                    .or_default()
+                    .push((order, lane));
             }
         }
-        keep.sort_by_key(|l| l.outcome);
+        let mut sampled = false;
+        for (outcome, mut group) in candidates {
+            let room = LANES_PER_GROUP.saturating_sub(shown.get(&outcome).copied().unwrap_or(0));
+            if group.len() > room {
+                sampled = true;
+                let trouble = |l: &Lane| {
+                    l.marks
+                        .iter()
+                        .filter(|m| matches!(m.kind, MarkKind::Failed | MarkKind::Fault))
+                        .count()
+                };
+                group.sort_by_cached_key(|(order, l)| {
+                    (
+                        std::cmp::Reverse(trouble(l)),
+                        std::cmp::Reverse(l.latency_us().unwrap_or(0)),
+                        *order,
+                    )
+                });
+                group.truncate(room);
+            }
+            keep.extend(group);
+        }
+        // Drawn by outcome, and in the order the events were first seen within one.
+        keep.sort_by_key(|(order, l)| (l.outcome, *order));
+        let keep: Vec<Lane> = keep.into_iter().map(|(_, l)| l).collect();
         if sampled {
             self.notes.push(format!(
-                "{} of {} events drawn as lanes (every event a check names, then the first {} \
-                 of each outcome); the table below lists every event",
+                "{} of {} events drawn as lanes: every event a check names, then per outcome \
+                 up to {} with the most failed calls and faults, the slowest first; the table \
+                 below lists every event",
                 keep.len(),
                 self.events.len(),
                 LANES_PER_GROUP
@@ -1055,5 +1077,45 @@ mod tests {
                 "duplicate suppressed"
             ]
         );
+    }
+
+    #[test]
+    fn a_sample_draws_the_troubled_and_the_slow_lanes_of_each_outcome() {
+        let lane = |n: u64, failed: bool| Lane {
+            id: format!("e-{n}"),
+            outcome: Outcome::Stored,
+            marks: vec![
+                Mark {
+                    at_us: 0,
+                    hop: Hop::Kinesis,
+                    label: "PUT accepted".into(),
+                    kind: if failed {
+                        MarkKind::Failed
+                    } else {
+                        MarkKind::Ok
+                    },
+                    rule: None,
+                },
+                Mark {
+                    at_us: n,
+                    hop: Hop::Store,
+                    label: "stored".into(),
+                    kind: MarkKind::Stored,
+                    rule: None,
+                },
+            ],
+        };
+        let mut lanes: Vec<Lane> = (1..=40).map(|n| lane(n, n == 3)).collect();
+        lanes[0].marks[0].kind = MarkKind::Ok;
+        let mut model = RunModel::new("t", "load", "wall time");
+        let focus: HashSet<String> = ["e-1".to_owned()].into();
+        model.set_lanes(lanes, &focus);
+        let ids: Vec<&str> = model.lanes.iter().map(|l| l.id.as_str()).collect();
+        assert_eq!(ids.len(), LANES_PER_GROUP);
+        assert_eq!(model.events.len(), 40);
+        // e-1 is focused, e-3 had a failed call, then the slowest (e-40 down), in seen order.
+        assert_eq!(&ids[..3], ["e-1", "e-3", "e-18"]);
+        assert_eq!(ids.last(), Some(&"e-40"));
+        assert_eq!(model.notes.len(), 1);
     }
 }
