@@ -801,19 +801,39 @@ struct Wire {
     faults: Vec<Mark>,
 }
 
-/// The call an observed hop follows from, as (hop, succeeded): `Ingested` after a PutRecord
-/// that succeeded, `Stored` after a PutItem that succeeded, a duplicate after one refused...
-fn cause(mark: &Mark) -> Option<(Hop, bool)> {
-    match (mark.hop, mark.kind) {
-        (Hop::Kinesis, MarkKind::Ok) => Some((Hop::Ingest, true)),
-        (Hop::Queue, MarkKind::Ok) => Some((Hop::Forward, true)),
-        (Hop::Dlq, MarkKind::Dlq) => Some((Hop::Dlq, true)),
-        (Hop::Dlq, MarkKind::Failed) => Some((Hop::Dlq, false)),
-        (Hop::Store, MarkKind::Stored) => Some((Hop::Store, true)),
-        (Hop::Store, MarkKind::Duplicate | MarkKind::Conflict | MarkKind::Failed) => {
-            Some((Hop::Store, false))
+/// The kind of call an observed hop follows from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cause {
+    /// A call of the hop that succeeded (`Ingested` after its PutRecord).
+    Ok(Hop),
+    /// A call of the hop that failed (a store failure after its PutItems).
+    Failed(Hop),
+    /// A PutItem the condition refused (a duplicate or a conflict).
+    Refused,
+}
+
+impl Cause {
+    fn of(mark: &Mark) -> Option<Cause> {
+        match (mark.hop, mark.kind) {
+            (Hop::Kinesis, MarkKind::Ok) => Some(Cause::Ok(Hop::Ingest)),
+            (Hop::Queue, MarkKind::Ok) => Some(Cause::Ok(Hop::Forward)),
+            (Hop::Dlq, MarkKind::Dlq) => Some(Cause::Ok(Hop::Dlq)),
+            (Hop::Dlq, MarkKind::Failed) => Some(Cause::Failed(Hop::Dlq)),
+            (Hop::Store, MarkKind::Stored) => Some(Cause::Ok(Hop::Store)),
+            (Hop::Store, MarkKind::Duplicate | MarkKind::Conflict) => Some(Cause::Refused),
+            (Hop::Store, MarkKind::Failed) => Some(Cause::Failed(Hop::Store)),
+            _ => None,
         }
-        _ => None,
+    }
+
+    fn matches(self, call: &Mark, ok: bool) -> bool {
+        match self {
+            Cause::Ok(hop) => call.hop == hop && ok,
+            Cause::Failed(hop) => call.hop == hop && !ok,
+            Cause::Refused => {
+                call.hop == Hop::Store && call.label.contains("ConditionalCheckFailedException")
+            }
+        }
     }
 }
 
@@ -847,11 +867,9 @@ fn merge(wire: Wire, observed: Vec<Mark>) -> Vec<Mark> {
             }
             pending.extend(calls.next());
         }
-        match cause(&mark).and_then(|(hop, ok)| {
-            pending
-                .iter()
-                .position(|(c, c_ok)| c.hop == hop && *c_ok == ok)
-        }) {
+        match Cause::of(&mark)
+            .and_then(|cause| pending.iter().position(|(c, ok)| cause.matches(c, *ok)))
+        {
             Some(k) => out.extend(pending.drain(..=k).map(|(c, _)| c)),
             None => {
                 // No call of its own: after the calls strictly earlier.
@@ -869,9 +887,16 @@ fn merge(wire: Wire, observed: Vec<Mark>) -> Vec<Mark> {
 
 fn outcome(id: &str, observed: &[Observed], marks: &[Mark], on_dlq: &HashSet<&str>) -> Outcome {
     let has = |f: fn(&PipelineEvent) -> bool| observed.iter().any(|o| f(&o.event));
+    // A duplicate with no write before it: the first PutItem was applied and its answer lost
+    // (its retry found the item), so that is where the event was stored.
     let stored_at = observed
         .iter()
-        .position(|o| matches!(o.event, PipelineEvent::Stored { .. }));
+        .position(|o| matches!(o.event, PipelineEvent::Stored { .. }))
+        .or_else(|| {
+            observed
+                .iter()
+                .position(|o| matches!(o.event, PipelineEvent::DuplicateSuppressed { .. }))
+        });
     let dlq_at = observed
         .iter()
         .position(|o| matches!(o.event, PipelineEvent::SentToDlq { .. }));
@@ -890,7 +915,12 @@ fn outcome(id: &str, observed: &[Observed], marks: &[Mark], on_dlq: &HashSet<&st
             Outcome::Unfinished
         };
     }
-    if has(|e| matches!(e, PipelineEvent::DuplicateSuppressed { .. })) {
+    let duplicates = observed
+        .iter()
+        .filter(|o| matches!(o.event, PipelineEvent::DuplicateSuppressed { .. }))
+        .count();
+    let wrote = has(|e| matches!(e, PipelineEvent::Stored { .. }));
+    if duplicates > usize::from(!wrote) {
         Outcome::Duplicate
     } else if marks
         .iter()
