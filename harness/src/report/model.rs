@@ -1072,7 +1072,10 @@ mod tests {
                 (call(Hop::Forward, "SendMessage 1"), true),
                 (call(Hop::Forward, "SendMessage 2"), true),
                 (call(Hop::Store, "PutItem 1"), true),
-                (call(Hop::Store, "PutItem 2"), false),
+                (
+                    call(Hop::Store, "PutItem 2: 400 ConditionalCheckFailedException"),
+                    false,
+                ),
             ],
             faults: vec![Mark {
                 kind: MarkKind::Fault,
@@ -1103,7 +1106,7 @@ mod tests {
                 "queued 2",
                 "PutItem 1",
                 "stored",
-                "PutItem 2",
+                "PutItem 2: 400 ConditionalCheckFailedException",
                 "duplicate suppressed"
             ]
         );
