@@ -200,3 +200,58 @@ fn the_throttle_report_samples_its_lanes_and_stays_small() {
     );
     let _ = std::fs::remove_file(path);
 }
+
+#[test]
+fn a_lane_not_written_out_lists_its_steps_when_opened_in_a_browser() {
+    let Some(chromium) = browser::chromium_or_skip(&crate::test_name!()) else {
+        return;
+    };
+    // 60 events, half stored and half dead-lettered: 50 lanes drawn, more than the file
+    // writes step lists for, so the page's JS fills a lane's list from its marks when opened.
+    use pipeline::observe::{Observer, PipelineEvent};
+    let log = JourneyLog::new();
+    for n in 1..=60 {
+        let id = format!("big-{n}");
+        log.observe(&PipelineEvent::Ingested {
+            id: id.clone(),
+            stream: "default".into(),
+            shard_id: "shardId-000000000000".into(),
+            sequence_number: n.to_string(),
+        });
+        log.observe(&if n % 2 == 0 {
+            PipelineEvent::Stored { id }
+        } else {
+            PipelineEvent::SentToDlq {
+                id: Some(id),
+                stage: pipeline::dlq::FailureStage::Forward,
+                reason: "InternalError".into(),
+                attempts: 3,
+            }
+        });
+    }
+    let journal = harness::fault::Journal::new();
+    let src = report::Sources::new(&log, &journal, &[], &[], "dlq", &[]);
+    let mut model = RunModel::new("sixty", "load", "wall time");
+    model.add_journeys(&src, &Default::default());
+    assert_eq!(model.lanes.len(), 50);
+    let html = report::render(&model).replace(
+        "</body>",
+        // What a reader's click does: open the first lane.
+        "<script>document.querySelector('.lane details').open = true;</script></body>",
+    );
+    assert!(html.contains("<summary>2 steps</summary><ol class=\"marks\"></ol>"));
+    let path = std::env::temp_dir().join(support::unique("sixty") + ".html");
+    std::fs::write(&path, html).unwrap();
+    let dom = browser::dump_dom(
+        &chromium,
+        &format!("file://{}", path.display()),
+        Duration::from_secs(2),
+    );
+    let lane = browser::element(&dom, "id=\"ev-big-1\"", "lane");
+    assert!(lane.contains("<li class=\"mark k-dlq\">"), "{lane}");
+    assert!(
+        lane.contains(" dlq: on the DLQ: failure.stage=forward, 3 attempt(s)"),
+        "{lane}"
+    );
+    let _ = std::fs::remove_file(path);
+}
