@@ -86,11 +86,8 @@ async fn run(args: Args, backend: BackendSettings) -> anyhow::Result<ExitCode> {
     if let Some(log) = &journeys {
         options = options.observe(log.clone());
     }
-    let now = || journeys.as_deref().map_or(0, harness::report::now_us);
     let mut soak = Soak::start(config, options).await?;
-    let load_at = now();
     soak.load().await?;
-    let recover_at = now();
     soak.recover().await?;
     let report = soak.check().await?;
     if let (Some(path), Some(log)) = (&args.html, &journeys) {
@@ -106,16 +103,11 @@ async fn run(args: Args, backend: BackendSettings) -> anyhow::Result<ExitCode> {
             "{} events, fault rate {}, seed {}: seeded faults on every hop, then recovery",
             args.events, args.fault_rate, args.seed
         );
-        model.phase(
-            "load",
-            "faults installed; every event PUT until a 2xx; drained",
-            load_at,
-        );
-        model.phase(
-            "clear_faults",
-            "recovery: faults cleared, drained, the DLQ redriven, drained again",
-            recover_at,
-        );
+        for phase in soak.phases() {
+            let at = phase.at.saturating_duration_since(log.origin());
+            let at_us = u64::try_from(at.as_micros()).unwrap_or(u64::MAX);
+            model.phase(phase.kind, &phase.summary, at_us);
+        }
         model.passed = Some(report.verdict.holds());
         model.verdict = report.verdict.line();
         model.summary = std::iter::once(report.summary())

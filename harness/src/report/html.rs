@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use super::model::{Hop, Lane, MarkKind, Outcome, RunModel};
+use super::model::{Hop, Lane, MarkKind, Marker, Outcome, RunModel};
 
 const CSS: &str = include_str!("report.css");
 const JS: &str = include_str!("report.js");
@@ -342,7 +342,9 @@ fn timeline(out: &mut String, m: &RunModel) {
         LANE_W - LANE_PAD,
         duration(span)
     );
-    for mk in &m.markers {
+    let mut markers: Vec<&Marker> = m.markers.iter().collect();
+    markers.sort_by_key(|mk| mk.at_us);
+    for mk in &markers {
         let x = x_of(mk.at_us, span);
         let _ = write!(
             out,
@@ -354,15 +356,22 @@ fn timeline(out: &mut String, m: &RunModel) {
         );
     }
     out.push_str("</svg>");
-    if !m.markers.is_empty() {
+    if !markers.is_empty() {
         out.push_str("<ul class=\"markers\">");
-        for mk in &m.markers {
+        for mk in markers.iter().take(LISTED_MARKERS) {
             let _ = write!(
                 out,
                 "<li class=\"m-{}\">{} {}</li>",
                 escape(&mk.kind),
                 duration(mk.at_us),
                 escape(&mk.label)
+            );
+        }
+        if markers.len() > LISTED_MARKERS {
+            let _ = write!(
+                out,
+                "<li>and {} more (on the axis above)</li>",
+                markers.len() - LISTED_MARKERS
             );
         }
         out.push_str("</ul>");
@@ -402,6 +411,8 @@ fn timeline(out: &mut String, m: &RunModel) {
 
 /// Lanes whose step lists are written out in the file (the DOM text tests read).
 const LISTED_LANES: usize = 40;
+/// Markers listed under the axis and drawn across every lane; beyond, on the axis only.
+const LISTED_MARKERS: usize = 40;
 
 fn lane_html(out: &mut String, lane: &Lane, m: &RunModel, span: u64, open: bool, listed: bool) {
     let _ = write!(
@@ -414,7 +425,12 @@ fn lane_html(out: &mut String, lane: &Lane, m: &RunModel, span: u64, open: bool,
         lane.outcome.name(),
         escape(&lane.id)
     );
-    for mk in &m.markers {
+    // Across every lane only while they are few (a soak crashes consumers hundreds of times).
+    for mk in m
+        .markers
+        .iter()
+        .filter(|_| m.markers.len() <= LISTED_MARKERS)
+    {
         let x = x_of(mk.at_us, span);
         let _ = write!(
             out,
