@@ -98,10 +98,10 @@ pub fn render(model: &RunModel) -> String {
     );
     header(&mut out, model);
     steps(&mut out, model);
+    timeline(&mut out, model);
+    faults(&mut out, model);
     counts(&mut out, model);
     latency(&mut out, model);
-    faults(&mut out, model);
-    timeline(&mut out, model);
     table(&mut out, model);
     let _ = write!(out, "<script>{JS}</script>\n</body></html>\n");
     out
@@ -131,9 +131,9 @@ fn header(out: &mut String, m: &RunModel) {
         let _ = write!(out, "<p class=\"note\">{}</p>", escape(note));
     }
     out.push_str(
-        "<nav><a href=\"#steps\">steps</a> <a href=\"#counts\">counts</a> \
-         <a href=\"#latency\">latency</a> <a href=\"#faults\">faults</a> \
-         <a href=\"#timeline\">timeline</a> <a href=\"#events\">every event</a></nav></header>\n",
+        "<nav><a href=\"#steps\">steps</a> <a href=\"#timeline\">timeline</a> \
+         <a href=\"#faults\">faults</a> <a href=\"#counts\">counts</a> \
+         <a href=\"#latency\">latency</a> <a href=\"#events\">every event</a></nav></header>\n",
     );
 }
 
@@ -376,6 +376,7 @@ fn timeline(out: &mut String, m: &RunModel) {
         }
         out.push_str("</ul>");
     }
+    // Lanes that went wrong open, in a run small enough to read them all.
     let open = m.lanes.len() <= 12;
     // Beyond this, a lane's step list is filled by JS from its marks' titles when opened.
     let listed = m.lanes.len() <= LISTED_LANES;
@@ -401,6 +402,7 @@ fn timeline(out: &mut String, m: &RunModel) {
                 }
             );
         }
+        let open = open && lane.outcome != Outcome::Stored;
         lane_html(out, lane, m, span, open, listed);
     }
     if current.is_some() {

@@ -1001,6 +1001,10 @@ pub fn latency(values: &mut [u64]) -> Latency {
             histogram[i].count += 1;
         }
     }
+    // The first bucket starts at the smallest value (the log scale starts at 1 µs).
+    if let Some(first) = histogram.first_mut() {
+        first.lo_us = values[0];
+    }
     Latency {
         count: values.len() as u64,
         p50_us: at(0.50),
