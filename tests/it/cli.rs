@@ -392,3 +392,25 @@ fn harness_soak_prints_its_verdict_and_refuses_other_backends() {
     assert_eq!(status.code(), Some(2), "{output}");
     assert!(output.contains("embedded backend only"), "{output}");
 }
+
+#[test]
+fn harness_up_refuses_a_live_view_off_loopback() {
+    // The live view can redrive the DLQ: like every other port of `up` it stays on loopback,
+    // and an address off it is refused before anything starts.
+    let mut up = Running::spawn(&[
+        "up",
+        "--live-addr",
+        "0.0.0.0:0",
+        "--ingest-addr",
+        "127.0.0.1:0",
+        "--emulator-addr",
+        "127.0.0.1:0",
+    ]);
+    let status = up.exit(Duration::from_secs(60));
+    let output = up.seen.join("\n");
+    assert!(!status.success(), "{output}");
+    assert!(
+        output.contains("--live-addr 0.0.0.0:0 is not a loopback address"),
+        "{output}"
+    );
+}
