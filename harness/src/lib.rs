@@ -30,6 +30,7 @@
 //! - [`esm`]: Lambda-faithful event source mappings (Kinesis and SQS pollers);
 //! - [`lambda`]: artifact mode: the Lambda Runtime API and functions as child processes;
 //! - [`template`]: `template.yaml`, read into the pipeline the harness runs;
+//! - [`report`]: the HTML report of a run and the live view of `harness up`;
 //! - [`scenario`]: scenario files (model, loader, runner, report); [`stats`]: latency
 //!   percentiles;
 //! - [`soak`]: the whole pipeline under load with random faults on every hop, and the check
@@ -43,6 +44,7 @@ pub mod backend;
 pub mod esm;
 pub mod fault;
 pub mod lambda;
+pub mod report;
 pub mod scenario;
 pub mod soak;
 pub mod stack;

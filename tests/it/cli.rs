@@ -213,6 +213,8 @@ fn harness_up_answers_the_seeds_curl_and_stores_the_item_in_the_backends_table()
         &ingest,
         "--emulator-addr",
         &emulator,
+        "--live-addr",
+        "127.0.0.1:0",
         "--poll-interval",
         "100ms",
     ]);
@@ -222,6 +224,8 @@ fn harness_up_answers_the_seeds_curl_and_stores_the_item_in_the_backends_table()
         .trim_end_matches(')')
         .to_owned();
     up.wait_for("ingest API at", Duration::from_secs(30));
+    let live = up.wait_for("live view at", Duration::from_secs(30));
+    let live = word_after(&live, "live view at ").to_owned();
 
     // The seed's request verbatim (README, "Writing to the stream"), at the test's port.
     let curl = Command::new("curl")
@@ -283,6 +287,17 @@ fn harness_up_answers_the_seeds_curl_and_stores_the_item_in_the_backends_table()
     assert_eq!(item["stream"], AttributeValue::S("default".into()));
     let payload = item["payload"].as_m().expect("payload is a map");
     assert_eq!(payload["energy_type"], AttributeValue::S("nuclear".into()));
+
+    // The live view `up` printed shows the item (its page is tested in a browser in
+    // live_view.rs; here its state API, from the binary as a user starts it).
+    let state = Command::new("curl")
+        .args(["-sS", &format!("{live}api/state")])
+        .output()
+        .expect("curl runs");
+    let state: serde_json::Value = serde_json::from_slice(&state.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&state.stdout)));
+    assert_eq!(state["table"]["items"], 1, "{state}");
+    assert_eq!(state["table"]["latest"][0]["id"], id.as_str(), "{state}");
 
     let (status, output) = up.interrupt(Duration::from_secs(60));
     assert!(status.success(), "{status}: {output}");
@@ -376,4 +391,26 @@ fn harness_soak_prints_its_verdict_and_refuses_other_backends() {
     let output = refused.seen.join("\n");
     assert_eq!(status.code(), Some(2), "{output}");
     assert!(output.contains("embedded backend only"), "{output}");
+}
+
+#[test]
+fn harness_up_refuses_a_live_view_off_loopback() {
+    // The live view can redrive the DLQ: like every other port of `up` it stays on loopback,
+    // and an address off it is refused before anything starts.
+    let mut up = Running::spawn(&[
+        "up",
+        "--live-addr",
+        "0.0.0.0:0",
+        "--ingest-addr",
+        "127.0.0.1:0",
+        "--emulator-addr",
+        "127.0.0.1:0",
+    ]);
+    let status = up.exit(Duration::from_secs(60));
+    let output = up.seen.join("\n");
+    assert!(!status.success(), "{output}");
+    assert!(
+        output.contains("--live-addr 0.0.0.0:0 is not a loopback address"),
+        "{output}"
+    );
 }

@@ -48,6 +48,11 @@ pub struct Args {
     /// With --embedded: batch concurrent PUTs into PutRecords requests.
     #[arg(long)]
     batch_ingest: bool,
+    /// With --embedded: also write the run as one self-contained HTML file (a timeline per
+    /// event, counts, latency). Puts the fault layer's journal under the pipeline's clients
+    /// to draw every call, which costs some throughput: measure without it.
+    #[arg(long, value_name = "FILE", requires = "embedded")]
+    html: Option<std::path::PathBuf>,
 }
 
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -107,7 +112,15 @@ fn exit_code(report: &LoadReport) -> ExitCode {
 async fn run_embedded(args: Args) -> anyhow::Result<ExitCode> {
     let mut options = HarnessOptions::new(BackendSettings::default());
     options.kinesis_poll_interval = args.poll_interval;
-    options.fault_layer = false;
+    // The journal (under the fault layer) gives the report every call; off, nothing costs.
+    options.fault_layer = args.html.is_some();
+    let journeys = args
+        .html
+        .as_ref()
+        .map(|_| std::sync::Arc::new(harness::report::JourneyLog::new()));
+    if let Some(log) = &journeys {
+        options = options.observe(log.clone());
+    }
     if args.batch_ingest {
         options = options.set("IngestFunction.Environment.Variables.BATCH_PUTS", "true");
     }
@@ -121,7 +134,9 @@ async fn run_embedded(args: Args) -> anyhow::Result<ExitCode> {
     let url = format!("http://{addr}/{}/stream", harness.ingest_config().stage);
 
     let started = tokio::time::Instant::now();
+    let load_at = journeys.as_deref().map(harness::report::now_us);
     let report = drive(&args, url).await?;
+    let drain_at = journeys.as_deref().map(harness::report::now_us);
     harness
         .drain_within(Duration::from_secs(120))
         .await
@@ -130,10 +145,9 @@ async fn run_embedded(args: Args) -> anyhow::Result<ExitCode> {
     server.abort();
     let counts = harness.counts();
     let latency = harness.recorder().latency();
-    harness.shutdown().await;
 
     print_report(&report);
-    println!(
+    let end_line = format!(
         "end to end: {} stored in {:.2} s = {:.0} events/s ({} duplicates, {} conflicts, {} to the DLQ)",
         counts.stored,
         end_to_end.as_secs_f64(),
@@ -142,10 +156,59 @@ async fn run_embedded(args: Args) -> anyhow::Result<ExitCode> {
         counts.conflicts,
         counts.sent_to_dlq
     );
+    println!("{end_line}");
     println!("PUT accepted -> item stored: {latency}");
     let lost = report
         .accepted
         .saturating_sub(counts.stored + counts.sent_to_dlq + counts.conflicts);
+    if let (Some(path), Some(log)) = (&args.html, &journeys) {
+        let mut model = harness::report::harness_model(
+            &harness,
+            log,
+            "load (embedded pipeline)",
+            "load",
+            "wall time (tokio's clock in real time)",
+        )
+        .await?;
+        model.description = format!(
+            "{} events, {} concurrent clients{}, through the ingest API on a loopback port",
+            args.events,
+            args.concurrency,
+            args.rate
+                .map_or(String::new(), |r| format!(", {r} events/s"))
+        );
+        let load_line = format!(
+            "sent {} events: {} accepted, {} rejected, {} transport errors in {:.2} s",
+            report.sent,
+            report.accepted,
+            report.rejected,
+            report.errors,
+            report.elapsed.as_secs_f64()
+        );
+        model.phase("load", &load_line, load_at.unwrap_or(0));
+        model.phase(
+            "drain",
+            "until the stream, queue and in-flight batches are idle",
+            drain_at.unwrap_or(0),
+        );
+        model.summary = vec![
+            load_line,
+            end_line,
+            format!("PUT latency: {}", report.latency),
+        ];
+        model.passed = Some(lost == 0 && report.accepted == report.sent);
+        model.verdict = if lost > 0 {
+            format!("{lost} accepted events neither stored nor in the DLQ")
+        } else {
+            format!(
+                "{} of {} events accepted; none lost",
+                report.accepted, report.sent
+            )
+        };
+        let bytes = harness::report::write_html(path, &model)?;
+        eprintln!("HTML report: {} ({bytes} bytes)", path.display());
+    }
+    harness.shutdown().await;
     if lost > 0 {
         println!("LOST: {lost} accepted events neither stored nor in the DLQ");
         return Ok(ExitCode::FAILURE);

@@ -37,6 +37,10 @@ pub struct Args {
     /// `StoreFunction.Timeout = 1`: three receives cost seconds, not 90 s).
     #[arg(long)]
     template_timings: bool,
+    /// Also write the run as one self-contained HTML file (steps, a timeline per event,
+    /// counts, latency): open it in a browser.
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
 }
 
 /// Runs on its own runtime: current-thread with a paused clock for the embedded backend in
@@ -80,6 +84,10 @@ async fn run(
         parameters: args.template.parameters(),
         overrides,
         artifacts: args.artifacts.artifacts(),
+        journeys: args
+            .html
+            .as_ref()
+            .map(|_| std::sync::Arc::new(harness::report::JourneyLog::new())),
     };
     let report = scenario::run(&name, &parsed, &options)
         .await
@@ -87,6 +95,11 @@ async fn run(
     // A closed pipe (`| head`) is not an error worth a panic.
     use std::io::Write;
     let _ = std::io::stdout().write_all(report.render().as_bytes());
+    if let (Some(path), Some(journeys)) = (&args.html, &options.journeys) {
+        let model = harness::report::scenario_model(&report, journeys);
+        let bytes = harness::report::write_html(path, &model)?;
+        eprintln!("HTML report: {} ({bytes} bytes)", path.display());
+    }
     Ok(if report.passed() {
         ExitCode::SUCCESS
     } else {

@@ -39,6 +39,10 @@ pub struct Args {
     drain_timeout: Duration,
     #[command(flatten)]
     template: TemplateArgs,
+    /// Also write the soak as one self-contained HTML file (a timeline per event, sampled
+    /// per outcome beyond a few dozen, and the complete table).
+    #[arg(long, value_name = "FILE")]
+    html: Option<std::path::PathBuf>,
 }
 
 fn parse_rate(text: &str) -> Result<f64, String> {
@@ -75,7 +79,44 @@ async fn run(args: Args, backend: BackendSettings) -> anyhow::Result<ExitCode> {
     }
     config.concurrency = args.concurrency;
     config.drain_timeout = args.drain_timeout;
-    let report = Soak::run(config, options).await?;
+    let journeys = args
+        .html
+        .as_ref()
+        .map(|_| std::sync::Arc::new(harness::report::JourneyLog::new()));
+    if let Some(log) = &journeys {
+        options = options.observe(log.clone());
+    }
+    let mut soak = Soak::start(config, options).await?;
+    soak.load().await?;
+    soak.recover().await?;
+    let report = soak.check().await?;
+    if let (Some(path), Some(log)) = (&args.html, &journeys) {
+        let mut model = harness::report::harness_model(
+            soak.harness(),
+            log,
+            "soak",
+            "soak",
+            "scenario time (tokio's paused clock)",
+        )
+        .await?;
+        model.description = format!(
+            "{} events, fault rate {}, seed {}: seeded faults on every hop, then recovery",
+            args.events, args.fault_rate, args.seed
+        );
+        for phase in soak.phases() {
+            let at = phase.at.saturating_duration_since(log.origin());
+            let at_us = u64::try_from(at.as_micros()).unwrap_or(u64::MAX);
+            model.phase(phase.kind, &phase.summary, at_us);
+        }
+        model.passed = Some(report.verdict.holds());
+        model.verdict = report.verdict.line();
+        model.summary = std::iter::once(report.summary())
+            .chain(report.verdict.failures())
+            .collect();
+        let bytes = harness::report::write_html(path, &model)?;
+        eprintln!("HTML report: {} ({bytes} bytes)", path.display());
+    }
+    soak.shutdown().await;
     let mut out = format!("{}\n{}\n", report.verdict.line(), report.summary());
     for line in report.verdict.failures() {
         out.push_str(&line);

@@ -1,9 +1,11 @@
 //! `harness up`: the main job. The backend (the embedded emulator on :4566 by default), the
 //! pipeline's resources, the ingest API on :3000 and both event source mappings, logging each
-//! event as it moves. Ctrl-C stops ingest, drains in-flight work and exits 0.
+//! event as it moves, and the live view (`harness::report::live`) on its own loopback port.
+//! Ctrl-C stops ingest, drains in-flight work and exits 0.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -25,6 +27,10 @@ pub struct Args {
     /// Where the ingest API listens.
     #[arg(long, default_value = "127.0.0.1:3000")]
     ingest_addr: SocketAddr,
+    /// Where the live view (a page in the browser: streams, queues, table, journeys) listens;
+    /// a loopback address only (it can redrive the DLQ).
+    #[arg(long, default_value = "127.0.0.1:3001")]
+    live_addr: SocketAddr,
     #[command(flatten)]
     template: TemplateArgs,
     #[command(flatten)]
@@ -61,18 +67,33 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     options.fault_layer = false;
     options.kinesis_poll_interval = args.poll_interval;
     options.artifacts = args.artifacts.artifacts();
+    // The live view's journeys: the latest events only, `up` runs for days.
+    let journeys = Arc::new(harness::report::JourneyLog::bounded(1_000));
+    options = options.observe(journeys.clone());
 
+    if !args.live_addr.ip().is_loopback() {
+        anyhow::bail!(
+            "--live-addr {} is not a loopback address: the live view can redrive the DLQ, so it \
+             listens on 127.0.0.1 or ::1 only",
+            args.live_addr
+        );
+    }
     // Bind first, so a taken port fails before anything starts.
     let listener = tokio::net::TcpListener::bind(args.ingest_addr)
         .await
         .with_context(|| format!("cannot listen on {} for the ingest API", args.ingest_addr))?;
+    let live_listener = tokio::net::TcpListener::bind(args.live_addr)
+        .await
+        .with_context(|| format!("cannot listen on {} for the live view", args.live_addr))?;
     let origin = options
         .template
         .as_ref()
         .map_or_else(String::new, |t| t.origin.clone());
-    let harness = Harness::start_with(options)
-        .await
-        .with_context(|| format!("cannot start the pipeline of {origin}"))?;
+    let harness = Arc::new(
+        Harness::start_with(options)
+            .await
+            .with_context(|| format!("cannot start the pipeline of {origin}"))?,
+    );
     for finding in &harness.spec().accepted {
         tracing::warn!("ignored (accepted with --accept-unsupported): {finding}");
     }
@@ -92,11 +113,37 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         "ingest API at http://{}/{stage}/stream (PUT, x-api-key); Ctrl-C to stop",
         listener.local_addr()?
     );
+    tracing::info!(
+        "live view at http://{}/ (open it in a browser)",
+        live_listener.local_addr()?
+    );
+    let (stop_live, live_stopped) = tokio::sync::oneshot::channel::<()>();
+    let live = tokio::spawn(
+        axum::serve(
+            live_listener,
+            harness::report::live::router(harness.clone(), journeys),
+        )
+        .with_graceful_shutdown(async {
+            let _ = live_stopped.await;
+        })
+        .into_future(),
+    );
 
     axum::serve(listener, harness.ingest_app())
         .with_graceful_shutdown(super::shutdown_signal())
         .await
         .context("the ingest server failed")?;
+    let _ = stop_live.send(());
+    match live.await {
+        Ok(Err(err)) => tracing::warn!("the live view failed: {err}"),
+        Err(err) => tracing::warn!("the live view's task failed: {err}"),
+        Ok(Ok(())) => {}
+    }
+    // The live view's router held the only other reference.
+    let harness = match Arc::try_unwrap(harness) {
+        Ok(harness) => harness,
+        Err(_) => anyhow::bail!("the live view still holds the pipeline after it stopped"),
+    };
 
     tracing::info!("stopping: ingest closed, draining in-flight work");
     if let Err(err) = harness.drain_within(args.drain_timeout).await {

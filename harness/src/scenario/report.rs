@@ -102,6 +102,10 @@ pub struct StepReport {
     pub kind: &'static str,
     /// One line on what happened.
     pub summary: String,
+    /// When it started, on the journal's clock.
+    pub at: Duration,
+    /// A restart step that crashed its consumer (no graceful stop).
+    pub crash: bool,
 }
 
 /// The table and the DLQ at one point of a scenario.
@@ -233,6 +237,12 @@ pub struct ScenarioReport {
     /// Artifact mode: the hops counted on the wire (the processes' own counters are not
     /// visible to the harness).
     pub wire: Option<WireCounts>,
+    /// The journal's attempts (the first 100,000), for the HTML report's journeys.
+    pub attempts: Vec<crate::fault::Attempt>,
+    /// When the journal's clock started (its attempts' and the steps' times count from it).
+    pub journal_origin: Option<tokio::time::Instant>,
+    /// The DLQ's physical name.
+    pub dlq: String,
 }
 
 impl ScenarioReport {
@@ -255,6 +265,9 @@ impl ScenarioReport {
             accepted: Vec::new(),
             processes: BTreeMap::new(),
             wire: None,
+            attempts: Vec::new(),
+            journal_origin: None,
+            dlq: String::new(),
         }
     }
 
@@ -477,6 +490,8 @@ mod tests {
             index: 4,
             kind: "expect",
             summary: String::new(),
+            at: Duration::ZERO,
+            crash: false,
         });
         report.checks_for(4).push(Check::new("table", 20, 19));
         report.checks_for(4).push(Check::new("dlq", 0, 0));

@@ -34,6 +34,9 @@ pub struct RunOptions {
     /// Artifact mode: functions run as child processes (the runtime must not pause its
     /// clock: children live in real time).
     pub artifacts: crate::lambda::Artifacts,
+    /// Keeps every event's journey for the HTML report ([`crate::report`]); `None` keeps
+    /// only the counts.
+    pub journeys: Option<std::sync::Arc<crate::report::JourneyLog>>,
 }
 
 impl RunOptions {
@@ -47,6 +50,7 @@ impl RunOptions {
             parameters: Default::default(),
             overrides: Vec::new(),
             artifacts: Default::default(),
+            journeys: None,
         }
     }
 }
@@ -124,6 +128,9 @@ pub async fn run(
     for (path, value) in &options.overrides {
         harness_options = harness_options.set(path, value.clone());
     }
+    if let Some(journeys) = &options.journeys {
+        harness_options = harness_options.observe(journeys.clone());
+    }
     let h = Harness::start_with(harness_options).await?;
     report.overrides = h.overrides().iter().map(ToString::to_string).collect();
     report.accepted = h.spec().accepted.iter().map(ToString::to_string).collect();
@@ -133,6 +140,7 @@ pub async fn run(
     for (i, step) in scenario.steps.iter().enumerate() {
         let index = i + 1;
         let kind = step.kind();
+        let at = h.journal().elapsed();
         let fail = |source: crate::stack::BoxError| RunError::Step {
             index,
             kind,
@@ -207,6 +215,8 @@ pub async fn run(
             index,
             kind,
             summary,
+            at,
+            crash: matches!(step, Step::Restart(Restart { crash: true, .. })),
         });
     }
 
@@ -214,7 +224,10 @@ pub async fn run(
         report.snapshots.push(snapshot(&h, "final").await?);
     }
     report.faults_fired = h.journal().faults_fired();
-    for attempt in h.journal().attempt_log() {
+    report.attempts = h.journal().attempt_log();
+    report.journal_origin = Some(crate::report::journal_origin(h.journal()));
+    report.dlq = h.dlq().to_owned();
+    for attempt in &report.attempts {
         let code = match &attempt.status {
             AttemptStatus::Ok { .. } => continue,
             AttemptStatus::AwsError { code, .. } => code.clone(),

@@ -187,6 +187,18 @@ pub struct Soak {
     redriven: u64,
     wall_start: std::time::Instant,
     scenario_start: tokio::time::Instant,
+    phases: Vec<Phase>,
+}
+
+/// One step of a soak and when it started (tokio's clock), for the HTML report's time axis.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Phase {
+    /// When it started.
+    pub at: tokio::time::Instant,
+    /// `fault` (the plan installed), `ingest`, `drain`, `clear_faults`, `redrive`.
+    pub kind: &'static str,
+    /// What it did.
+    pub summary: String,
 }
 
 impl Soak {
@@ -219,6 +231,7 @@ impl Soak {
             redriven: 0,
             wall_start,
             scenario_start,
+            phases: Vec::new(),
         })
     }
 
@@ -242,9 +255,30 @@ impl Soak {
         &self.plan
     }
 
+    /// The steps so far, in order, with when each started.
+    pub fn phases(&self) -> &[Phase] {
+        &self.phases
+    }
+
+    fn phase(&mut self, kind: &'static str, summary: String) {
+        self.phases.push(Phase {
+            at: tokio::time::Instant::now(),
+            kind,
+            summary,
+        });
+    }
+
     /// Installs the plan's rules, ingests every event, and waits for the pipeline to settle
     /// with the faults still on.
     pub async fn load(&mut self) -> Result<(), SoakError> {
+        self.phase(
+            "fault",
+            format!("{} seeded fault rules installed", self.plan.rules.len()),
+        );
+        self.phase(
+            "ingest",
+            format!("{} events PUT until a 2xx", self.plan.events.len()),
+        );
         let plan = self.harness.faults();
         for rule in &self.plan.rules {
             plan.install_rule(rule.clone());
@@ -267,15 +301,27 @@ impl Soak {
                 self.refused += 1;
             }
         }
+        self.phase("drain", "with the faults still on".into());
         self.harness.drain().await?;
         Ok(())
     }
 
     /// Clears the faults, drains, keeps the DLQ as it is, redrives it and drains again.
     pub async fn recover(&mut self) -> Result<(), SoakError> {
+        self.phase(
+            "clear_faults",
+            "every fault rule removed, then drained".into(),
+        );
         self.harness.faults().clear();
         self.harness.drain().await?;
         self.dlq_before = self.harness.dlq_messages().await?;
+        self.phase(
+            "redrive",
+            format!(
+                "{} message(s) on the DLQ redriven, then drained",
+                self.dlq_before.len()
+            ),
+        );
         self.redriven = self.harness.redrive().await?;
         self.harness.drain().await?;
         Ok(())

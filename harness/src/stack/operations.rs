@@ -170,4 +170,18 @@ impl Harness {
         )
         .await
     }
+
+    /// Each Kinesis mapping's counters (by function logical id), iterator age included: what
+    /// the live view shows per stream consumer. A mapping being restarted is left out.
+    pub async fn kinesis_mapping_stats(&self) -> Vec<(String, crate::esm::KinesisStats)> {
+        let mut out = Vec::new();
+        for slot in &self.mappings {
+            if let SlotKind::Kinesis { handle, .. } = &slot.kind
+                && let Some(m) = handle.lock().await.as_ref()
+            {
+                out.push((slot.function.clone(), m.stats()));
+            }
+        }
+        out
+    }
 }

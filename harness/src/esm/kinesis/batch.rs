@@ -6,6 +6,7 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use aws_lambda_events::event::kinesis::{KinesisEvent, KinesisEventRecord};
@@ -312,6 +313,15 @@ async fn process(
                 event
             };
             let faults = m.hooks.on_kinesis_batch(&shard.shard_id, &event.records);
+            // Lambda's IteratorAge: "the time between when the stream receives the record
+            // and when the event source mapping sends the event to the function", for the
+            // batch's last record (docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html).
+            if let Some(last) = att.recs.last() {
+                let age = m.clock.now().signed_duration_since(last.arrival);
+                m.counters
+                    .iterator_age_ms
+                    .store(age.num_milliseconds().max(0) as u64, Ordering::Relaxed);
+            }
             if faults.contains(&DeliveryFault::CrashMidBatch) {
                 // Dead halfway: the first half was handled (and sent on), nothing checkpointed.
                 let half = event.records.len() / 2;

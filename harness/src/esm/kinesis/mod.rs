@@ -68,6 +68,9 @@ pub struct KinesisStats {
     pub restarts: u64,
     /// Records no filter of `FilterCriteria` matched: skipped and checkpointed.
     pub records_filtered: u64,
+    /// Lambda's IteratorAge of the last batch sent to the function: how old its last record
+    /// was (from its arrival on the stream), in milliseconds.
+    pub iterator_age_ms: u64,
 }
 
 #[derive(Debug, Default)]
@@ -81,6 +84,8 @@ pub(crate) struct Counters {
     pub checkpoints: AtomicU64,
     pub restarts: AtomicU64,
     pub records_filtered: AtomicU64,
+    /// A gauge, not a sum: set at each invocation.
+    pub iterator_age_ms: AtomicU64,
 }
 
 impl Counters {
@@ -100,6 +105,7 @@ impl Counters {
             checkpoints: get(&self.checkpoints),
             restarts: get(&self.restarts),
             records_filtered: get(&self.records_filtered),
+            iterator_age_ms: get(&self.iterator_age_ms),
         }
     }
 }
