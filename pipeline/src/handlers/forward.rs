@@ -1,7 +1,7 @@
 //! The forward handler: Kinesis records -> SQS queue `events`, or the DLQ `events-dlq`.
 //!
-//! Records are sent with SendMessageBatch, up to 10 consecutive records per call and at most
-//! 256 KiB of bodies (the API's limits,
+//! Records are sent with SendMessageBatch, up to 10 consecutive records per call (never two
+//! copies of one event in a call) and at most 256 KiB of bodies (the API's limits,
 //! <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessageBatch.html>),
 //! and the attempt budget is kept **per record**: an entry SQS reports in `Failed` is one
 //! failed attempt of that record, a whole call that fails is one failed attempt of every record
@@ -95,10 +95,14 @@ struct Chunk {
 }
 
 impl Chunk {
-    fn has_room_for(&self, body: &str) -> bool {
+    /// Whether a record fits this call. Another copy of an event already in it (a producer's
+    /// retry) waits for the next call, so the earlier copy's attempts all come first, as when
+    /// records were sent one by one.
+    fn has_room_for(&self, envelope: &Envelope, body: &str) -> bool {
         self.records.is_empty()
             || (self.records.len() < MAX_BATCH_ENTRIES
-                && self.bytes + body.len() <= MAX_BATCH_BYTES)
+                && self.bytes + body.len() <= MAX_BATCH_BYTES
+                && !self.records.iter().any(|p| p.envelope.id == envelope.id))
     }
 }
 
@@ -161,7 +165,7 @@ impl Forwarder {
             match Envelope::from_slice(data) {
                 Ok(envelope) => {
                     let body = envelope.to_sqs_body();
-                    if !chunk.has_room_for(&body) {
+                    if !chunk.has_room_for(&envelope, &body) {
                         self.forward_chunk(std::mem::take(&mut chunk)).await?;
                     }
                     chunk.bytes += body.len();

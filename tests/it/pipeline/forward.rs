@@ -13,7 +13,7 @@ use pipeline::dlq::{ATTR_ATTEMPTS, ATTR_REASON, ATTR_STAGE};
 use pipeline::envelope::Envelope;
 use pipeline::handlers::Forwarder;
 use pipeline::observe::{MemoryObserver, PipelineEvent};
-use serde_json::{Value, json};
+use serde_json::json;
 use wiremock::MockServer;
 
 use super::scripted::*;
@@ -592,4 +592,36 @@ async fn handlers_run_on_spawned_tasks_as_event_source_mappings_call_them() {
             .is_empty()
     );
     assert_eq!(sends_to(&server, QUEUE_URL).await.len(), 1);
+}
+
+/// Two copies of one event (a producer's retry put it twice) never share a call: the later
+/// copy waits for the next one, so the earlier copy's attempts all come first.
+#[tokio::test]
+async fn copies_of_one_event_go_in_separate_calls() {
+    let server = MockServer::start().await;
+    send_message_to(QUEUE_URL)
+        .respond_with(SqsAccepts)
+        .mount(&server)
+        .await;
+    let (forwarder, _) = forwarder(&server);
+    let d = envelope("e-d");
+    let records = vec![
+        record(d.to_json().as_bytes(), "1"),
+        record(envelope("e-x").to_json().as_bytes(), "2"),
+        record(d.to_json().as_bytes(), "3"),
+    ];
+
+    forwarder.handle(batch(records)).await.expect("handled");
+
+    let calls: Vec<Vec<String>> = batches_to(&server, QUEUE_URL)
+        .await
+        .iter()
+        .map(|call| {
+            call.iter()
+                .filter_map(sent_envelope)
+                .map(|e| e.id)
+                .collect()
+        })
+        .collect();
+    assert_eq!(calls, [vec!["e-d", "e-x"], vec!["e-d"]]);
 }
