@@ -80,6 +80,20 @@ where
     }
 }
 
+/// Classifies one entry a batch call (SendMessageBatch) reports in `Failed`: retryable unless
+/// it is the sender's fault and not a throttle, as for a whole call. An entry has no HTTP
+/// status of its own: the reason names the one the same error carries on a single call
+/// (`SenderFault`: 400, else 500), so a record's DLQ `failure.reason` reads the same whether
+/// it failed as an entry or as a SendMessage.
+/// <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_BatchResultErrorEntry.html>
+pub fn classify_batch_entry(code: &str, message: Option<&str>, sender_fault: bool) -> AttemptError {
+    let status = if sender_fault { 400 } else { 500 };
+    AttemptError {
+        retryable: !sender_fault || RETRYABLE_CODES.contains(&code),
+        reason: format!("{code}: {} (HTTP {status})", message.unwrap_or("")),
+    }
+}
+
 /// How an operation with retries ended.
 #[derive(Debug)]
 pub enum Outcome<T> {
@@ -148,6 +162,17 @@ mod tests {
             retryable,
             reason: "boom".into(),
         }
+    }
+
+    #[test]
+    fn a_batch_entry_is_retryable_unless_the_sender_caused_it() {
+        let server = classify_batch_entry("InternalError", Some("oops"), false);
+        assert!(server.retryable);
+        assert_eq!(server.reason, "InternalError: oops (HTTP 500)");
+        assert!(classify_batch_entry("RequestThrottled", None, true).retryable);
+        let bad = classify_batch_entry("InvalidParameterValue", Some("too long"), true);
+        assert!(!bad.retryable);
+        assert_eq!(bad.reason, "InvalidParameterValue: too long (HTTP 400)");
     }
 
     #[tokio::test(start_paused = true)]

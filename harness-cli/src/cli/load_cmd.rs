@@ -101,6 +101,36 @@ fn print_report(report: &LoadReport) {
     println!("PUT latency: {}", report.latency);
 }
 
+/// SDK calls per stored event, hop by hop: ingest (Kinesis puts), forward (Kinesis reads, SQS
+/// sends to the queue and the DLQ), store (SQS receives and deletes, DynamoDB writes).
+fn print_calls_per_event(calls: &std::collections::BTreeMap<(String, String), u64>, events: u64) {
+    let hop = |(service, operation): &(String, String)| match (service.as_str(), operation.as_str())
+    {
+        ("kinesis", op) if op.starts_with("Put") => "ingest",
+        ("kinesis", _) => "forward",
+        ("sqs", op) if op.starts_with("SendMessage") => "forward",
+        _ => "store",
+    };
+    println!("SDK calls per event:");
+    for name in ["ingest", "forward", "store"] {
+        let ops: Vec<String> = calls
+            .iter()
+            .filter(|(key, _)| hop(key) == name)
+            .map(|((service, op), n)| format!("{service} {op} {:.3}", *n as f64 / events as f64))
+            .collect();
+        let total: u64 = calls
+            .iter()
+            .filter(|(key, _)| hop(key) == name)
+            .map(|(_, n)| n)
+            .sum();
+        println!(
+            "  {name}: {:.3} ({})",
+            total as f64 / events as f64,
+            ops.join(", ")
+        );
+    }
+}
+
 fn exit_code(report: &LoadReport) -> ExitCode {
     if report.accepted == report.sent {
         ExitCode::SUCCESS
@@ -114,6 +144,7 @@ async fn run_embedded(args: Args) -> anyhow::Result<ExitCode> {
     options.kinesis_poll_interval = args.poll_interval;
     // The journal (under the fault layer) gives the report every call; off, nothing costs.
     options.fault_layer = args.html.is_some();
+    options.count_calls = true;
     let journeys = args
         .html
         .as_ref()
@@ -145,6 +176,7 @@ async fn run_embedded(args: Args) -> anyhow::Result<ExitCode> {
     server.abort();
     let counts = harness.counts();
     let latency = harness.recorder().latency();
+    let calls = harness.call_counts();
 
     print_report(&report);
     let end_line = format!(
@@ -158,6 +190,7 @@ async fn run_embedded(args: Args) -> anyhow::Result<ExitCode> {
     );
     println!("{end_line}");
     println!("PUT accepted -> item stored: {latency}");
+    print_calls_per_event(&calls, counts.stored.max(1));
     let lost = report
         .accepted
         .saturating_sub(counts.stored + counts.sent_to_dlq + counts.conflicts);

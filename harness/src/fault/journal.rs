@@ -4,6 +4,16 @@
 //! An attempt is one HTTP request reaching the layer, so each SDK retry is an attempt of its
 //! own. Times are offsets from the journal's creation on tokio's clock, so they are
 //! reproducible under a paused clock.
+//!
+//! **Batch entries.** A SendMessageBatch is one [`Attempt`] (operation `SendMessageBatch`,
+//! `event_ids` of all its entries, the call's status) whose [`Attempt::entries`] list each
+//! entry: its `Id`, its event, how it ended (in `Successful`, in `Failed` with its code, or
+//! with the call when the whole call failed) and the rule that fired on it. Each entry is also
+//! one attempt of its event's single-message operation (`SendMessage`, see
+//! [`entry_operation`]): [`Journal::attempts`] and [`Journal::attempts_to`] count it there,
+//! so "3 SendMessage attempts of e-3" means the same whether the forwarder sent e-3 alone or
+//! in batches. [`Journal::calls`] counts HTTP requests only (`SendMessageBatch` calls). A
+//! report showing per-entry attempts reads [`Attempt::entries`].
 
 #![warn(missing_docs)]
 
@@ -72,6 +82,45 @@ pub struct Attempt {
     pub failure_stage: Option<String>,
     /// When the attempt started, from the journal's creation.
     pub at: Duration,
+    /// A batch call's entries, in request order (empty for other calls): each one attempt of
+    /// [`entry_operation`] for its event.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub entries: Vec<EntryAttempt>,
+}
+
+/// One entry of a batch call (SendMessageBatch), as the fault layer saw it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EntryAttempt {
+    /// The entry's `Id` in the request.
+    pub entry_id: String,
+    /// The pipeline event the entry carries (envelope id), if its body is an envelope.
+    pub event_id: Option<String>,
+    /// How the entry ended: `Ok` (the call's status) when the answer lists it in
+    /// `Successful`; `AwsError` with the entry's code when it lists it in `Failed` (the
+    /// status is the call's, 200: an entry has none of its own); the call's own status when
+    /// the whole call failed.
+    pub status: AttemptStatus,
+    /// A failed entry's `SenderFault`.
+    pub sender_fault: Option<bool>,
+    /// The rule that fired on this entry (a rule on the single-message operation), if any.
+    pub rule: Option<String>,
+}
+
+impl EntryAttempt {
+    /// Whether the entry got through.
+    pub fn ok(&self) -> bool {
+        matches!(self.status, AttemptStatus::Ok { .. })
+    }
+}
+
+/// The single-message operation each entry of a batch operation stands for
+/// (`SendMessageBatch` -> `SendMessage`), or `None` for an operation the journal does not
+/// split into entries.
+pub fn entry_operation(operation: &str) -> Option<&'static str> {
+    match operation {
+        "SendMessageBatch" => Some("SendMessage"),
+        _ => None,
+    }
 }
 
 /// One fault that fired. For delivery faults, `service` is the mapping (`kinesis`, `sqs`)
@@ -140,7 +189,9 @@ impl Journal {
         self.start.elapsed()
     }
 
-    /// HTTP attempts of `service`/`operation` carrying `event_id` (SDK retries included).
+    /// HTTP attempts of `service`/`operation` carrying `event_id` (SDK retries included). For
+    /// `SendMessage`, each SendMessageBatch entry carrying it counts too (one attempt of that
+    /// record; see the module docs).
     pub fn attempts(&self, service: &str, operation: &str, event_id: &str) -> usize {
         let key = (
             service.to_owned(),
@@ -152,7 +203,8 @@ impl Journal {
 
     /// HTTP attempts of `operation` on `resource` (a stream, queue or table name, e.g.
     /// [`Harness::queue`](crate::Harness::queue)) carrying `event_id`: unlike
-    /// [`Journal::attempts`], a send to the DLQ does not count as a send to the queue.
+    /// [`Journal::attempts`], a send to the DLQ does not count as a send to the queue. Batch
+    /// entries count as for [`Journal::attempts`].
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
@@ -180,7 +232,8 @@ impl Journal {
         self.lock().attempts_to.get(&key).copied().unwrap_or(0)
     }
 
-    /// All HTTP attempts of `service`/`operation`.
+    /// All HTTP attempts of `service`/`operation` (a SendMessageBatch is one, whatever its
+    /// entries).
     pub fn calls(&self, service: &str, operation: &str) -> usize {
         let key = (service.to_owned(), operation.to_owned());
         self.lock().calls.get(&key).copied().unwrap_or(0)
@@ -230,6 +283,17 @@ impl Journal {
                 *state.attempts_to.entry(key).or_default() += 1;
             }
         }
+        if let Some(entry_op) = entry_operation(&attempt.operation) {
+            // Each entry is one attempt of its record, as a SendMessage of it would be.
+            for id in attempt.entries.iter().filter_map(|e| e.event_id.as_ref()) {
+                let key = (attempt.service.clone(), entry_op.to_owned(), id.clone());
+                *state.attempts.entry(key).or_default() += 1;
+                if let Some(resource) = &attempt.resource {
+                    let key = (resource.clone(), entry_op.to_owned(), id.clone());
+                    *state.attempts_to.entry(key).or_default() += 1;
+                }
+            }
+        }
         if state.log.len() < LOG_CAP {
             state.log.push(attempt);
         } else {
@@ -271,7 +335,52 @@ mod tests {
             rule: rule.map(str::to_owned),
             failure_stage: None,
             at: Duration::ZERO,
+            entries: Vec::new(),
         }
+    }
+
+    fn entry(id: &str, event: &str, code: Option<&str>) -> EntryAttempt {
+        EntryAttempt {
+            entry_id: id.into(),
+            event_id: Some(event.into()),
+            status: match code {
+                None => AttemptStatus::Ok { status: 200 },
+                Some(code) => AttemptStatus::AwsError {
+                    status: 200,
+                    code: code.into(),
+                },
+            },
+            sender_fault: code.map(|_| false),
+            rule: None,
+        }
+    }
+
+    #[test]
+    fn a_batch_entry_is_one_send_message_attempt_of_its_event() {
+        let journal = Journal::new();
+        let mut call = attempt("SendMessageBatch", &["e-1", "e-2"], Some("r"));
+        call.entries = vec![
+            entry("0", "e-1", None),
+            entry("1", "e-2", Some("InternalError")),
+        ];
+        journal.record_attempt(call.clone());
+        call.entries = vec![entry("1", "e-2", None)];
+        call.event_ids = vec!["e-2".into()];
+        journal.record_attempt(call);
+        journal.record_attempt(attempt("SendMessage", &["e-2"], Some("r")));
+        assert_eq!(journal.calls("sqs", "SendMessageBatch"), 2);
+        assert_eq!(journal.calls("sqs", "SendMessage"), 1);
+        assert_eq!(journal.attempts("sqs", "SendMessage", "e-1"), 1);
+        assert_eq!(journal.attempts("sqs", "SendMessage", "e-2"), 3);
+        assert_eq!(journal.attempts_to("events", "SendMessage", "e-2"), 3);
+        assert_eq!(journal.attempts("sqs", "SendMessageBatch", "e-2"), 2);
+        let log = journal.attempt_log();
+        assert!(!log[0].entries[1].ok());
+        assert_eq!(
+            serde_json::to_value(&log[0]).expect("serialises")["entries"][1]["status"]["code"],
+            "InternalError"
+        );
+        assert!(serde_json::to_value(&log[2]).expect("serialises")["entries"].is_null());
     }
 
     #[test]

@@ -45,7 +45,9 @@ pub use builder::{
     KinesisDeliveryGiven, PendingRule, RequestGiven, Rule, RuleGuard, SqsDeliveryGiven,
 };
 pub use client::{FaultyHttpClient, faulty_connector};
-pub use journal::{Attempt, AttemptStatus, ConnectorErrorKind, FiredFault, Journal};
+pub use journal::{
+    Attempt, AttemptStatus, ConnectorErrorKind, EntryAttempt, FiredFault, Journal, entry_operation,
+};
 pub use plan::{FaultPlan, RuleId, RuleSummary};
 pub use rule::{
     DeliveryAction, DeliveryMatcher, Mapping, RequestAction, RequestMatcher, RuleDef, RuleKind,

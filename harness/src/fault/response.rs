@@ -63,6 +63,28 @@ pub fn throttle_message(service: Service, code: &str, resource: Option<&str>) ->
     }
 }
 
+/// A 200 answer with a JSON body in `service`'s protocol (an answer the layer makes up, such
+/// as a SendMessageBatch whose every entry a rule failed).
+pub fn json_response(service: Service, body: Vec<u8>) -> HttpResponse {
+    let mut response = HttpResponse::new(
+        StatusCode::try_from(200).unwrap_or_else(|_| unreachable!("200 is a status code")),
+        SdkBody::empty(),
+    );
+    set_body(&mut response, service, body);
+    response
+}
+
+/// Replaces a response's body (and its length and type headers).
+pub fn set_body(response: &mut HttpResponse, service: Service, body: Vec<u8>) {
+    response
+        .headers_mut()
+        .insert("content-type", service.content_type());
+    response
+        .headers_mut()
+        .insert("content-length", body.len().to_string());
+    *response.body_mut() = SdkBody::from(body);
+}
+
 /// An AWS error response as `service` sends it (encoded by the emulator's wire module, so an
 /// injected fault reads exactly like the emulator's own answer). `code` may be an SQS shape
 /// name or its awsQuery code.

@@ -228,6 +228,21 @@ pub async fn run(
     report.journal_origin = Some(crate::report::journal_origin(h.journal()));
     report.dlq = h.dlq().to_owned();
     for attempt in &report.attempts {
+        // A batch entry that failed alone is an error answer of its single-message operation.
+        if let (AttemptStatus::Ok { .. }, Some(entry_op)) = (
+            &attempt.status,
+            crate::fault::entry_operation(&attempt.operation),
+        ) {
+            for entry in &attempt.entries {
+                if let AttemptStatus::AwsError { code, .. } = &entry.status {
+                    *report
+                        .errors
+                        .entry(format!("{} {entry_op} {code}", attempt.service))
+                        .or_default() += 1;
+                }
+            }
+            continue;
+        }
         let code = match &attempt.status {
             AttemptStatus::Ok { .. } => continue,
             AttemptStatus::AwsError { code, .. } => code.clone(),

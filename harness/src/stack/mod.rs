@@ -22,6 +22,7 @@
 
 #![warn(missing_docs)]
 
+mod calls;
 mod inspect;
 mod operations;
 mod profile;
@@ -54,6 +55,7 @@ use crate::fault::{FaultPlan, FaultyHttpClient, Journal};
 use crate::template::spec::{Binary, CompileOptions, EventSource, FunctionSpec, KinesisEventSpec};
 use crate::template::{Acceptance, Facts, Node, PipelineSpec, Template, TemplateError};
 
+pub use calls::CallCounts;
 pub use inspect::DlqEntry;
 pub use profile::{REAL_TIME_PROFILE, real_time_overrides};
 pub use recorder::{Counts, Recorder};
@@ -277,6 +279,9 @@ pub struct HarnessOptions {
     /// `harness up` and load runs, where nothing injects faults and the journal's per-request
     /// body inspection would only cost time.
     pub fault_layer: bool,
+    /// Count the pipeline clients' SDK calls per operation ([`Harness::call_counts`]), with
+    /// a layer that only reads each request's `X-Amz-Target` (for load runs).
+    pub count_calls: bool,
     /// Artifact mode: functions that run as child processes through the Lambda Runtime API
     /// (built artifacts, or any executable by logical id). Runs in real time.
     pub artifacts: crate::lambda::Artifacts,
@@ -323,6 +328,7 @@ impl HarnessOptions {
             seed: 0,
             drain_timeout: Duration::from_secs(600),
             fault_layer: true,
+            count_calls: false,
             artifacts: crate::lambda::Artifacts::default(),
             observers: Observers::default(),
         }
@@ -551,6 +557,7 @@ pub struct Harness {
     clients: Clients,
     /// Clients without faults, for inspecting results.
     clean: Clients,
+    call_counts: CallCounts,
     ingest: Router,
     ingest_config: IngestConfig,
     recorder: Arc<Recorder>,
@@ -671,12 +678,22 @@ impl Harness {
         let backend = Backend::start(&backend_settings).await?;
         let journal = Journal::new();
         let plan = FaultPlan::with_journal(journal.clone(), options.seed);
-        let faulty = if options.fault_layer {
-            backend.sdk_config_with(|inner| {
+        let call_counts = CallCounts::default();
+        let faulty = match (options.fault_layer, options.count_calls) {
+            (true, count) => backend.sdk_config_with(|inner| {
+                let inner = match count {
+                    true => SharedHttpClient::new(calls::CountingHttpClient::new(
+                        inner,
+                        call_counts.clone(),
+                    )),
+                    false => inner,
+                };
                 SharedHttpClient::new(FaultyHttpClient::new(inner, plan.clone(), journal.clone()))
-            })
-        } else {
-            backend.sdk_config()
+            }),
+            (false, true) => backend.sdk_config_with(|inner| {
+                SharedHttpClient::new(calls::CountingHttpClient::new(inner, call_counts.clone()))
+            }),
+            (false, false) => backend.sdk_config(),
         };
         static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let partition = format!(
@@ -922,6 +939,7 @@ impl Harness {
             clock,
             clients,
             clean,
+            call_counts,
             ingest,
             ingest_config,
             recorder,
@@ -1052,6 +1070,12 @@ impl Harness {
     /// ```
     pub fn faults(&self) -> &FaultPlan {
         &self.plan
+    }
+
+    /// SDK calls of the pipeline's clients per `(service, operation)` (HTTP requests, SDK
+    /// retries included), when [`HarnessOptions::count_calls`] is on; empty otherwise.
+    pub fn call_counts(&self) -> std::collections::BTreeMap<(String, String), u64> {
+        self.call_counts.snapshot()
     }
 
     /// Every request attempt and every fault that fired.

@@ -12,9 +12,11 @@ use crate::fault::AttemptStatus;
 /// What the forward and store functions did, as their requests show it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct WireCounts {
-    /// SendMessage to the queue answered 2xx.
+    /// SendMessage to the queue answered 2xx (a SendMessageBatch entry answered in
+    /// `Successful` counts as one).
     pub forwarded: u64,
-    /// SendMessage to the queue that failed (an error answer or no answer).
+    /// SendMessage to the queue that failed (an error answer or no answer; a SendMessageBatch
+    /// entry that failed, alone or with its call, counts as one).
     pub forward_failures: u64,
     /// SendMessage to the DLQ answered 2xx.
     pub sent_to_dlq: u64,
@@ -49,6 +51,15 @@ impl Harness {
                         c.forwarded += 1
                     } else {
                         c.forward_failures += 1
+                    }
+                }
+                ("sqs", "SendMessageBatch") if resource == Some(resources.queue.as_str()) => {
+                    for entry in &a.entries {
+                        if entry.ok() {
+                            c.forwarded += 1
+                        } else {
+                            c.forward_failures += 1
+                        }
                     }
                 }
                 ("sqs", "SendMessage") if resource == Some(resources.dlq.as_str()) => {

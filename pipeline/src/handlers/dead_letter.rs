@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use aws_sdk_sqs::config::retry::RetryConfig;
-use aws_sdk_sqs::types::MessageAttributeValue;
+use aws_sdk_sqs::types::{MessageAttributeValue, SendMessageBatchRequestEntry};
 
 use crate::config::RetryPolicy;
 use crate::dlq::DlqMessage;
@@ -32,6 +32,66 @@ pub(crate) async fn send_once(
         .await
         .map(|_| ())
         .map_err(|err| retry::classify(&err))
+}
+
+/// One SendMessageBatch HTTP request of `entries` (`(position, body)`; the position, unique
+/// in the call, is the entry's `Id`): one result per entry, in order. A call that fails
+/// fails every entry with the call's error; an entry SQS reports in `Failed` fails alone.
+pub(crate) async fn send_batch_once(
+    client: &aws_sdk_sqs::Client,
+    queue_url: &str,
+    entries: &[(usize, &str)],
+) -> Vec<Result<(), AttemptError>> {
+    let mut request = client.send_message_batch().queue_url(queue_url);
+    for (at, body) in entries {
+        let entry = SendMessageBatchRequestEntry::builder()
+            .id(at.to_string())
+            .message_body(*body)
+            .build();
+        match entry {
+            Ok(entry) => request = request.entries(entry),
+            Err(err) => {
+                let error = AttemptError::permanent(err.to_string());
+                return entries.iter().map(|_| Err(error.clone())).collect();
+            }
+        }
+    }
+    let output = request
+        .customize()
+        .config_override(
+            aws_sdk_sqs::config::Builder::default().retry_config(RetryConfig::disabled()),
+        )
+        .send()
+        .await;
+    let output = match output {
+        Ok(output) => output,
+        Err(err) => {
+            let error = retry::classify(&err);
+            return entries.iter().map(|_| Err(error.clone())).collect();
+        }
+    };
+    entries
+        .iter()
+        .map(|(at, _)| {
+            let id = at.to_string();
+            if output.successful().iter().any(|s| s.id() == id) {
+                return Ok(());
+            }
+            match output.failed().iter().find(|f| f.id() == id) {
+                Some(f) => Err(retry::classify_batch_entry(
+                    f.code(),
+                    f.message(),
+                    f.sender_fault(),
+                )),
+                // Not in the answer at all: it may or may not be on the queue, so sending it
+                // again is the safe side (a duplicate, never a loss).
+                None => Err(AttemptError {
+                    retryable: true,
+                    reason: format!("entry {id} missing from the SendMessageBatch answer"),
+                }),
+            }
+        })
+        .collect()
 }
 
 /// The DLQ a handler sends failures to.

@@ -1,22 +1,38 @@
 //! The forward handler: Kinesis records -> SQS queue `events`, or the DLQ `events-dlq`.
 //!
-//! Per record, in shard order: decode the envelope (poison -> DLQ at once with the raw data,
-//! `failure.stage=decode`); SendMessage with exactly `policy.max_attempts` HTTP attempts
-//! (the SDK's own retries are off for these calls), backing off between retryable failures;
-//! a non-retryable error or the last failure sends the envelope to the DLQ with
-//! `failure.stage=forward`. Only a failed DLQ send reports the record in `batchItemFailures`:
-//! the event source mapping then re-delivers it (a duplicate later, never a loss).
+//! Records are sent with SendMessageBatch, up to 10 consecutive records per call (never two
+//! copies of one event in a call) and at most 256 KiB of bodies (the API's limits,
+//! <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessageBatch.html>),
+//! and the attempt budget is kept **per record**: an entry SQS reports in `Failed` is one
+//! failed attempt of that record, a whole call that fails is one failed attempt of every record
+//! in it, and each record gets exactly `policy.max_attempts` attempts (the SDK's own retries
+//! are off for these calls), backing off between rounds of retryable failures. A record whose
+//! attempts are spent, or that failed for good, goes to the DLQ with `failure.stage=forward`
+//! and its own attempt count, as before. A record that is not an envelope (poison) goes to the
+//! DLQ at once with the raw data, `failure.stage=decode`; it ends the batch call before it, so
+//! sends keep the shard's order call by call.
+//!
+//! Only a failed DLQ send reports a record in `batchItemFailures`: the event source mapping
+//! then re-delivers from it (a duplicate later, never a loss). Records after it in the same
+//! SendMessageBatch were sent already and come again as duplicates (the store handler's
+//! condition suppresses them); nothing after that call is sent.
 
 use std::sync::Arc;
 
-use super::dead_letter::{DeadLetterQueue, send_once};
+use super::dead_letter::{DeadLetterQueue, send_batch_once};
 use crate::config::RetryPolicy;
 use crate::dlq::DlqMessage;
 use crate::envelope::Envelope;
 use crate::observe::{Observer, PipelineEvent};
-use crate::retry::{self, Outcome};
+use crate::retry::AttemptError;
 use aws_lambda_events::event::kinesis::{KinesisEvent, KinesisEventRecord};
 use aws_lambda_events::event::streams::KinesisEventResponse;
+
+/// Entries per SendMessageBatch: the API's maximum.
+pub const MAX_BATCH_ENTRIES: usize = 10;
+/// The most message-body bytes in one SendMessageBatch: the API's limit on the sum of its
+/// entries (256 KiB). A single larger body is sent alone (and SQS refuses it alone).
+pub const MAX_BATCH_BYTES: usize = 256 * 1024;
 
 /// The whole invocation failed (Lambda retries the batch).
 #[derive(Debug, thiserror::Error)]
@@ -63,6 +79,33 @@ pub fn decode_event(mut event: serde_json::Value) -> Result<KinesisEvent, serde_
 /// A failed DLQ send: the record has to be retried by the event source mapping.
 struct DlqSendFailed;
 
+/// One record on its way into a SendMessageBatch.
+struct Pending {
+    /// The record's position in the Kinesis batch.
+    index: usize,
+    envelope: Envelope,
+    body: String,
+}
+
+/// Consecutive envelopes that fit one SendMessageBatch.
+#[derive(Default)]
+struct Chunk {
+    records: Vec<Pending>,
+    bytes: usize,
+}
+
+impl Chunk {
+    /// Whether a record fits this call. Another copy of an event already in it (a producer's
+    /// retry) waits for the next call, so the earlier copy's attempts all come first, as when
+    /// records were sent one by one.
+    fn has_room_for(&self, envelope: &Envelope, body: &str) -> bool {
+        self.records.is_empty()
+            || (self.records.len() < MAX_BATCH_ENTRIES
+                && self.bytes + body.len() <= MAX_BATCH_BYTES
+                && !self.records.iter().any(|p| p.envelope.id == envelope.id))
+    }
+}
+
 /// The forward handler.
 pub struct Forwarder {
     client: aws_sdk_sqs::Client,
@@ -73,8 +116,8 @@ pub struct Forwarder {
 }
 
 impl Forwarder {
-    /// A forwarder sending to `queue_url`, failures to `dlq_url`, each send tried as `policy` says;
-    /// `observer` hears what happens to each event.
+    /// A forwarder sending to `queue_url`, failures to `dlq_url`, each record's sends tried as
+    /// `policy` says; `observer` hears what happens to each event.
     pub fn new(
         client: aws_sdk_sqs::Client,
         queue_url: impl Into<String>,
@@ -95,16 +138,14 @@ impl Forwarder {
         }
     }
 
-    /// Handles one batch (all from one shard, in order). Records are sent one after another,
-    /// so their attempts keep the shard's order. At the first record whose DLQ send fails, the
-    /// batch stops: that record and every later one are reported, so the mapping retries from
-    /// it and nothing after it is sent twice or out of order.
+    /// Handles one batch (all from one shard, in order): consecutive envelopes go out together
+    /// in SendMessageBatch calls, one call (with its retries) after another. At the first
+    /// record whose DLQ send fails, the batch stops: that record and every later one are
+    /// reported, so the mapping retries from it.
     pub async fn handle(&self, event: KinesisEvent) -> Result<KinesisEventResponse, ForwardError> {
+        let stopped_at = self.forward_all(&event.records).await.err();
         let mut response = KinesisEventResponse::default();
-        for (index, record) in event.records.iter().enumerate() {
-            if self.forward_record(record).await.is_ok() {
-                continue;
-            }
+        if let Some(index) = stopped_at {
             for (later, record) in event.records.iter().enumerate().skip(index) {
                 let sequence_number = &record.kinesis.sequence_number;
                 if sequence_number.is_empty() {
@@ -112,48 +153,104 @@ impl Forwarder {
                 }
                 response.add_failure(sequence_number.clone());
             }
-            break;
         }
         Ok(response)
     }
 
-    async fn forward_record(&self, record: &KinesisEventRecord) -> Result<(), DlqSendFailed> {
-        let data: &[u8] = &record.kinesis.data;
-        let envelope = match Envelope::from_slice(data) {
-            Ok(envelope) => envelope,
-            Err(err) => {
-                return self
-                    .dead_letter(None, DlqMessage::poison(data, err.to_string()))
-                    .await;
-            }
-        };
-        let body = envelope.to_sqs_body();
-        let outcome = retry::run(
-            &self.policy,
-            |_| send_once(&self.client, &self.queue_url, &body, None),
-            |attempt, error| {
-                self.observer.observe(&PipelineEvent::ForwardAttemptFailed {
-                    id: envelope.id.clone(),
-                    attempt,
-                    reason: error.reason.clone(),
-                    retryable: error.retryable,
-                });
-            },
-        )
-        .await;
-        match outcome {
-            Outcome::Done { attempts, .. } => {
-                self.observer.observe(&PipelineEvent::Forwarded {
-                    id: envelope.id.clone(),
-                    attempts,
-                });
-                Ok(())
-            }
-            Outcome::Failed { error, attempts } => {
-                let message = DlqMessage::forward(&envelope, error.reason, attempts);
-                self.dead_letter(Some(envelope.id), message).await
+    /// Forwards every record; `Err(index)`: the first one whose DLQ send failed.
+    async fn forward_all(&self, records: &[KinesisEventRecord]) -> Result<(), usize> {
+        let mut chunk = Chunk::default();
+        for (index, record) in records.iter().enumerate() {
+            let data: &[u8] = &record.kinesis.data;
+            match Envelope::from_slice(data) {
+                Ok(envelope) => {
+                    let body = envelope.to_sqs_body();
+                    if !chunk.has_room_for(&envelope, &body) {
+                        self.forward_chunk(std::mem::take(&mut chunk)).await?;
+                    }
+                    chunk.bytes += body.len();
+                    chunk.records.push(Pending {
+                        index,
+                        envelope,
+                        body,
+                    });
+                }
+                Err(err) => {
+                    self.forward_chunk(std::mem::take(&mut chunk)).await?;
+                    let poison = DlqMessage::poison(data, err.to_string());
+                    if self.dead_letter(None, poison).await.is_err() {
+                        return Err(index);
+                    }
+                }
             }
         }
+        self.forward_chunk(chunk).await
+    }
+
+    /// Sends one chunk until every record is on the queue or has spent its attempts, then
+    /// dead-letters the ones that failed, in shard order. `Err(index)`: the first record whose
+    /// DLQ send failed.
+    async fn forward_chunk(&self, chunk: Chunk) -> Result<(), usize> {
+        if chunk.records.is_empty() {
+            return Ok(());
+        }
+        let records = chunk.records;
+        let max = self.policy.attempts();
+        // Positions (in `records`) still to send; every one of them has had `attempt - 1`
+        // attempts, since a round sends all of them.
+        let mut pending: Vec<usize> = (0..records.len()).collect();
+        let mut failed: Vec<(usize, AttemptError, u32)> = Vec::new();
+        let mut attempt = 1;
+        loop {
+            let bodies: Vec<(usize, &str)> = pending
+                .iter()
+                .map(|&at| (at, records[at].body.as_str()))
+                .collect();
+            let results = send_batch_once(&self.client, &self.queue_url, &bodies).await;
+            let mut retry = Vec::new();
+            for (&at, result) in pending.iter().zip(results) {
+                let id = &records[at].envelope.id;
+                match result {
+                    Ok(()) => self.observer.observe(&PipelineEvent::Forwarded {
+                        id: id.clone(),
+                        attempts: attempt,
+                    }),
+                    Err(error) => {
+                        self.observer.observe(&PipelineEvent::ForwardAttemptFailed {
+                            id: id.clone(),
+                            attempt,
+                            reason: error.reason.clone(),
+                            retryable: error.retryable,
+                        });
+                        if error.retryable && attempt < max {
+                            retry.push(at);
+                        } else {
+                            failed.push((at, error, attempt));
+                        }
+                    }
+                }
+            }
+            if retry.is_empty() {
+                break;
+            }
+            let delay = self.policy.backoff(attempt, &mut rand::rng());
+            tokio::time::sleep(delay).await;
+            attempt += 1;
+            pending = retry;
+        }
+        failed.sort_unstable_by_key(|(at, ..)| *at);
+        for (at, error, attempts) in failed {
+            let record = &records[at];
+            let message = DlqMessage::forward(&record.envelope, error.reason, attempts);
+            if self
+                .dead_letter(Some(record.envelope.id.clone()), message)
+                .await
+                .is_err()
+            {
+                return Err(record.index);
+            }
+        }
+        Ok(())
     }
 
     /// Sends `message` to the DLQ (with the same attempt budget) and reports how it went.

@@ -36,10 +36,16 @@ pub fn dynamodb_client(server: &MockServer) -> aws_sdk_dynamodb::Client {
     aws_sdk_dynamodb::Client::from_conf(conf)
 }
 
-/// SendMessage to one queue.
+/// SendMessage or SendMessageBatch to one queue (the forwarder batches its sends to the
+/// queue; DLQ sends are single).
 pub fn send_message_to(queue_url: &str) -> MockBuilder {
     wiremock::Mock::given(method("POST"))
-        .and(header("x-amz-target", "AmazonSQS.SendMessage"))
+        .and(|request: &Request| {
+            request
+                .headers
+                .get("x-amz-target")
+                .is_some_and(|v| v == "AmazonSQS.SendMessage" || v == "AmazonSQS.SendMessageBatch")
+        })
         .and(body_partial_json(json!({ "QueueUrl": queue_url })))
 }
 
@@ -48,20 +54,63 @@ pub fn put_item() -> MockBuilder {
     wiremock::Mock::given(method("POST")).and(header("x-amz-target", "DynamoDB_20120810.PutItem"))
 }
 
-/// A SendMessage success with the body's real MD5 (the SDK may verify it).
+/// A SendMessage success with the body's real MD5 (the SDK may verify it); for a
+/// SendMessageBatch, every entry in `Successful`.
 pub struct SqsAccepts;
 
 impl Respond for SqsAccepts {
     fn respond(&self, request: &Request) -> ResponseTemplate {
+        SqsBatchAnswer::failing(|_| None).respond(request)
+    }
+}
+
+fn sent(message: &Value) -> Value {
+    let body = message["MessageBody"].as_str().unwrap_or_default();
+    json!({
+        "MessageId": uuid::Uuid::new_v4().to_string(),
+        "MD5OfMessageBody": format!("{:x}", Md5::digest(body.as_bytes())),
+    })
+}
+
+/// What a scripted batch answer says of one entry: `Some((code, sender_fault))` fails it.
+type EntryVerdict = Box<dyn Fn(&Value) -> Option<(&'static str, bool)> + Send + Sync>;
+
+/// A SendMessage or SendMessageBatch answer (HTTP 200) that fails the entries `verdict`
+/// names, in `Failed` with their code and `SenderFault`, and accepts the rest, as SQS answers
+/// a batch whose entries fail one by one.
+/// <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessageBatch.html>
+pub struct SqsBatchAnswer(EntryVerdict);
+
+impl SqsBatchAnswer {
+    pub fn failing(
+        verdict: impl Fn(&Value) -> Option<(&'static str, bool)> + Send + Sync + 'static,
+    ) -> Self {
+        SqsBatchAnswer(Box::new(verdict))
+    }
+}
+
+impl Respond for SqsBatchAnswer {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
         let body: Value = serde_json::from_slice(&request.body).unwrap_or_default();
-        let message = body["MessageBody"].as_str().unwrap_or_default();
-        let md5 = format!("{:x}", Md5::digest(message.as_bytes()));
-        ResponseTemplate::new(200)
-            .insert_header("content-type", JSON_1_0)
-            .set_body_json(json!({
-                "MessageId": uuid::Uuid::new_v4().to_string(),
-                "MD5OfMessageBody": md5,
-            }))
+        let ok = ResponseTemplate::new(200).insert_header("content-type", JSON_1_0);
+        let Some(entries) = body["Entries"].as_array() else {
+            return ok.set_body_json(sent(&body));
+        };
+        let (mut successful, mut failed) = (Vec::new(), Vec::new());
+        for entry in entries {
+            match (self.0)(entry) {
+                Some((code, sender_fault)) => failed.push(json!({
+                    "Id": entry["Id"], "Code": code, "SenderFault": sender_fault,
+                    "Message": format!("{code} (scripted)"),
+                })),
+                None => {
+                    let mut answer = sent(entry);
+                    answer["Id"] = entry["Id"].clone();
+                    successful.push(answer);
+                }
+            }
+        }
+        ok.set_body_json(json!({"Successful": successful, "Failed": failed}))
     }
 }
 
@@ -144,6 +193,46 @@ pub fn sent_envelope(send: &Value) -> Option<pipeline::Envelope> {
     pipeline::Envelope::from_slice(send["MessageBody"].as_str()?.as_bytes()).ok()
 }
 
+/// Every message sent to `queue_url`, in order: a SendMessage's body, or each entry of a
+/// SendMessageBatch as if sent alone (`QueueUrl`, `MessageBody`, `MessageAttributes`, and the
+/// entry's `Id`), so a record's attempts count the same either way.
 pub async fn sends_to(server: &MockServer, queue_url: &str) -> Vec<Value> {
-    requests(server, "AmazonSQS.SendMessage", Some(queue_url)).await
+    let mut sends = Vec::new();
+    for (target, body) in sqs_sends(server, queue_url).await {
+        if target == "AmazonSQS.SendMessageBatch" {
+            for entry in body["Entries"].as_array().into_iter().flatten() {
+                let mut one = entry.clone();
+                one["QueueUrl"] = body["QueueUrl"].clone();
+                sends.push(one);
+            }
+        } else {
+            sends.push(body);
+        }
+    }
+    sends
+}
+
+/// The SendMessageBatch calls to `queue_url`, in order: each call's `Entries`.
+pub async fn batches_to(server: &MockServer, queue_url: &str) -> Vec<Vec<Value>> {
+    sqs_sends(server, queue_url)
+        .await
+        .into_iter()
+        .filter(|(target, _)| target == "AmazonSQS.SendMessageBatch")
+        .map(|(_, body)| body["Entries"].as_array().cloned().unwrap_or_default())
+        .collect()
+}
+
+async fn sqs_sends(server: &MockServer, queue_url: &str) -> Vec<(String, Value)> {
+    server
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|r| {
+            let target = r.headers.get("x-amz-target")?.to_str().ok()?.to_owned();
+            let body = serde_json::from_slice::<Value>(&r.body).ok()?;
+            (target.starts_with("AmazonSQS.SendMessage") && body["QueueUrl"] == queue_url)
+                .then_some((target, body))
+        })
+        .collect()
 }

@@ -104,22 +104,35 @@ impl Observed {
         id: &'a str,
     ) -> impl Iterator<Item = (usize, &'a Attempt)> + 'a {
         self.attempts.iter().enumerate().filter(move |(_, a)| {
-            a.service == service && a.operation == operation && a.event_ids.iter().any(|e| e == id)
+            a.service == service
+                && (a.operation == operation && a.event_ids.iter().any(|e| e == id)
+                    || harness::fault::entry_operation(&a.operation) == Some(operation)
+                        && a.entries.iter().any(|e| e.event_id.as_deref() == Some(id)))
         })
     }
 
     /// SendMessage attempts carrying `id` that the backend applied: each made one message, on
     /// the queue or on the DLQ. Those that succeeded, and those whose response a
     /// `lose_response` rule dropped after the backend applied them.
+    /// A SendMessageBatch entry (the forwarder's sends) counts as a SendMessage of its own.
     pub fn sends(&self, id: &str) -> usize {
+        let lost = |rule: &Option<String>| {
+            rule.as_deref()
+                .is_some_and(|r| r.contains(":lose_response#"))
+        };
         self.attempts_of("sqs", "SendMessage", id)
-            .filter(|(_, a)| {
-                matches!(a.status, AttemptStatus::Ok { .. })
-                    || a.rule
-                        .as_deref()
-                        .is_some_and(|r| r.contains(":lose_response#"))
+            .map(|(_, a)| {
+                if a.entries.is_empty() {
+                    usize::from(matches!(a.status, AttemptStatus::Ok { .. }) || lost(&a.rule))
+                } else {
+                    a.entries
+                        .iter()
+                        .filter(|e| e.event_id.as_deref() == Some(id))
+                        .filter(|e| e.ok() || lost(&e.rule) || lost(&a.rule))
+                        .count()
+                }
             })
-            .count()
+            .sum()
     }
 
     /// PutItem attempts carrying `id` that wrote the item (2xx).

@@ -1,0 +1,86 @@
+//! SDK calls counted per service and operation, for load runs: a thin `HttpClient` layer that
+//! reads each request's `X-Amz-Target` and counts it, without the fault layer's body
+//! inspection and journal (which would cost a load run time it is measuring).
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient,
+    SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_runtime_api::shared::IntoShared;
+
+use crate::fault::Service;
+
+/// Calls per `(service, operation)`, shared by every client of one harness.
+#[derive(Debug, Clone, Default)]
+pub struct CallCounts(Arc<Mutex<BTreeMap<(String, String), u64>>>);
+
+impl CallCounts {
+    /// The counts so far: `(service, operation)` -> HTTP requests (SDK retries included).
+    pub fn snapshot(&self) -> BTreeMap<(String, String), u64> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    fn count(&self, request: &HttpRequest) {
+        let Some((service, operation)) = request
+            .headers()
+            .get("x-amz-target")
+            .and_then(Service::from_target)
+        else {
+            return;
+        };
+        let mut counts = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        match counts.get_mut(&(service.name().to_owned(), operation.to_owned())) {
+            Some(n) => *n += 1,
+            None => {
+                counts.insert((service.name().to_owned(), operation.to_owned()), 1);
+            }
+        }
+    }
+}
+
+/// The counting layer over `inner`.
+#[derive(Debug, Clone)]
+pub(crate) struct CountingHttpClient {
+    inner: SharedHttpClient,
+    counts: CallCounts,
+}
+
+impl CountingHttpClient {
+    pub(crate) fn new(inner: impl HttpClient + 'static, counts: CallCounts) -> Self {
+        Self {
+            inner: inner.into_shared(),
+            counts,
+        }
+    }
+}
+
+impl HttpClient for CountingHttpClient {
+    fn http_connector(
+        &self,
+        settings: &HttpConnectorSettings,
+        components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        SharedHttpConnector::new(CountingConnector {
+            inner: self.inner.http_connector(settings, components),
+            counts: self.counts.clone(),
+        })
+    }
+}
+
+#[derive(Debug)]
+struct CountingConnector {
+    inner: SharedHttpConnector,
+    counts: CallCounts,
+}
+
+impl HttpConnector for CountingConnector {
+    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        self.counts.count(&request);
+        self.inner.call(request)
+    }
+}
