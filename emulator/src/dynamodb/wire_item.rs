@@ -25,7 +25,9 @@ pub struct WireItem(pub Result<Item, AwsError>);
 
 impl<'de> de::Deserialize<'de> for WireItem {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_map(MapVisitor { depth: 1 }).map(WireItem)
+        deserializer
+            .deserialize_map(MapVisitor { depth: 1 })
+            .map(WireItem)
     }
 }
 
@@ -106,7 +108,13 @@ impl<'de> Visitor<'de> for ValueVisitor {
         f.write_str("an AttributeValue")
     }
 
-    not_an_object!(visit_bool(bool), visit_i64(i64), visit_u64(u64), visit_f64(f64), visit_str(&str));
+    not_an_object!(
+        visit_bool(bool),
+        visit_i64(i64),
+        visit_u64(u64),
+        visit_f64(f64),
+        visit_str(&str)
+    );
 
     fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
         Ok(Err(errors::not_an_object()))
@@ -280,7 +288,10 @@ fn set(key: &str, elements: Vec<Option<String>>) -> Parsed<AttributeValue> {
     let text = |element: Option<String>| element.ok_or_else(|| errors::wrong_type(key));
     Ok(match key {
         "SS" => {
-            let strings = elements.into_iter().map(text).collect::<Result<Vec<_>, _>>()?;
+            let strings = elements
+                .into_iter()
+                .map(text)
+                .collect::<Result<Vec<_>, _>>()?;
             check_set(&strings, "SS", |s| s.clone())?;
             AttributeValue::Ss(strings)
         }

@@ -417,6 +417,18 @@ impl RunModel {
             extra_index: HashMap::new(),
         };
         for attempt in src.attempts {
+            // A batch call with entries journaled: each entry is its event's attempt of the
+            // single-message operation, with the entry's own answer and rule.
+            if !attempt.entries.is_empty() {
+                for (entry, as_attempt) in entry_attempts(attempt) {
+                    let ok = matches!(as_attempt.status, AttemptStatus::Ok { .. });
+                    lanes_wire
+                        .of(entry)
+                        .calls
+                        .push((attempt_mark(&as_attempt, src.dlq, at(attempt.at)), ok));
+                }
+                continue;
+            }
             let mut ids: Vec<&String> = Vec::new();
             for id in &attempt.event_ids {
                 // A batch carrying an id twice is one attempt of that id.
@@ -470,6 +482,18 @@ impl RunModel {
         }
         self.faults = fault_rows(src.faults);
         for attempt in src.attempts {
+            if !attempt.entries.is_empty() && matches!(attempt.status, AttemptStatus::Ok { .. }) {
+                let op = crate::fault::entry_operation(&attempt.operation).unwrap_or("entry");
+                for entry in &attempt.entries {
+                    if let AttemptStatus::AwsError { code, .. } = &entry.status {
+                        *self
+                            .errors
+                            .entry(format!("{} {op} {code}", attempt.service))
+                            .or_default() += 1;
+                    }
+                }
+                continue;
+            }
             let code = match &attempt.status {
                 AttemptStatus::Ok { .. } => continue,
                 AttemptStatus::AwsError { code, .. } => code.clone(),
@@ -587,6 +611,28 @@ fn shard_of(lane: &Lane) -> String {
         })
         .unwrap_or("")
         .to_owned()
+}
+
+/// A batch call's entries (those carrying an event) as attempts of the single-message
+/// operation (`SendMessage` for `SendMessageBatch`), as the journal counts them.
+fn entry_attempts(attempt: &Attempt) -> Vec<(&String, Attempt)> {
+    let operation = crate::fault::entry_operation(&attempt.operation).unwrap_or("entry");
+    attempt
+        .entries
+        .iter()
+        .filter_map(|entry| {
+            let id = entry.event_id.as_ref()?;
+            let as_attempt = Attempt {
+                operation: format!("{operation} (in {})", attempt.operation),
+                event_ids: vec![id.clone()],
+                status: entry.status.clone(),
+                rule: entry.rule.clone(),
+                entries: Vec::new(),
+                ..attempt.clone()
+            };
+            Some((id, as_attempt))
+        })
+        .collect()
 }
 
 fn attempt_mark(attempt: &Attempt, dlq: &str, at_us: u64) -> Mark {
@@ -1046,6 +1092,7 @@ mod tests {
             rule: None,
             failure_stage: None,
             at: Duration::ZERO,
+            entries: Vec::new(),
         };
         let attempts = [attempt];
         let src = Sources::new(&log, &journal, &attempts, &[], "dlq", &[]);
@@ -1057,6 +1104,61 @@ mod tests {
         assert_eq!(model.lanes[0].marks[0].hop, Hop::Forward);
         assert_eq!(model.lanes[0].outcome, Outcome::Unfinished);
         assert_eq!(model.errors["sqs SendMessageBatch InternalError"], 1);
+    }
+
+    #[test]
+    fn a_batch_entry_is_its_events_send_message_attempt_with_its_own_answer() {
+        // The forwarder's SendMessageBatch: the call answers 200, one entry failed alone
+        // (a SendMessage rule fired on it), so only that event's lane shows a failed attempt.
+        let log = JourneyLog::new();
+        let journal = Journal::new();
+        let entry = |id: &str, status, rule: Option<&str>| crate::fault::EntryAttempt {
+            entry_id: id.into(),
+            event_id: Some(id.into()),
+            status,
+            sender_fault: None,
+            rule: rule.map(Into::into),
+        };
+        let attempt = Attempt {
+            service: "sqs".into(),
+            operation: "SendMessageBatch".into(),
+            event_ids: vec!["a".into(), "b".into()],
+            resource: Some("q".into()),
+            status: AttemptStatus::Ok { status: 200 },
+            rule: None,
+            failure_stage: None,
+            at: Duration::ZERO,
+            entries: vec![
+                entry("a", AttemptStatus::Ok { status: 200 }, None),
+                entry(
+                    "b",
+                    AttemptStatus::AwsError {
+                        status: 200,
+                        code: "InternalError".into(),
+                    },
+                    Some("r1"),
+                ),
+            ],
+        };
+        let attempts = [attempt];
+        let src = Sources::new(&log, &journal, &attempts, &[], "dlq", &[]);
+        let mut model = RunModel::new("t", "scenario", "scenario time");
+        model.add_journeys(&src, &HashSet::new());
+        let mark = |id: &str| {
+            let lane = model.lanes.iter().find(|l| l.id == id).unwrap();
+            assert_eq!(lane.marks.len(), 1, "{id}");
+            lane.marks[0].clone()
+        };
+        assert_eq!(mark("a").kind, MarkKind::Ok);
+        let b = mark("b");
+        assert_eq!((b.kind, b.rule.as_deref()), (MarkKind::Fault, Some("r1")));
+        assert!(
+            b.label.starts_with("SendMessage (in SendMessageBatch)"),
+            "{}",
+            b.label
+        );
+        assert_eq!(model.errors["sqs SendMessage InternalError"], 1);
+        assert_eq!(model.errors.len(), 1);
     }
 
     #[test]
