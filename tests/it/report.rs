@@ -44,9 +44,10 @@ fn write(model: &RunModel, name: &str) -> PathBuf {
 #[test]
 fn sqs_failure_report_shows_e3s_three_send_message_attempts_and_the_dlq() {
     crate::require!();
-    // scenarios/sqs-failure.toml: e-3's SendMessage to the queue always fails (500); the
-    // forward handler gives up after its 3 attempts and sends the envelope to the DLQ with
-    // failure.stage=forward. The template's forwarder is the one Lambda runs (a 500 is
+    // scenarios/sqs-failure.toml: e-3's SendMessage to the queue always fails (500; the
+    // forwarder sends with SendMessageBatch, so the rule fails e-3's entry, InternalError,
+    // each entry one attempt); the forward handler gives up after its 3 attempts and sends
+    // the envelope to the DLQ with failure.stage=forward. The template's forwarder is the one Lambda runs (a 500 is
     // retryable for SQS: docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html).
     let (report, model) = run_file("sqs-failure");
     assert!(report.passed(), "{}", report.render());
@@ -58,10 +59,13 @@ fn sqs_failure_report_shows_e3s_three_send_message_attempts_and_the_dlq() {
     assert_eq!(e3.outcome, Outcome::Dlq);
     let sends: Vec<_> = e3.marks_of(Hop::Forward).collect();
     assert_eq!(sends.len(), 3, "{sends:#?}");
-    assert!(sends.iter().all(|m| m.kind == MarkKind::Fault
-        && m.label.starts_with("SendMessage")
-        && m.label.contains("500 InternalError")
-        && m.rule.as_deref() == Some("queue-down-for-e-3")));
+    assert!(
+        sends.iter().all(|m| m.kind == MarkKind::Fault
+            && m.label.starts_with("SendMessage")
+            && m.label.contains("InternalError")
+            && m.rule.as_deref() == Some("queue-down-for-e-3")),
+        "{sends:#?}"
+    );
     assert!(
         e3.marks_of(Hop::Dlq)
             .any(|m| m.kind == MarkKind::Dlq && m.label.contains("failure.stage=forward")),

@@ -425,7 +425,7 @@ impl RunModel {
                     lanes_wire
                         .of(entry)
                         .calls
-                        .push((attempt_mark(&as_attempt, src.dlq, at(attempt.at)), ok));
+                        .push((entry_mark(&as_attempt, src.dlq, at(attempt.at)), ok));
                 }
                 continue;
             }
@@ -633,6 +633,22 @@ fn entry_attempts(attempt: &Attempt) -> Vec<(&String, Attempt)> {
             Some((id, as_attempt))
         })
         .collect()
+}
+
+/// A batch entry's mark: its own answer (an entry has no HTTP status: the call answered 200).
+fn entry_mark(entry: &Attempt, dlq: &str, at_us: u64) -> Mark {
+    let mut mark = attempt_mark(entry, dlq, at_us);
+    let call = match &entry.status {
+        AttemptStatus::Ok { status } => format!(": {status} OK"),
+        AttemptStatus::AwsError { status, code } => format!(": {status} {code}"),
+        AttemptStatus::ConnectorError { .. } => return mark,
+    };
+    let own = match &entry.status {
+        AttemptStatus::AwsError { code, .. } => format!(": entry failed, {code}"),
+        _ => ": entry OK".to_owned(),
+    };
+    mark.label = mark.label.replacen(&call, &own, 1);
+    mark
 }
 
 fn attempt_mark(attempt: &Attempt, dlq: &str, at_us: u64) -> Mark {
