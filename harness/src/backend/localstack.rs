@@ -170,6 +170,11 @@ impl Image for LocalStackImage {
             // Start the services with the container, so "ready" means ready: lazily loaded,
             // the first Kinesis call waits seconds for kinesis-mock to start.
             ("EAGER_SERVICE_LOADING", "1".into()),
+            // kinesis-mock's default is 100 open shards; AWS's account quota in us-east-1 (the
+            // harness's region) is 500 (docs.aws.amazon.com/streams/latest/dev/
+            // service-sizes-and-limits.html). A test suite shares one container and leaves its
+            // streams behind, so 100 ran out once the suite passed ~150 tests on LocalStack.
+            ("KINESIS_SHARD_LIMIT", "500".into()),
         ]
     }
 }
