@@ -61,7 +61,10 @@ pub fn init_logging() {
 
 /// The function's AWS configuration (region and credentials from the Lambda environment).
 pub async fn sdk_config() -> aws_config::SdkConfig {
-    aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(pipeline::aws::https_client())
+        .load()
+        .await
 }
 
 #[cfg(test)]

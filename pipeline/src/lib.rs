@@ -1,7 +1,8 @@
 //! The deployable pipeline: `PUT /{stage}/stream` -> Kinesis -> forward handler -> SQS
 //! (retries, then the DLQ) -> store handler -> DynamoDB.
 //!
-//! - [`config`]: plain configuration structs, built once at the edge.
+//! - [`config`]: plain configuration structs, built once at the edge; [`aws`]: the SDK's
+//!   HTTPS client.
 //! - [`envelope`]: the event as it travels; [`item`]: the stored item; [`dlq`]: DLQ messages.
 //! - [`ingest`]: the axum ingest API; [`transport`]: where it puts events (Kinesis).
 //! - [`handlers`]: the forward and store Lambda handlers.
@@ -19,6 +20,7 @@
 
 #![warn(missing_docs)]
 
+pub mod aws;
 pub mod config;
 pub mod dlq;
 pub mod envelope;

@@ -9,6 +9,30 @@ use aws_sdk_sqs::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 
 use crate::config::RetryPolicy;
 
+/// `client` with the SDK's retry loop off, built once per handler: its calls are one HTTP
+/// request each, counted by [`run`]. (A per-call `config_override` would say the same, at the
+/// price of a config layer and runtime components merged on every request.)
+pub(crate) fn sqs_without_sdk_retries(client: aws_sdk_sqs::Client) -> aws_sdk_sqs::Client {
+    let config = client
+        .config()
+        .to_builder()
+        .retry_config(aws_sdk_sqs::config::retry::RetryConfig::disabled())
+        .build();
+    aws_sdk_sqs::Client::from_conf(config)
+}
+
+/// [`sqs_without_sdk_retries`] for DynamoDB.
+pub(crate) fn dynamodb_without_sdk_retries(
+    client: aws_sdk_dynamodb::Client,
+) -> aws_sdk_dynamodb::Client {
+    let config = client
+        .config()
+        .to_builder()
+        .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::disabled())
+        .build();
+    aws_sdk_dynamodb::Client::from_conf(config)
+}
+
 /// Error codes the AWS SDKs treat as throttling or transient (the Rust runtime's list).
 const RETRYABLE_CODES: &[&str] = &[
     "Throttling",

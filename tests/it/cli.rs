@@ -258,6 +258,7 @@ fn harness_up_answers_the_seeds_curl_and_stores_the_item_in_the_backends_table()
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let item = runtime.block_on(async {
         let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .http_client(pipeline::aws::https_client())
             .region(aws_config::Region::new("us-east-1"))
             .credentials_provider(aws_credential_types::Credentials::for_tests())
             .endpoint_url(&endpoint)

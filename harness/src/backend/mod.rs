@@ -289,12 +289,7 @@ pub fn error_chain(error: &dyn std::error::Error) -> String {
     line
 }
 
-/// The SDK's default HTTPS client, built explicitly so the fault layer can wrap it.
+/// The SDK's HTTPS client, built explicitly so the fault layer can wrap it.
 fn default_http_client() -> SharedHttpClient {
-    use aws_smithy_http_client::tls;
-    aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(
-            tls::rustls_provider::CryptoMode::AwsLc,
-        ))
-        .build_https()
+    pipeline::aws::https_client()
 }

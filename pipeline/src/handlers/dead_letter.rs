@@ -5,7 +5,6 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_sqs::config::retry::RetryConfig;
 use aws_sdk_sqs::types::{MessageAttributeValue, SendMessageBatchRequestEntry};
 
 use crate::config::RetryPolicy;
@@ -24,10 +23,6 @@ pub(crate) async fn send_once(
         .queue_url(queue_url)
         .message_body(body)
         .set_message_attributes(attributes.cloned())
-        .customize()
-        .config_override(
-            aws_sdk_sqs::config::Builder::default().retry_config(RetryConfig::disabled()),
-        )
         .send()
         .await
         .map(|_| ())
@@ -56,13 +51,7 @@ pub(crate) async fn send_batch_once(
             }
         }
     }
-    let output = request
-        .customize()
-        .config_override(
-            aws_sdk_sqs::config::Builder::default().retry_config(RetryConfig::disabled()),
-        )
-        .send()
-        .await;
+    let output = request.send().await;
     let output = match output {
         Ok(output) => output,
         Err(err) => {

@@ -24,7 +24,7 @@ use crate::config::RetryPolicy;
 use crate::dlq::DlqMessage;
 use crate::envelope::Envelope;
 use crate::observe::{Observer, PipelineEvent};
-use crate::retry::AttemptError;
+use crate::retry::{self, AttemptError};
 use aws_lambda_events::event::kinesis::{KinesisEvent, KinesisEventRecord};
 use aws_lambda_events::event::streams::KinesisEventResponse;
 
@@ -125,6 +125,7 @@ impl Forwarder {
         policy: RetryPolicy,
         observer: Arc<dyn Observer>,
     ) -> Self {
+        let client = retry::sqs_without_sdk_retries(client);
         Forwarder {
             dlq: DeadLetterQueue {
                 client: client.clone(),

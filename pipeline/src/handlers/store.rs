@@ -20,7 +20,6 @@
 use std::sync::Arc;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
-use aws_sdk_dynamodb::config::retry::RetryConfig;
 use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
 use futures::StreamExt;
 
@@ -78,10 +77,10 @@ impl Store {
         observer: Arc<dyn Observer>,
     ) -> Self {
         Store {
-            client,
+            client: retry::dynamodb_without_sdk_retries(client),
             table: table.into(),
             dlq: DeadLetterQueue {
-                client: sqs,
+                client: retry::sqs_without_sdk_retries(sqs),
                 url: dlq_url.into(),
                 policy,
             },
@@ -186,7 +185,7 @@ impl Store {
         ok
     }
 
-    /// One conditional PutItem HTTP request: the SDK's retry loop is off, ours counts.
+    /// One conditional PutItem HTTP request: the client's SDK retry loop is off, ours counts.
     async fn put(
         &self,
         item: std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>,
@@ -199,10 +198,6 @@ impl Store {
             .set_item(Some(item))
             .condition_expression("attribute_not_exists(id)")
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .customize()
-            .config_override(
-                aws_sdk_dynamodb::config::Builder::default().retry_config(RetryConfig::disabled()),
-            )
             .send()
             .await;
         let err = match result {
