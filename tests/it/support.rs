@@ -113,7 +113,10 @@ impl Env {
                     .await
                     .expect("bind an ephemeral port");
                 let url = server.endpoint_url();
-                let sdk = base.endpoint_url(&url).build();
+                let sdk = base
+                    .endpoint_url(&url)
+                    .http_client(pipeline::aws::https_client())
+                    .build();
                 Env {
                     emulator: Some(emulator),
                     server: Some(server),

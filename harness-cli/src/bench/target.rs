@@ -79,7 +79,7 @@ enum Server {
 
 const REGION: &str = "us-east-1";
 
-/// SDK configuration for `endpoint_url`; `client` replaces the SDK's default HTTP client.
+/// SDK configuration for `endpoint_url`; `client` replaces the pipeline's HTTPS client.
 fn config(endpoint_url: &str, client: Option<SharedHttpClient>) -> SdkConfig {
     let mut builder = SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
@@ -88,9 +88,7 @@ fn config(endpoint_url: &str, client: Option<SharedHttpClient>) -> SdkConfig {
             "test", "test", None, None, "bench",
         )))
         .endpoint_url(endpoint_url);
-    if let Some(client) = client {
-        builder = builder.http_client(client);
-    }
+    builder = builder.http_client(client.unwrap_or_else(pipeline::aws::https_client));
     builder.build()
 }
 

@@ -40,6 +40,38 @@ pub async fn table_items(
     Ok(items)
 }
 
+/// The ids of `table`'s items, sorted: a Scan projecting `id` alone, so counting what landed
+/// (every `expect`, `lost_ids`) does not read and convert every item back.
+pub async fn table_ids(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+) -> Result<Vec<String>, HarnessError> {
+    let mut ids = Vec::new();
+    let mut start: Option<HashMap<String, AttributeValue>> = None;
+    loop {
+        let page = client
+            .scan()
+            .table_name(table)
+            .projection_expression("#id")
+            .expression_attribute_names("#id", "id")
+            .set_exclusive_start_key(start.take())
+            .send()
+            .await
+            .map_err(|e| HarnessError::aws("Scan", e))?;
+        for mut item in page.items.unwrap_or_default() {
+            if let Some(AttributeValue::S(id)) = item.remove("id") {
+                ids.push(id);
+            }
+        }
+        match page.last_evaluated_key {
+            Some(key) if !key.is_empty() => start = Some(key),
+            _ => break,
+        }
+    }
+    ids.sort_unstable();
+    Ok(ids)
+}
+
 /// One message on the DLQ, as the pipeline wrote it.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct DlqEntry {

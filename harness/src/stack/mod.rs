@@ -29,6 +29,7 @@ mod profile;
 mod recorder;
 pub mod replay;
 mod throttle;
+mod unsigned;
 mod wire;
 
 use std::collections::BTreeMap;
@@ -45,7 +46,7 @@ use pipeline::{ApiKeys, ForwardConfig, Forwarder, IngestConfig, Store, StoreConf
 use serde_json::Value;
 use tokio::sync::Mutex;
 
-use crate::backend::{Backend, BackendError, BackendSettings, Provisioned};
+use crate::backend::{Backend, BackendError, BackendKind, BackendSettings, Provisioned};
 use crate::esm::{
     DeliveryHooks, InMemoryCheckpoints, KinesisFunction, KinesisHandler, KinesisMapping,
     KinesisMappingConfig, KinesisMappingHandle, KinesisWindowHandler, MappingError, SqsHandler,
@@ -492,26 +493,47 @@ pub(crate) struct Clients {
 }
 
 impl Clients {
-    fn new(sdk: &SdkConfig, partition: &str) -> Clients {
+    /// `signing` says how requests are authenticated: `Unsigned` only for the embedded
+    /// backend's in-process edge ([`unsigned`]).
+    fn new(sdk: &SdkConfig, partition: &str, signing: Signing) -> Clients {
         use aws_sdk_dynamodb::config::retry::RetryPartition as DdbPartition;
         use aws_sdk_kinesis::config::retry::RetryPartition as KinesisPartition;
         use aws_sdk_sqs::config::retry::RetryPartition as SqsPartition;
+        let mut kinesis = aws_sdk_kinesis::config::Builder::from(sdk)
+            .retry_partition(KinesisPartition::new(format!("{partition}-kinesis")));
+        let mut sqs = aws_sdk_sqs::config::Builder::from(sdk)
+            .retry_partition(SqsPartition::new(format!("{partition}-sqs")));
+        let mut dynamodb = aws_sdk_dynamodb::config::Builder::from(sdk)
+            .retry_partition(DdbPartition::new(format!("{partition}-dynamodb")));
+        if signing == Signing::Unsigned {
+            kinesis.set_auth_scheme_resolver(unsigned::Unsigned);
+            sqs.set_auth_scheme_resolver(unsigned::Unsigned);
+            dynamodb.set_auth_scheme_resolver(unsigned::Unsigned);
+        }
         Clients {
-            kinesis: aws_sdk_kinesis::Client::from_conf(
-                aws_sdk_kinesis::config::Builder::from(sdk)
-                    .retry_partition(KinesisPartition::new(format!("{partition}-kinesis")))
-                    .build(),
-            ),
-            sqs: aws_sdk_sqs::Client::from_conf(
-                aws_sdk_sqs::config::Builder::from(sdk)
-                    .retry_partition(SqsPartition::new(format!("{partition}-sqs")))
-                    .build(),
-            ),
-            dynamodb: aws_sdk_dynamodb::Client::from_conf(
-                aws_sdk_dynamodb::config::Builder::from(sdk)
-                    .retry_partition(DdbPartition::new(format!("{partition}-dynamodb")))
-                    .build(),
-            ),
+            kinesis: aws_sdk_kinesis::Client::from_conf(kinesis.build()),
+            sqs: aws_sdk_sqs::Client::from_conf(sqs.build()),
+            dynamodb: aws_sdk_dynamodb::Client::from_conf(dynamodb.build()),
+        }
+    }
+}
+
+/// How the harness's clients authenticate their requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Signing {
+    /// SigV4, as on AWS: every backend reached over HTTP.
+    SigV4,
+    /// No signature: the embedded emulator in process, which checks none.
+    Unsigned,
+}
+
+impl Signing {
+    fn for_backend(backend: &Backend) -> Signing {
+        match backend.kind() {
+            // The harness's clients reach the embedded emulator in process even when it is
+            // also served over HTTP (`harness up`): others' requests there are still signed.
+            BackendKind::Embedded => Signing::Unsigned,
+            BackendKind::LocalStack | BackendKind::Endpoint => Signing::SigV4,
         }
     }
 }
@@ -700,8 +722,13 @@ impl Harness {
             "harness-{}",
             NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
         );
-        let clients = Clients::new(&faulty, &partition);
-        let clean = Clients::new(&backend.sdk_config(), &format!("{partition}-clean"));
+        let signing = Signing::for_backend(&backend);
+        let clients = Clients::new(&faulty, &partition, signing);
+        let clean = Clients::new(
+            &backend.sdk_config(),
+            &format!("{partition}-clean"),
+            signing,
+        );
         let provisioned = crate::backend::provision(&backend.sdk_config(), &spec).await?;
         let spec = spec.located_by(&provisioned.stream_arn);
         let facts = spec.facts(&provisioned.queue_urls);
@@ -1206,12 +1233,7 @@ impl Harness {
 
     /// The ids of the table's items, sorted.
     pub async fn table_ids(&self) -> Result<Vec<String>, HarnessError> {
-        Ok(self
-            .table_items()
-            .await?
-            .iter()
-            .filter_map(|item| item["id"].as_str().map(str::to_owned))
-            .collect())
+        inspect::table_ids(&self.clean.dynamodb, &self.provisioned.resources.table).await
     }
 
     /// How many messages a queue of the template holds (visible, in flight or delayed).

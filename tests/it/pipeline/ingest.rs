@@ -27,6 +27,7 @@ const SEED_BODY: &str = r#"{"stream": "default", "payload": { "energy_type": "nu
 fn kinesis_client(server: &MockServer) -> aws_sdk_kinesis::Client {
     let conf = aws_sdk_kinesis::Config::builder()
         .behavior_version(aws_sdk_kinesis::config::BehaviorVersion::latest())
+        .http_client(pipeline::aws::https_client())
         .region(aws_sdk_kinesis::config::Region::new("us-east-1"))
         .credentials_provider(Credentials::new("test", "test", None, None, "static"))
         .endpoint_url(server.uri())

@@ -19,6 +19,7 @@ fn credentials() -> Credentials {
 pub fn sqs_client(server: &MockServer) -> aws_sdk_sqs::Client {
     let conf = aws_sdk_sqs::Config::builder()
         .behavior_version(aws_sdk_sqs::config::BehaviorVersion::latest())
+        .http_client(pipeline::aws::https_client())
         .region(aws_sdk_sqs::config::Region::new("us-east-1"))
         .credentials_provider(credentials())
         .endpoint_url(server.uri())
@@ -29,6 +30,7 @@ pub fn sqs_client(server: &MockServer) -> aws_sdk_sqs::Client {
 pub fn dynamodb_client(server: &MockServer) -> aws_sdk_dynamodb::Client {
     let conf = aws_sdk_dynamodb::Config::builder()
         .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+        .http_client(pipeline::aws::https_client())
         .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
         .credentials_provider(credentials())
         .endpoint_url(server.uri())
