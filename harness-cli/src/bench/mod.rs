@@ -1,11 +1,13 @@
 //! The emulator's benchmark (`harness bench`): the hot operations through the official SDK
 //! clients, over HTTP and in process, next to a null server that does no work (the ceiling of
-//! the SDK client on this machine) and optionally next to another endpoint such as moto
-//! server; plus the emulator's start-to-ready time.
+//! the SDK client on this machine) and optionally next to other endpoints (moto server,
+//! LocalStack, any AWS-compatible URL); plus the emulator's start-to-ready time (and
+//! LocalStack's, when the run starts it).
 //!
 //! Layout:
 //! - [`workload`]: the benchmarked operations ([`Case`]) and the resources they need;
 //! - [`target`]: the servers they run against ([`TargetKind`]);
+//! - [`localstack`]: LocalStack started through the harness's backend, as one more endpoint;
 //! - [`direct`]: the same operations straight into `Emulator::handle` (the emulator's cost);
 //! - [`null`]: the null server (the same answers over a socket and in process);
 //! - [`driver`]: the closed-loop driver at a given concurrency;
@@ -14,6 +16,7 @@
 
 pub mod direct;
 pub mod driver;
+pub mod localstack;
 pub mod null;
 pub mod report;
 pub mod startup;
@@ -69,7 +72,8 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// The targets every run has, plus `endpoints` (name, URL) such as moto server.
+    /// The targets every run has, plus `endpoints` (name, URL) such as moto server or
+    /// LocalStack, in that order.
     pub fn default_targets(endpoints: &[(String, String)]) -> Vec<TargetKind> {
         let mut targets = vec![
             TargetKind::EmulatorHttp,

@@ -1,10 +1,12 @@
 //! The benchmark's results and how they print: an aligned text table for the terminal and a
-//! Markdown table (plus ratios) ready to paste into BENCHMARKS.md.
+//! Markdown table (plus ratios: one pair of columns per endpoint, moto, LocalStack or any
+//! other) ready to paste into BENCHMARKS.md.
 
 use std::fmt::Write;
+use std::time::Duration;
 
 use super::driver::Measurement;
-use super::startup::StartupReport;
+use super::startup::{Samples, StartupReport};
 use super::target::TargetKind;
 use super::workload::Case;
 
@@ -22,6 +24,18 @@ pub struct CaseResult {
 pub struct Report {
     pub throughput: Vec<CaseResult>,
     pub startup: Option<StartupReport>,
+    /// Backends the run started itself (`--localstack`), with their start-to-ready.
+    pub started: Vec<BackendStart>,
+}
+
+/// A backend started for the run, once: how long it took to be ready.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BackendStart {
+    /// The endpoint's name (`LocalStack`).
+    pub name: String,
+    /// What was timed, from where to where.
+    pub what: String,
+    pub start_to_ready: Duration,
 }
 
 /// A ratio of two targets' rates, named for the report.
@@ -144,7 +158,7 @@ impl Report {
                 out.push('\n');
             }
         }
-        if let Some(startup) = &self.startup {
+        if self.startup.is_some() || !self.started.is_empty() {
             if !out.is_empty() {
                 out.push('\n');
             }
@@ -152,16 +166,24 @@ impl Report {
                 "| Start-to-ready | runs | median (ms) | min (ms) | max (ms) | first run (ms) |\n",
             );
             out.push_str("|---|---:|---:|---:|---:|---:|\n");
-            for (name, samples) in [
-                (
-                    "in process: new + stream, queue, table + first PutRecord",
-                    &startup.in_process,
-                ),
-                (
-                    "HTTP: new + spawn + first GET /_emulator/health",
-                    &startup.http_health,
-                ),
-            ] {
+            let mut rows: Vec<(String, Samples)> = Vec::new();
+            if let Some(startup) = &self.startup {
+                rows.push((
+                    "in process: new + stream, queue, table + first PutRecord".into(),
+                    startup.in_process.clone(),
+                ));
+                rows.push((
+                    "HTTP: new + spawn + first GET /_emulator/health".into(),
+                    startup.http_health.clone(),
+                ));
+            }
+            for started in &self.started {
+                rows.push((
+                    format!("{}: {}", started.name, started.what),
+                    Samples(vec![started.start_to_ready]),
+                ));
+            }
+            for (name, samples) in &rows {
                 let _ = writeln!(
                     out,
                     "| {name} | {} | {} | {} | {} | {} |",
@@ -237,6 +259,19 @@ impl Report {
                 );
             }
         }
+        if !self.started.is_empty() && !out.is_empty() && self.startup.is_none() {
+            out.push('\n');
+        }
+        for started in &self.started {
+            // One line per backend, `start-to-ready NAME: N ms (...)`: scripts read it.
+            let _ = writeln!(
+                out,
+                "start-to-ready {}: {} ms ({})",
+                started.name,
+                duration_ms(started.start_to_ready),
+                started.what
+            );
+        }
         out
     }
 }
@@ -257,16 +292,13 @@ fn ms(us: u64) -> String {
     format!("{:.3}", us as f64 / 1000.0)
 }
 
-fn duration_ms(d: std::time::Duration) -> String {
+fn duration_ms(d: Duration) -> String {
     format!("{:.3}", d.as_secs_f64() * 1000.0)
 }
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
     use super::*;
-    use crate::bench::startup::Samples;
     use harness::stats::Percentiles;
 
     fn result(case: Case, concurrency: usize, target: TargetKind, ops: u64) -> CaseResult {
@@ -309,7 +341,32 @@ mod tests {
                 in_process: Samples(vec![Duration::from_micros(2500)]),
                 http_health: Samples(vec![Duration::from_micros(800)]),
             }),
+            started: Vec::new(),
         }
+    }
+
+    fn localstack() -> TargetKind {
+        TargetKind::Endpoint {
+            name: "LocalStack".into(),
+            url: "http://127.0.0.1:32768".into(),
+        }
+    }
+
+    /// `sample()` plus LocalStack (started by the run) as a second endpoint.
+    fn two_endpoints() -> Report {
+        let mut report = sample();
+        report
+            .throughput
+            .insert(3, result(Case::PutRecord, 1, localstack(), 200));
+        report
+            .throughput
+            .push(result(Case::SqsRoundTrip, 64, localstack(), 100));
+        report.started.push(BackendStart {
+            name: "LocalStack".into(),
+            what: "container created through testcontainers until healthy".into(),
+            start_to_ready: Duration::from_millis(6250),
+        });
+        report
     }
 
     #[test]
@@ -363,5 +420,58 @@ mod tests {
         assert!(text.contains("Kinesis PutRecord at 1: emulator / null (HTTP) 0.80x"));
         assert!(text.contains("emulator / moto (HTTP) 20x"));
         assert!(text.contains("start-to-ready in process: median 2.500 ms of 1 runs"));
+    }
+
+    #[test]
+    fn every_endpoint_gets_its_own_ratio_columns_in_the_order_they_ran() {
+        let md = two_endpoints().markdown();
+        assert!(md.contains(
+            "| Case | Concurrency | emulator / null (HTTP) | emulator / null (in-process) \
+             | emulator / moto (HTTP) | ceiling: null / moto (HTTP) \
+             | emulator / LocalStack (HTTP) | ceiling: null / LocalStack (HTTP) |\n\
+             |---|---:|---:|---:|---:|---:|---:|---:|\n"
+        ));
+        // 8000 / 400 and 10000 / 400 for moto; 8000 / 200 and 10000 / 200 for LocalStack.
+        assert!(md.contains("| Kinesis PutRecord | 1 | 0.80x | n/a | 20x | 25x | 40x | 50x |"));
+        // No emulator over HTTP at 64: the LocalStack columns say so rather than borrow.
+        assert!(
+            md.contains("| SQS Send+Receive+Delete | 64 | n/a | 0.90x | n/a | n/a | n/a | n/a |")
+        );
+        assert!(md.contains("| Kinesis PutRecord | 1 | LocalStack (HTTP) | 200 | 200 | 0.120 |"));
+        let report = two_endpoints();
+        assert_eq!(
+            report.ratio(Case::PutRecord, 1, &TargetKind::EmulatorHttp, &localstack()),
+            Some(40.0)
+        );
+    }
+
+    #[test]
+    fn a_started_backend_is_a_start_to_ready_row_and_a_line_scripts_read() {
+        let report = two_endpoints();
+        let md = report.markdown();
+        assert!(md.contains(
+            "| LocalStack: container created through testcontainers until healthy | 1 | 6250.000 | 6250.000 | 6250.000 | 6250.000 |"
+        ));
+        assert!(md.contains("| HTTP: new + spawn + first GET /_emulator/health | 1 | 0.800 |"));
+        let text = report.text();
+        assert!(text.contains(
+            "\nstart-to-ready LocalStack: 6250.000 ms (container created through testcontainers until healthy)\n"
+        ));
+        assert!(text.contains("emulator / moto (HTTP) 20x"));
+        assert!(text.contains("emulator / LocalStack (HTTP) 40x"));
+    }
+
+    #[test]
+    fn a_started_backend_alone_still_gets_its_start_to_ready_table() {
+        let mut report = two_endpoints();
+        report.throughput.clear();
+        report.startup = None;
+        let md = report.markdown();
+        assert!(md.starts_with("| Start-to-ready | runs |"), "{md}");
+        assert_eq!(md.lines().count(), 3, "{md}");
+        assert_eq!(
+            report.text(),
+            "start-to-ready LocalStack: 6250.000 ms (container created through testcontainers until healthy)\n"
+        );
     }
 }

@@ -1,6 +1,6 @@
 //! The servers a benchmark runs against, each reached through the official SDK clients:
 //! the emulator over HTTP and in process, the null server over HTTP and in process, and any
-//! AWS-compatible endpoint (moto server) given by URL.
+//! AWS-compatible endpoint (moto server, LocalStack) given by URL.
 
 use std::sync::Arc;
 
@@ -29,7 +29,7 @@ pub enum TargetKind {
     NullInProcess,
     /// Requests handed straight to `Emulator::handle`, no SDK: the emulator's own cost.
     EmulatorCore,
-    /// Any AWS-compatible endpoint, e.g. moto server.
+    /// Any AWS-compatible endpoint, e.g. moto server or LocalStack, by name and URL.
     Endpoint { name: String, url: String },
 }
 

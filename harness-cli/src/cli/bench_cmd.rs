@@ -1,9 +1,12 @@
 //! `harness bench`: the emulator's benchmark (see [`crate::bench`]) with its results as a text
-//! table, or as Markdown ready to paste into BENCHMARKS.md.
+//! table, or as Markdown ready to paste into BENCHMARKS.md. Other servers join as named
+//! endpoints: `--endpoint NAME=URL` (repeatable), `--moto URL` (`--endpoint moto=URL`), and
+//! `--localstack`, which starts LocalStack through the harness's LocalStack backend.
 
 use std::process::ExitCode;
 use std::time::Duration;
 
+use crate::bench::report::BackendStart;
 use crate::bench::{self, Budget, Case, Plan, TargetKind, parse_duration};
 
 /// What `harness bench` can run.
@@ -15,13 +18,13 @@ pub enum Which {
     SqsRoundTrip,
     /// DynamoDB PutItem.
     PutItem,
-    /// Start-to-ready, in process and over HTTP.
+    /// Start-to-ready, in process and over HTTP (LocalStack's is reported with --localstack).
     Startup,
     /// Everything above.
     All,
 }
 
-/// The local targets (moto is added with `--moto`).
+/// The local targets (endpoints are added with `--endpoint`, `--moto` and `--localstack`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Local {
     /// The emulator on an ephemeral loopback port.
@@ -62,11 +65,22 @@ pub struct Args {
     /// Concurrent tasks sharing one SDK client (comma-separated list).
     #[arg(long, value_delimiter = ',', default_value = "1,64", value_parser = parse_concurrency)]
     concurrency: Vec<usize>,
-    /// Also run every case against this endpoint (e.g. `moto_server` at
-    /// http://127.0.0.1:5123) and report the emulator's rate over its rate.
-    #[arg(long, value_name = "URL")]
+    /// Also run every case against moto server at this URL (e.g. http://127.0.0.1:5123):
+    /// shorthand for `--endpoint moto=URL`.
+    #[arg(long, value_name = "URL", value_parser = parse_url)]
     moto: Option<String>,
-    /// Which local targets to run (comma-separated); all by default. `--moto` adds moto.
+    /// Also run every case against this AWS-compatible endpoint, named NAME in the report
+    /// (letters, digits, `-`, `_`, `.`), and report the emulator's rate over its rate.
+    /// Repeatable; the endpoints run in the order given, after `--moto`.
+    #[arg(long = "endpoint", value_name = "NAME=URL", value_parser = parse_endpoint)]
+    endpoints: Vec<NamedEndpoint>,
+    /// Also start LocalStack (the harness's LocalStack backend: a container through
+    /// testcontainers, the image from LOCALSTACK_IMAGE, as `HARNESS_BACKEND=localstack`
+    /// starts it), run every case against it as the endpoint `LocalStack`, and report how
+    /// long it took to be ready. Needs a Docker engine and the image.
+    #[arg(long)]
+    localstack: bool,
+    /// Which local targets to run (comma-separated); all by default. Endpoints always run.
     #[arg(long, value_enum, value_delimiter = ',')]
     targets: Vec<Local>,
     /// Repeat each measurement this many times (interleaved) and report the median round.
@@ -80,6 +94,63 @@ pub struct Args {
     markdown: bool,
 }
 
+/// An endpoint target as `--endpoint` gives it: its report name and its URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NamedEndpoint {
+    pub name: String,
+    pub url: String,
+}
+
+/// `NAME=URL`: a name that reads well in a table heading, and an `http(s)://` URL.
+fn parse_endpoint(text: &str) -> Result<NamedEndpoint, String> {
+    let Some((name, url)) = text.split_once('=') else {
+        return Err(format!(
+            "{text:?} is not NAME=URL (e.g. moto=http://127.0.0.1:5123)"
+        ));
+    };
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(format!("{text:?} has no name before the `=`"));
+    }
+    if let Some(bad) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+    {
+        return Err(format!(
+            "the endpoint name {name:?} has {bad:?} in it (letters, digits, `-`, `_` and `.` only)"
+        ));
+    }
+    Ok(NamedEndpoint {
+        name: name.to_owned(),
+        url: parse_url(url)?,
+    })
+}
+
+/// An endpoint URL: `http://` or `https://` and a host, without a trailing `/`.
+fn parse_url(text: &str) -> Result<String, String> {
+    let url = text.trim().trim_end_matches('/');
+    let host = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"));
+    match host {
+        Some(host) if !host.is_empty() => Ok(url.to_owned()),
+        _ => Err(format!(
+            "{text:?} is not an endpoint URL (expected http://HOST:PORT or https://HOST)"
+        )),
+    }
+}
+
+/// Why the endpoints given cannot share one report.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EndpointsError {
+    /// Two endpoints with one name would share a column heading.
+    #[error(
+        "two endpoints are named {0:?} (names are compared ignoring case, `--moto` is `moto` \
+         and `--localstack` is `LocalStack`): give each its own name"
+    )]
+    DuplicateName(String),
+}
+
 fn parse_concurrency(text: &str) -> Result<usize, String> {
     match text.trim().parse::<usize>() {
         Ok(n) if n >= 1 => Ok(n),
@@ -88,7 +159,34 @@ fn parse_concurrency(text: &str) -> Result<usize, String> {
 }
 
 impl Args {
-    fn plan(&self) -> Plan {
+    /// The endpoints given on the command line, in the order they run: `--moto`, then each
+    /// `--endpoint`; `--localstack` (started later, in [`run`]) comes last, so its name is
+    /// checked here too.
+    fn named_endpoints(&self) -> Result<Vec<NamedEndpoint>, EndpointsError> {
+        let endpoints: Vec<NamedEndpoint> = self
+            .moto
+            .iter()
+            .map(|url| NamedEndpoint {
+                name: "moto".into(),
+                url: url.clone(),
+            })
+            .chain(self.endpoints.iter().cloned())
+            .collect();
+        let mut names: Vec<&str> = endpoints.iter().map(|e| e.name.as_str()).collect();
+        if self.localstack {
+            names.push(bench::localstack::NAME);
+        }
+        for (i, name) in names.iter().enumerate() {
+            if names[..i].iter().any(|n| n.eq_ignore_ascii_case(name)) {
+                return Err(EndpointsError::DuplicateName((*name).to_owned()));
+            }
+        }
+        Ok(endpoints)
+    }
+
+    /// What to run, with `endpoints` (the named ones, plus LocalStack once started) after
+    /// the local targets.
+    fn plan(&self, endpoints: &[NamedEndpoint]) -> Plan {
         let all = self.benches.is_empty() || self.benches.contains(&Which::All);
         let wants = |which: Which| all || self.benches.contains(&which);
         let cases = [
@@ -100,10 +198,9 @@ impl Args {
         .filter(|(which, _)| wants(*which))
         .map(|(_, case)| case)
         .collect();
-        let endpoints: Vec<(String, String)> = self
-            .moto
+        let endpoints: Vec<(String, String)> = endpoints
             .iter()
-            .map(|url| ("moto".to_owned(), url.trim_end_matches('/').to_owned()))
+            .map(|e| (e.name.clone(), e.url.clone()))
             .collect();
         Plan {
             cases,
@@ -127,8 +224,27 @@ impl Args {
 }
 
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let plan = args.plan();
-    let report = bench::run(&plan, |r| {
+    let mut endpoints = args.named_endpoints()?;
+    // Held until the benchmark is done (the container lives until the process exits).
+    let localstack = if args.localstack {
+        eprintln!("starting LocalStack through the harness's LocalStack backend (testcontainers)");
+        let started = bench::localstack::start(|k| std::env::var(k).ok()).await?;
+        eprintln!(
+            "LocalStack ({}) ready at {} after {:.3} s",
+            started.image,
+            started.url,
+            started.start_to_ready.as_secs_f64()
+        );
+        endpoints.push(NamedEndpoint {
+            name: bench::localstack::NAME.into(),
+            url: started.url.clone(),
+        });
+        Some(started)
+    } else {
+        None
+    };
+    let plan = args.plan(&endpoints);
+    let mut report = bench::run(&plan, |r| {
         eprintln!(
             "{} at {:>2}, {:<22} {:>8.0} ops/s  p50 {:.3} ms  p99 {:.3} ms{}",
             r.case.label(),
@@ -144,6 +260,17 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         );
     })
     .await?;
+    if let Some(started) = &localstack {
+        report.started.push(BackendStart {
+            name: bench::localstack::NAME.into(),
+            what: format!(
+                "{}, `Backend::start`: container created through testcontainers until \
+                 /_localstack/health reports kinesis, sqs and dynamodb up",
+                started.image
+            ),
+            start_to_ready: started.start_to_ready,
+        });
+    }
     println!("{}", machine_line());
     println!();
     if args.markdown {
@@ -213,9 +340,30 @@ mod tests {
         Cli::try_parse_from(std::iter::once("bench").chain(argv.iter().copied())).map(|c| c.args)
     }
 
+    /// The plan `run` makes from the named endpoints (LocalStack, started there, aside).
+    fn plan_of(args: Args) -> Plan {
+        let endpoints = args.named_endpoints().unwrap();
+        args.plan(&endpoints)
+    }
+
+    fn endpoint(name: &str, url: &str) -> TargetKind {
+        TargetKind::Endpoint {
+            name: name.into(),
+            url: url.into(),
+        }
+    }
+
+    fn endpoint_targets(plan: &Plan) -> Vec<TargetKind> {
+        plan.targets
+            .iter()
+            .filter(|t| matches!(t, TargetKind::Endpoint { .. }))
+            .cloned()
+            .collect()
+    }
+
     #[test]
     fn no_arguments_runs_everything_at_1_and_64_for_3_seconds() {
-        let plan = parse(&[]).unwrap().plan();
+        let plan = plan_of(parse(&[]).unwrap());
         assert_eq!(plan.cases, Case::ALL.to_vec());
         assert_eq!(plan.concurrencies, vec![1, 64]);
         assert_eq!(plan.budget, Budget::Duration(Duration::from_secs(3)));
@@ -225,20 +373,18 @@ mod tests {
 
     #[test]
     fn benches_can_be_picked_by_name_and_comma_list() {
-        let plan = parse(&["put-item,startup", "--concurrency", "8"])
-            .unwrap()
-            .plan();
+        let plan = plan_of(parse(&["put-item,startup", "--concurrency", "8"]).unwrap());
         assert_eq!(plan.cases, vec![Case::PutItem]);
         assert_eq!(plan.concurrencies, vec![8]);
         assert_eq!(plan.startup_runs, Some(21));
-        let plan = parse(&["sqs-round-trip"]).unwrap().plan();
+        let plan = plan_of(parse(&["sqs-round-trip"]).unwrap());
         assert_eq!(plan.cases, vec![Case::SqsRoundTrip]);
         assert_eq!(plan.startup_runs, None);
     }
 
     #[test]
     fn ops_replaces_the_duration_and_both_together_are_refused() {
-        let plan = parse(&["--ops", "500"]).unwrap().plan();
+        let plan = plan_of(parse(&["--ops", "500"]).unwrap());
         assert_eq!(plan.budget, Budget::Ops(500));
         assert!(parse(&["--ops", "500", "--duration", "2s"]).is_err());
         assert!(parse(&["--ops", "0"]).is_err());
@@ -246,7 +392,7 @@ mod tests {
 
     #[test]
     fn moto_adds_an_endpoint_target() {
-        let plan = parse(&["--moto", "http://127.0.0.1:5123/"]).unwrap().plan();
+        let plan = plan_of(parse(&["--moto", "http://127.0.0.1:5123/"]).unwrap());
         assert_eq!(
             plan.targets.last(),
             Some(&TargetKind::Endpoint {
@@ -258,14 +404,15 @@ mod tests {
 
     #[test]
     fn targets_narrow_the_local_servers_but_keep_moto() {
-        let plan = parse(&[
-            "--targets",
-            "emulator-in-process",
-            "--moto",
-            "http://127.0.0.1:5123",
-        ])
-        .unwrap()
-        .plan();
+        let plan = plan_of(
+            parse(&[
+                "--targets",
+                "emulator-in-process",
+                "--moto",
+                "http://127.0.0.1:5123",
+            ])
+            .unwrap(),
+        );
         assert_eq!(plan.targets.len(), 2);
         assert_eq!(plan.targets[0], TargetKind::EmulatorInProcess);
     }
@@ -275,5 +422,108 @@ mod tests {
         assert!(parse(&["--concurrency", "0"]).is_err());
         assert!(parse(&["--duration", "soon"]).is_err());
         assert!(parse(&["put-everything"]).is_err());
+    }
+
+    #[test]
+    fn endpoints_are_named_and_run_in_order_after_moto() {
+        let plan = plan_of(
+            parse(&[
+                "--endpoint",
+                "ls-4.5=http://127.0.0.1:4566/",
+                "--moto",
+                "http://127.0.0.1:5123",
+                "--endpoint",
+                "other=https://sqs.example.test",
+            ])
+            .unwrap(),
+        );
+        assert_eq!(
+            endpoint_targets(&plan),
+            vec![
+                endpoint("moto", "http://127.0.0.1:5123"),
+                endpoint("ls-4.5", "http://127.0.0.1:4566"),
+                endpoint("other", "https://sqs.example.test"),
+            ]
+        );
+        assert_eq!(plan.targets.len(), 5 + 3);
+    }
+
+    #[test]
+    fn moto_is_shorthand_for_an_endpoint_named_moto() {
+        let by_flag = plan_of(parse(&["--moto", "http://127.0.0.1:5123/"]).unwrap());
+        let by_name = plan_of(parse(&["--endpoint", "moto=http://127.0.0.1:5123"]).unwrap());
+        assert_eq!(by_flag.targets, by_name.targets);
+    }
+
+    #[test]
+    fn bad_endpoints_are_refused_with_the_reason() {
+        let refused = |argv: &[&str], reason: &str| {
+            let error = parse(argv).unwrap_err().to_string();
+            assert!(error.contains(reason), "{argv:?}: {error}");
+        };
+        refused(&["--endpoint", "http://127.0.0.1:5123"], "NAME=URL");
+        refused(&["--endpoint", "=http://127.0.0.1:5123"], "no name");
+        refused(&["--endpoint", "my moto=http://127.0.0.1:5123"], "' '");
+        refused(&["--endpoint", "a|b=http://127.0.0.1:5123"], "'|'");
+        refused(
+            &["--endpoint", "moto=127.0.0.1:5123"],
+            "not an endpoint URL",
+        );
+        refused(&["--endpoint", "moto=http://"], "not an endpoint URL");
+        refused(&["--moto", "localhost:5123"], "not an endpoint URL");
+    }
+
+    #[test]
+    fn two_endpoints_with_one_name_are_refused() {
+        let duplicate = |argv: &[&str]| parse(argv).unwrap().named_endpoints().unwrap_err();
+        assert_eq!(
+            duplicate(&[
+                "--moto",
+                "http://127.0.0.1:1",
+                "--endpoint",
+                "MOTO=http://127.0.0.1:2"
+            ]),
+            EndpointsError::DuplicateName("MOTO".into())
+        );
+        assert_eq!(
+            duplicate(&[
+                "--localstack",
+                "--endpoint",
+                "localstack=http://127.0.0.1:4566"
+            ]),
+            EndpointsError::DuplicateName("LocalStack".into())
+        );
+        let error = duplicate(&["--endpoint", "a=http://x", "--endpoint", "a=http://y"]);
+        assert!(error.to_string().contains("\"a\""), "{error}");
+    }
+
+    #[test]
+    fn localstack_is_a_flag_that_adds_no_named_endpoint_before_it_starts() {
+        let args = parse(&[
+            "put-item",
+            "--localstack",
+            "--moto",
+            "http://127.0.0.1:5123",
+        ])
+        .unwrap();
+        assert!(args.localstack);
+        let endpoints = args.named_endpoints().unwrap();
+        assert_eq!(endpoints.len(), 1);
+        // Once started, `run` appends it: the plan keeps that order.
+        let mut endpoints = endpoints;
+        endpoints.push(NamedEndpoint {
+            name: bench::localstack::NAME.into(),
+            url: "http://127.0.0.1:32768".into(),
+        });
+        let plan = args.plan(&endpoints);
+        assert_eq!(
+            endpoint_targets(&plan),
+            vec![
+                endpoint("moto", "http://127.0.0.1:5123"),
+                endpoint("LocalStack", "http://127.0.0.1:32768"),
+            ]
+        );
+        assert!(!parse(&[]).unwrap().localstack);
+        assert!(parse(&["--localstack=yes"]).is_err());
     }
 }

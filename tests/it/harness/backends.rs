@@ -22,7 +22,7 @@ async fn localstack_starts_through_backend_start_and_takes_the_pipelines_resourc
     let started = std::time::Instant::now();
     let backend = match Backend::start(&settings).await {
         Ok(backend) => {
-            // BENCHMARKS.md quotes this line (start-to-ready through testcontainers).
+            // The same start `harness bench --localstack` times (BENCHMARKS.md's one-run table).
             eprintln!(
                 "localstack start-to-ready through testcontainers: {:.1} s",
                 started.elapsed().as_secs_f64()
