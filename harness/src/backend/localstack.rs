@@ -12,8 +12,9 @@
 //! why it is not used as is). The container's output goes to a log file from the start, so a
 //! failed start-up can say where to look.
 //!
-//! One container per process: tests share it (each uses unique resource names), and
-//! testcontainers' reaper removes it when the process exits.
+//! One container per process: tests share it (each uses unique resource names). It is not
+//! removed when the process exits: testcontainers-rs has no reaper, and a static is never
+//! dropped (README, "Backends", has the clean-up; CI removes them after its phase).
 
 use std::borrow::Cow;
 use std::io::Write;
@@ -327,7 +328,7 @@ fn start_on_own_thread(options: LocalStackOptions) -> Result<String, LocalStackE
                     Ok(container) => {
                         let _ = tx.send(Ok(container.endpoint_url.clone()));
                         // Keep the container (and the runtime serving it) until the process
-                        // exits; the reaper removes it then.
+                        // exits; nothing removes it then (module doc).
                         std::future::pending::<()>().await;
                         drop(container);
                     }

@@ -98,7 +98,7 @@ fn test_credentials() -> SharedCredentialsProvider {
 }
 
 /// A running backend. Dropping it stops the emulator server it started; a LocalStack
-/// container lives until the process exits (testcontainers' reaper removes it).
+/// container outlives the process (nothing reaps it: `localstack`'s module doc).
 pub struct Backend {
     kind: BackendKind,
     endpoint_kind: EndpointKind,
