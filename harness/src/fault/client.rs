@@ -344,9 +344,7 @@ impl FaultyConnector {
                         code,
                         message,
                     } => {
-                        let message = message
-                            .clone()
-                            .unwrap_or_else(|| format!("{code} (injected by fault rule '{rule}')"));
+                        let message = injected_message(code, message, rule);
                         injected.push(failed_entry(id, code, &message, *status < 500));
                         keep[i] = false;
                     }
@@ -464,9 +462,7 @@ impl FaultyConnector {
                 code,
                 message,
             } => {
-                let message = message
-                    .clone()
-                    .unwrap_or_else(|| format!("{code} (injected by fault rule '{rule}')"));
+                let message = injected_message(code, message, rule);
                 Ok(error_response(service, *status, code, &message))
             }
             RequestAction::Latency(delay) => {
@@ -628,4 +624,12 @@ async fn classify(
     };
     let code = code.unwrap_or_else(|| format!("HTTP {status}"));
     (Ok(response), AttemptStatus::AwsError { status, code })
+}
+
+/// An injected error's message: the rule's own, or one naming the code and the rule (a whole
+/// call's error and a batch entry's say the same).
+fn injected_message(code: &str, message: &Option<String>, rule: &str) -> String {
+    message
+        .clone()
+        .unwrap_or_else(|| format!("{code} (injected by fault rule '{rule}')"))
 }

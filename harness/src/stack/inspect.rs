@@ -18,25 +18,10 @@ pub async fn table_items(
     table: &str,
 ) -> Result<Vec<Value>, HarnessError> {
     let mut items = Vec::new();
-    let mut start: Option<HashMap<String, AttributeValue>> = None;
-    loop {
-        let page = client
-            .scan()
-            .table_name(table)
-            .set_exclusive_start_key(start.take())
-            .send()
-            .await
-            .map_err(|e| HarnessError::aws("Scan", e))?;
-        for item in page.items.unwrap_or_default() {
-            let value: Value = serde_dynamo::from_item(item).map_err(HarnessError::ItemNotJson)?;
-            items.push(value);
-        }
-        match page.last_evaluated_key {
-            Some(key) if !key.is_empty() => start = Some(key),
-            _ => break,
-        }
+    for item in scan(client, table, false).await? {
+        items.push(serde_dynamo::from_item(item).map_err(HarnessError::ItemNotJson)?);
     }
-    items.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
+    items.sort_by(|a: &Value, b: &Value| a["id"].as_str().cmp(&b["id"].as_str()));
     Ok(items)
 }
 
@@ -46,30 +31,47 @@ pub async fn table_ids(
     client: &aws_sdk_dynamodb::Client,
     table: &str,
 ) -> Result<Vec<String>, HarnessError> {
-    let mut ids = Vec::new();
+    let mut ids: Vec<String> = scan(client, table, true)
+        .await?
+        .into_iter()
+        .filter_map(|mut item| match item.remove("id") {
+            Some(AttributeValue::S(id)) => Some(id),
+            _ => None,
+        })
+        .collect();
+    ids.sort_unstable();
+    Ok(ids)
+}
+
+/// Every item of `table`, page after page; `only_id` projects the `id` attribute alone.
+async fn scan(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    only_id: bool,
+) -> Result<Vec<HashMap<String, AttributeValue>>, HarnessError> {
+    let mut items = Vec::new();
     let mut start: Option<HashMap<String, AttributeValue>> = None;
     loop {
-        let page = client
+        let mut request = client
             .scan()
             .table_name(table)
-            .projection_expression("#id")
-            .expression_attribute_names("#id", "id")
-            .set_exclusive_start_key(start.take())
+            .set_exclusive_start_key(start.take());
+        if only_id {
+            request = request
+                .projection_expression("#id")
+                .expression_attribute_names("#id", "id");
+        }
+        let page = request
             .send()
             .await
             .map_err(|e| HarnessError::aws("Scan", e))?;
-        for mut item in page.items.unwrap_or_default() {
-            if let Some(AttributeValue::S(id)) = item.remove("id") {
-                ids.push(id);
-            }
-        }
+        items.extend(page.items.unwrap_or_default());
         match page.last_evaluated_key {
             Some(key) if !key.is_empty() => start = Some(key),
             _ => break,
         }
     }
-    ids.sort_unstable();
-    Ok(ids)
+    Ok(items)
 }
 
 /// One message on the DLQ, as the pipeline wrote it.
