@@ -262,6 +262,8 @@ impl WriteOptions {
 
 pub struct Put {
     item: Item,
+    /// The item's DynamoDB size, computed once.
+    size: usize,
     options: WriteOptions,
 }
 
@@ -269,8 +271,21 @@ impl Put {
     pub fn prepare(input: PutItemInput) -> Result<(String, Put), AwsError> {
         let options = WriteOptions::parse(write_fields!(input))?;
         let item = input.item.0?;
-        check_item_size(&item, "Item size has exceeded the maximum allowed size")?;
-        Ok((input.table_name, Put { item, options }))
+        let size = item_size(&item);
+        if size > MAX_ITEM_SIZE {
+            return Err(aws_error!(
+                ValidationException,
+                "Item size has exceeded the maximum allowed size"
+            ));
+        }
+        Ok((
+            input.table_name,
+            Put {
+                item,
+                size,
+                options,
+            },
+        ))
     }
 
     pub fn apply(
@@ -280,9 +295,22 @@ impl Put {
         now: Millis,
     ) -> Result<Value, AwsError> {
         let key = table.key_of_item(&self.item)?;
-        let size = item_size(&self.item).max(table.size_of(&key).unwrap_or(0));
-        let units = charge_write(table, config, &key.hash, size, now)?;
-        let old = table.get(&key);
+        let old_size = table.size_of(&key);
+        let units = charge_write(
+            table,
+            config,
+            &key.hash,
+            self.size.max(old_size.unwrap_or(0)),
+            now,
+        )?;
+        // The old item is decoded only when something reads it: the condition, ReturnValues
+        // or (through the condition) ReturnValuesOnConditionCheckFailure.
+        let old = match old_size {
+            Some(_) if self.options.condition.is_some() || self.options.return_old => {
+                table.get(&key)
+            }
+            _ => None,
+        };
         self.options.check(old.as_ref())?;
         table.put(key, self.item);
         let consumed = self.options.capacity.report(&table.name, units as f64);

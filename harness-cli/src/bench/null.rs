@@ -199,10 +199,10 @@ impl HttpConnector for NullInProcessClient {
                 .try_into_http1x()
                 .map_err(|e| ConnectorError::other(e.into(), None))?;
             let (parts, body) = request.into_parts();
-            let bytes = match body.bytes() {
-                Some(bytes) => Bytes::copy_from_slice(bytes),
-                None => body.collect().await.map_err(ConnectorError::io)?.to_bytes(),
-            };
+            // Read to its end, as every server does (the null HTTP server too, and the
+            // emulator's in-process client): the SDK's stalled-stream protection watches the
+            // upload, so skipping the read would leave out work a correct server causes.
+            let bytes = body.collect().await.map_err(ConnectorError::io)?.to_bytes();
             let response = respond(&parts.headers, &bytes);
             HttpResponse::try_from(response.map(SdkBody::from))
                 .map_err(|e| ConnectorError::other(e.into(), None))

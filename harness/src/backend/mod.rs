@@ -24,6 +24,7 @@ mod settings;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use aws_config::stalled_stream_protection::StalledStreamProtectionConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::SharedCredentialsProvider;
@@ -153,6 +154,9 @@ impl Backend {
             // The in-process client ignores the host; it only shapes SQS queue URLs.
             .endpoint_url("http://emulator.local")
             .http_client(http_client.clone())
+            // Nothing can stall in process; the SDK's guard would arm a timer on every body
+            // poll (BENCHMARKS.md "Issue 14": its timer wake-ups were ~15% of a call's CPU).
+            .stalled_stream_protection(StalledStreamProtectionConfig::disabled())
             .build();
         Ok(Backend {
             kind: BackendKind::Embedded,
@@ -292,4 +296,34 @@ pub fn error_chain(error: &dyn std::error::Error) -> String {
 /// The SDK's HTTPS client, built explicitly so the fault layer can wrap it.
 fn default_http_client() -> SharedHttpClient {
     pipeline::aws::https_client()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_in_process_edge_has_no_stalled_stream_guard_and_http_backends_keep_it() {
+        let embedded = Backend::embedded(EmulatorConfig::default(), None)
+            .await
+            .expect("embedded backend");
+        let guard = embedded.sdk_config().stalled_stream_protection();
+        assert!(
+            guard.as_ref().is_some_and(|g| !g.is_enabled()),
+            "in process the guard is off: {guard:?}"
+        );
+        // Reached over HTTP, the SDK's default (on) stays: nothing sets it.
+        let settings = BackendSettings {
+            endpoint_url: Some("http://127.0.0.1:9".into()),
+            ..BackendSettings::default()
+        };
+        let endpoint = Backend::endpoint(&settings).await;
+        assert!(
+            endpoint
+                .sdk_config()
+                .stalled_stream_protection()
+                .is_none_or(|g| g.is_enabled()),
+            "an HTTP backend keeps the SDK's stalled-stream protection"
+        );
+    }
 }
