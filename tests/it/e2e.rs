@@ -280,3 +280,29 @@ fn a_redrive_without_move_tasks_moves_every_dlq_message_back_by_hand() {
         assert_eq!(h.table_ids().await.unwrap(), ["h-1", "h-2", "h-3"]);
     });
 }
+
+/// The harness's clients sign exactly the requests that leave the process: none to the
+/// embedded emulator's in-process edge (`harness/src/stack/unsigned.rs`: there is no one to
+/// check a signature), all of them to LocalStack, moto or AWS over HTTP.
+#[test]
+fn the_pipelines_requests_are_signed_exactly_when_they_leave_the_process() {
+    crate::require!(); // Skips (loudly) when the backend is unavailable.
+    crate::support::on_any_clock(async {
+        let mut options = harness::stack::HarnessOptions::for_tests().unwrap();
+        options.count_calls = true;
+        let h = harness::Harness::start_with(options).await.unwrap();
+        let outcome = h.ingest_json(event("signed-1", 1)).await.unwrap();
+        assert_eq!(outcome.status, 200, "{:?}", outcome.body);
+        h.drain().await.unwrap();
+        assert_eq!(h.counts().stored, 1);
+        let calls: u64 = h.call_counts().values().sum();
+        // At least PutRecord, GetRecords, SendMessageBatch, ReceiveMessage and PutItem.
+        assert!(calls >= 5, "{:?}", h.call_counts());
+        let expected = if crate::support::is_embedded() {
+            0
+        } else {
+            calls
+        };
+        assert_eq!(h.signed_calls(), expected, "{:?}", h.call_counts());
+    });
+}

@@ -1,8 +1,11 @@
 //! SDK calls counted per service and operation, for load runs: a thin `HttpClient` layer that
 //! reads each request's `X-Amz-Target` and counts it, without the fault layer's body
-//! inspection and journal (which would cost a load run time it is measuring).
+//! inspection and journal (which would cost a load run time it is measuring). It also counts
+//! the requests that carry a SigV4 `Authorization` header, so a test can check that the
+//! in-process edge goes unsigned and every socket backend signed (`stack/unsigned.rs`).
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use aws_smithy_runtime_api::client::http::{
@@ -17,12 +20,27 @@ use crate::fault::Service;
 
 /// Calls per `(service, operation)`, shared by every client of one harness.
 #[derive(Debug, Clone, Default)]
-pub struct CallCounts(Arc<Mutex<BTreeMap<(String, String), u64>>>);
+pub struct CallCounts(Arc<Counted>);
+
+#[derive(Debug, Default)]
+struct Counted {
+    calls: Mutex<BTreeMap<(String, String), u64>>,
+    signed: AtomicU64,
+}
 
 impl CallCounts {
     /// The counts so far: `(service, operation)` -> HTTP requests (SDK retries included).
     pub fn snapshot(&self) -> BTreeMap<(String, String), u64> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.0
+            .calls
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// How many of the requests counted carried an `Authorization` header (SigV4).
+    pub fn signed(&self) -> u64 {
+        self.0.signed.load(Ordering::Relaxed)
     }
 
     fn count(&self, request: &HttpRequest) {
@@ -33,7 +51,10 @@ impl CallCounts {
         else {
             return;
         };
-        let mut counts = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if request.headers().get("authorization").is_some() {
+            self.0.signed.fetch_add(1, Ordering::Relaxed);
+        }
+        let mut counts = self.0.calls.lock().unwrap_or_else(|e| e.into_inner());
         match counts.get_mut(&(service.name().to_owned(), operation.to_owned())) {
             Some(n) => *n += 1,
             None => {

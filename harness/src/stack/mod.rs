@@ -1105,6 +1105,12 @@ impl Harness {
         self.call_counts.snapshot()
     }
 
+    /// How many of the calls [`call_counts`](Self::call_counts) counts were SigV4-signed: none
+    /// on the embedded emulator's in-process edge, all of them on a backend reached over HTTP.
+    pub fn signed_calls(&self) -> u64 {
+        self.call_counts.signed()
+    }
+
     /// Every request attempt and every fault that fired.
     ///
     /// ```
