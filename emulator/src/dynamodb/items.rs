@@ -271,13 +271,7 @@ impl Put {
     pub fn prepare(input: PutItemInput) -> Result<(String, Put), AwsError> {
         let options = WriteOptions::parse(write_fields!(input))?;
         let item = input.item.0?;
-        let size = item_size(&item);
-        if size > MAX_ITEM_SIZE {
-            return Err(aws_error!(
-                ValidationException,
-                "Item size has exceeded the maximum allowed size"
-            ));
-        }
+        let size = checked_item_size(&item, "Item size has exceeded the maximum allowed size")?;
         Ok((
             input.table_name,
             Put {
@@ -321,11 +315,13 @@ impl Put {
     }
 }
 
-fn check_item_size(item: &Item, message: &str) -> Result<(), AwsError> {
-    if item_size(item) > MAX_ITEM_SIZE {
+/// The item's DynamoDB size, refused with `message` over the 400 KB limit.
+fn checked_item_size(item: &Item, message: &str) -> Result<usize, AwsError> {
+    let size = item_size(item);
+    if size > MAX_ITEM_SIZE {
         return Err(aws_error!(ValidationException, "{message}"));
     }
-    Ok(())
+    Ok(size)
 }
 
 pub struct Get {
@@ -495,11 +491,11 @@ impl Update {
             Some(u) => update::apply(u, &base)?,
             None => base,
         };
-        check_item_size(
+        let size = checked_item_size(
             &new,
             "Item size to update has exceeded the maximum allowed size",
         )?;
-        let units = charge_write(table, config, &key.hash, item_size(&new).max(old_size), now)?;
+        let units = charge_write(table, config, &key.hash, size.max(old_size), now)?;
         // UPDATED_OLD / UPDATED_NEW return each updated top-level attribute whole, even when
         // only a nested path of it changed (as DynamoDB Local answers).
         let targets: Vec<Path> = self

@@ -81,15 +81,15 @@ const REGION: &str = "us-east-1";
 
 /// SDK configuration for `endpoint_url`; `client` replaces the pipeline's HTTPS client.
 fn config(endpoint_url: &str, client: Option<SharedHttpClient>) -> SdkConfig {
-    let mut builder = SdkConfig::builder()
+    SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(REGION))
         .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
             "test", "test", None, None, "bench",
         )))
-        .endpoint_url(endpoint_url);
-    builder = builder.http_client(client.unwrap_or_else(pipeline::aws::https_client));
-    builder.build()
+        .endpoint_url(endpoint_url)
+        .http_client(client.unwrap_or_else(pipeline::aws::https_client))
+        .build()
 }
 
 /// SDK configuration for an HTTP endpoint, with the SDK's default HTTP client (keep-alive,

@@ -192,7 +192,8 @@ impl Backend {
         endpoint_url: Option<String>,
         settings: &BackendSettings,
     ) -> Backend {
-        let http_client = default_http_client();
+        // Built explicitly (not left to aws-config) so the fault layer can wrap it.
+        let http_client = pipeline::aws::https_client();
         // aws-config reads AWS_ENDPOINT_URL_<SERVICE> itself; the general URL is explicit so a
         // LocalStack container's ephemeral port wins over the environment.
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
@@ -291,11 +292,6 @@ pub fn error_chain(error: &dyn std::error::Error) -> String {
         source = e.source();
     }
     line
-}
-
-/// The SDK's HTTPS client, built explicitly so the fault layer can wrap it.
-fn default_http_client() -> SharedHttpClient {
-    pipeline::aws::https_client()
 }
 
 #[cfg(test)]

@@ -344,7 +344,7 @@ impl FaultyConnector {
                         code,
                         message,
                     } => {
-                        let message = injected_message(code, message, rule);
+                        let message = injected_message(code, message.as_deref(), rule);
                         injected.push(failed_entry(id, code, &message, *status < 500));
                         keep[i] = false;
                     }
@@ -462,7 +462,7 @@ impl FaultyConnector {
                 code,
                 message,
             } => {
-                let message = injected_message(code, message, rule);
+                let message = injected_message(code, message.as_deref(), rule);
                 Ok(error_response(service, *status, code, &message))
             }
             RequestAction::Latency(delay) => {
@@ -628,8 +628,9 @@ async fn classify(
 
 /// An injected error's message: the rule's own, or one naming the code and the rule (a whole
 /// call's error and a batch entry's say the same).
-fn injected_message(code: &str, message: &Option<String>, rule: &str) -> String {
-    message
-        .clone()
-        .unwrap_or_else(|| format!("{code} (injected by fault rule '{rule}')"))
+fn injected_message(code: &str, message: Option<&str>, rule: &str) -> String {
+    message.map_or_else(
+        || format!("{code} (injected by fault rule '{rule}')"),
+        str::to_owned,
+    )
 }

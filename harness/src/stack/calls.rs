@@ -24,18 +24,24 @@ pub struct CallCounts(Arc<Counted>);
 
 #[derive(Debug, Default)]
 struct Counted {
-    calls: Mutex<BTreeMap<(String, String), u64>>,
+    /// Service -> operation -> requests: looked up by `&str`, so counting a call allocates
+    /// only the first time an operation is seen.
+    calls: Mutex<BTreeMap<&'static str, BTreeMap<String, u64>>>,
     signed: AtomicU64,
 }
 
 impl CallCounts {
     /// The counts so far: `(service, operation)` -> HTTP requests (SDK retries included).
     pub fn snapshot(&self) -> BTreeMap<(String, String), u64> {
-        self.0
-            .calls
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        let calls = self.0.calls.lock().unwrap_or_else(|e| e.into_inner());
+        calls
+            .iter()
+            .flat_map(|(service, operations)| {
+                operations
+                    .iter()
+                    .map(|(operation, n)| (((*service).to_owned(), operation.clone()), *n))
+            })
+            .collect()
     }
 
     /// How many of the requests counted carried an `Authorization` header (SigV4).
@@ -54,11 +60,12 @@ impl CallCounts {
         if request.headers().get("authorization").is_some() {
             self.0.signed.fetch_add(1, Ordering::Relaxed);
         }
-        let mut counts = self.0.calls.lock().unwrap_or_else(|e| e.into_inner());
-        match counts.get_mut(&(service.name().to_owned(), operation.to_owned())) {
+        let mut calls = self.0.calls.lock().unwrap_or_else(|e| e.into_inner());
+        let operations = calls.entry(service.name()).or_default();
+        match operations.get_mut(operation) {
             Some(n) => *n += 1,
             None => {
-                counts.insert((service.name().to_owned(), operation.to_owned()), 1);
+                operations.insert(operation.to_owned(), 1);
             }
         }
     }

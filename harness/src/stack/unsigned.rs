@@ -45,7 +45,7 @@ mod tests {
 
     use aws_credential_types::Credentials;
     use aws_smithy_runtime_api::client::http::{
-        HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpConnector,
+        HttpConnector, HttpConnectorFuture, SharedHttpConnector, http_client_fn,
     };
     use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
     use aws_smithy_types::body::SdkBody;
@@ -65,23 +65,16 @@ mod tests {
         }
     }
 
-    impl HttpClient for Recorder {
-        fn http_connector(
-            &self,
-            _: &HttpConnectorSettings,
-            _: &RuntimeComponents,
-        ) -> SharedHttpConnector {
-            SharedHttpConnector::new(self.clone())
-        }
-    }
-
     fn sqs(recorder: &Recorder, unsigned: bool) -> aws_sdk_sqs::Client {
         let mut config = aws_sdk_sqs::Config::builder()
             .behavior_version(aws_sdk_sqs::config::BehaviorVersion::latest())
             .region(aws_sdk_sqs::config::Region::new("us-east-1"))
             .credentials_provider(Credentials::new("AKIDTEST", "secret", None, None, "test"))
             .endpoint_url("http://emulator.local")
-            .http_client(recorder.clone());
+            .http_client(http_client_fn({
+                let recorder = recorder.clone();
+                move |_, _| SharedHttpConnector::new(recorder.clone())
+            }));
         if unsigned {
             config.set_auth_scheme_resolver(Unsigned);
         }
